@@ -1,0 +1,131 @@
+//! Timing and sizing of the ring: the `default` (Warren, Lifeguard) and `habitat` profiles.
+//!
+//! Every number the protocol uses is here, so the simulator can compare profiles and tests can
+//! shrink them. Nothing here reads the environment or a file; the shell builds a [`Config`].
+
+use std::time::Duration;
+
+/// A named set of timings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// Warren's: 1 s probes, 500 ms timeout, Lifeguard suspicion, 200 ms gossip rounds.
+    Default,
+    /// Habitat 2.1.78's: 1 s ping + 2.1 s ping-req per member, fixed 9.3 s suspicion, 1 s gossip.
+    Habitat,
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "default" => Ok(Profile::Default),
+            "habitat" => Ok(Profile::Habitat),
+            other => Err(format!("unknown profile {other:?}: expected default or habitat")),
+        }
+    }
+}
+
+/// Configuration of one ring member. Build it with [`Config::default`] or [`Config::profile`],
+/// then adjust fields.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Time between the starts of two probes.
+    pub probe_interval: Duration,
+    /// How long to wait for a direct Ack before asking helpers.
+    pub probe_timeout: Duration,
+    /// How long to wait for an indirect Ack after sending PingReqs.
+    pub indirect_timeout: Duration,
+    /// Number of helpers asked to ping a target indirectly.
+    pub indirect_probes: usize,
+    /// Lifeguard local health: the largest multiplier applied to probe timeouts (0 disables it).
+    pub max_local_health: u32,
+    /// A timer handled this much later than its deadline counts as a sign that this member is slow.
+    pub late_timer_threshold: Duration,
+    /// Suspicion: the smallest timeout is `suspicion_min_mult × max(1, log10 N) × probe_interval`.
+    pub suspicion_min_mult: f64,
+    /// Suspicion: the timeout starts at `suspicion_max_mult ×` the minimum.
+    pub suspicion_max_mult: f64,
+    /// Suspicion: independent confirmations that bring the timeout down to its minimum.
+    pub suspicion_confirmations: u32,
+    /// A fixed suspicion timeout instead of Lifeguard's (Habitat's 9.3 s).
+    pub fixed_suspicion_timeout: Option<Duration>,
+    /// How long a ProbePing waits for its Ack before a Confirmed verdict is adopted.
+    pub probe_ping_timeout: Duration,
+    /// Time between two rumor push rounds.
+    pub gossip_interval: Duration,
+    /// Members pushed to per round.
+    pub gossip_fanout: usize,
+    /// Sends of each update by each member: `retransmit_mult × ceil(log10(N + 1))`.
+    pub retransmit_mult: u32,
+    /// At most this many rumors go to one member in one push.
+    pub max_rumors_per_push: usize,
+    /// At most this many membership records ride on one SWIM message.
+    pub max_piggyback: usize,
+    /// Largest encoded SWIM datagram, including envelope and encryption (Habitat's buffer: 1024).
+    pub max_datagram: usize,
+    /// Full-state push to one random member this often (anti-entropy).
+    pub sync_interval: Duration,
+    /// Ping one random Confirmed member (and unanswered initial peers) this often, so that
+    /// partitions heal.
+    pub reconnect_interval: Duration,
+    /// A member Confirmed this long becomes Departed.
+    pub departure_timeout: Duration,
+    /// Departed members, departure tombstones and the rumors of gone members are dropped after this.
+    pub gc_age: Duration,
+    /// How often garbage collection and the Confirmed → Departed expiry run.
+    pub gc_interval: Duration,
+    /// Members sent the departure Ack on a graceful leave.
+    pub departure_fanout: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            probe_interval: Duration::from_millis(1000),
+            probe_timeout: Duration::from_millis(500),
+            indirect_timeout: Duration::from_millis(500),
+            indirect_probes: 3,
+            max_local_health: 8,
+            late_timer_threshold: Duration::from_millis(100),
+            suspicion_min_mult: 2.0,
+            suspicion_max_mult: 3.0,
+            suspicion_confirmations: 3,
+            fixed_suspicion_timeout: None,
+            probe_ping_timeout: Duration::from_millis(500),
+            gossip_interval: Duration::from_millis(200),
+            gossip_fanout: 3,
+            retransmit_mult: 4,
+            max_rumors_per_push: 256,
+            max_piggyback: 16,
+            max_datagram: 1024,
+            sync_interval: Duration::from_secs(30),
+            reconnect_interval: Duration::from_secs(10),
+            departure_timeout: Duration::from_secs(3600),
+            gc_age: Duration::from_secs(3600),
+            gc_interval: Duration::from_secs(10),
+            departure_fanout: 10,
+        }
+    }
+}
+
+impl Config {
+    /// The configuration of a named profile.
+    pub fn profile(profile: Profile) -> Self {
+        match profile {
+            Profile::Default => Config::default(),
+            Profile::Habitat => Config {
+                probe_interval: Duration::from_millis(3100),
+                probe_timeout: Duration::from_millis(1000),
+                indirect_timeout: Duration::from_millis(2100),
+                indirect_probes: 5,
+                max_local_health: 0,
+                fixed_suspicion_timeout: Some(Duration::from_millis(9300)),
+                probe_ping_timeout: Duration::from_millis(1000),
+                gossip_interval: Duration::from_millis(1000),
+                gossip_fanout: 5,
+                max_piggyback: 5,
+                ..Config::default()
+            },
+        }
+    }
+}

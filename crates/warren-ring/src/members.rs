@@ -1,0 +1,193 @@
+//! The member list: who is in the ring, with what health, under Habitat's acceptance rules.
+//!
+//! [`MemberList::merge`] is the plain rule of spec §3.2 (new id, higher incarnation, or same
+//! incarnation and worse health). The special cases (direct contact, records about myself,
+//! Confirmed verdicts that need a ProbePing first) are decisions of the ring and live in
+//! `ring.rs`; they call [`MemberList::set`] when they override the rule. This module sends
+//! nothing and keeps no timers.
+
+use std::collections::BTreeMap;
+
+use crate::member::{Health, Member, MemberId, Membership};
+use crate::time::Time;
+
+/// A known member and its health.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRecord {
+    /// The member's latest record.
+    pub member: Member,
+    /// Its health as this member holds it.
+    pub health: Health,
+    /// When `health` last changed.
+    pub health_changed_at: Time,
+}
+
+/// What [`MemberList::merge`] or [`MemberList::set`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// The id was new.
+    Added,
+    /// The record changed; the previous health is given.
+    Updated(Health),
+    /// Nothing changed.
+    Unchanged,
+}
+
+impl Change {
+    /// Whether anything changed.
+    pub fn changed(self) -> bool {
+        !matches!(self, Change::Unchanged)
+    }
+}
+
+/// Every member this member knows about, except itself.
+#[derive(Clone, Debug, Default)]
+pub struct MemberList {
+    records: BTreeMap<MemberId, MemberRecord>,
+    counts: [usize; 4],
+}
+
+fn slot(h: Health) -> usize {
+    match h {
+        Health::Alive => 0,
+        Health::Suspect => 1,
+        Health::Confirmed => 2,
+        Health::Departed => 3,
+    }
+}
+
+/// Habitat's acceptance rule for a record about someone else (spec §3.2).
+pub fn accepts(stored: Option<(&Member, Health)>, incoming: &Membership) -> bool {
+    match stored {
+        None => true,
+        Some((m, h)) => {
+            incoming.member.incarnation > m.incarnation
+                || (incoming.member.incarnation == m.incarnation && incoming.health > h)
+        }
+    }
+}
+
+impl MemberList {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The record for `id`.
+    pub fn get(&self, id: &MemberId) -> Option<&MemberRecord> {
+        self.records.get(id)
+    }
+
+    /// The health held for `id`.
+    pub fn health(&self, id: &MemberId) -> Option<Health> {
+        self.records.get(id).map(|r| r.health)
+    }
+
+    /// Applies the plain acceptance rule of spec §3.2.
+    pub fn merge(&mut self, incoming: &Membership, now: Time) -> Change {
+        let stored = self.records.get(&incoming.member.id).map(|r| (&r.member, r.health));
+        if accepts(stored, incoming) {
+            self.set(incoming, now)
+        } else {
+            Change::Unchanged
+        }
+    }
+
+    /// Stores `incoming` unconditionally (for the cases that override the rule).
+    pub fn set(&mut self, incoming: &Membership, now: Time) -> Change {
+        match self.records.get_mut(&incoming.member.id) {
+            None => {
+                self.counts[slot(incoming.health)] += 1;
+                self.records.insert(
+                    incoming.member.id.clone(),
+                    MemberRecord {
+                        member: incoming.member.clone(),
+                        health: incoming.health,
+                        health_changed_at: now,
+                    },
+                );
+                Change::Added
+            }
+            Some(rec) => {
+                if rec.member == incoming.member && rec.health == incoming.health {
+                    return Change::Unchanged;
+                }
+                let previous = rec.health;
+                if previous != incoming.health {
+                    self.counts[slot(previous)] -= 1;
+                    self.counts[slot(incoming.health)] += 1;
+                    rec.health_changed_at = now;
+                }
+                rec.member = incoming.member.clone();
+                rec.health = incoming.health;
+                Change::Updated(previous)
+            }
+        }
+    }
+
+    /// Forgets `id` entirely (garbage collection).
+    pub fn remove(&mut self, id: &MemberId) -> Option<MemberRecord> {
+        let rec = self.records.remove(id)?;
+        self.counts[slot(rec.health)] -= 1;
+        Some(rec)
+    }
+
+    /// Every record, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &MemberRecord> {
+        self.records.values()
+    }
+
+    /// Number of records held with `health`.
+    pub fn count(&self, health: Health) -> usize {
+        self.counts[slot(health)]
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn ms(id: &str, inc: u64, health: Health) -> Membership {
+        Membership {
+            member: Member {
+                id: id.into(),
+                incarnation: inc,
+                address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                swim_port: 9638,
+                gossip_port: 9638,
+                persistent: false,
+                departed: false,
+            },
+            health,
+        }
+    }
+
+    #[test]
+    fn habitat_acceptance_table() {
+        let mut l = MemberList::new();
+        let t = Time::ZERO;
+        assert_eq!(l.merge(&ms("a", 1, Health::Alive), t), Change::Added);
+        // same incarnation, better health: rejected
+        assert_eq!(l.merge(&ms("a", 1, Health::Alive), t), Change::Unchanged);
+        // same incarnation, worse health: accepted
+        assert_eq!(l.merge(&ms("a", 1, Health::Suspect), t), Change::Updated(Health::Alive));
+        assert_eq!(l.merge(&ms("a", 1, Health::Alive), t), Change::Unchanged);
+        // higher incarnation, any health: accepted
+        assert_eq!(l.merge(&ms("a", 2, Health::Alive), t), Change::Updated(Health::Suspect));
+        // lower incarnation: rejected even if worse
+        assert_eq!(l.merge(&ms("a", 1, Health::Departed), t), Change::Unchanged);
+        assert_eq!(l.count(Health::Alive), 1);
+        assert_eq!(l.count(Health::Suspect), 0);
+    }
+}

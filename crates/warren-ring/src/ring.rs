@@ -1,0 +1,1091 @@
+//! The ring state machine: SWIM probing, Lifeguard suspicion, rumor handling, dissemination,
+//! anti-entropy and garbage collection, driven by `handle_*` calls and drained by `poll_*` calls.
+//!
+//! # Call order
+//! The shell owns one [`Ring`] and, in a loop:
+//! 1. feeds inputs as they arrive: [`Ring::handle_datagram`] (a decoded SWIM message and its UDP
+//!    source), [`Ring::handle_rumor`] (a decoded rumor), and commands ([`Ring::join`],
+//!    [`Ring::leave`], [`Ring::publish`]);
+//! 2. calls [`Ring::handle_timeout`] once `now` reaches [`Ring::poll_timeout`];
+//! 3. after every input, drains [`Ring::poll_transmit`] and [`Ring::poll_event`] until `None`.
+//!
+//! Shells should drain received datagrams before firing timers that are already due: an Ack that
+//! arrived while the process was descheduled then still counts.
+//!
+//! # What is not here
+//! No clock, socket, thread or unseeded randomness: `now` is an argument and the RNG is seeded by
+//! the caller. No encoding: sizes come from a [`WireSize`]. No elections logic beyond storing and
+//! merging election rumors.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::config::Config;
+use crate::dissemination::{Dissemination, budget};
+use crate::member::{Health, Member, MemberId, Membership};
+use crate::members::{Change, MemberList};
+use crate::message::{Event, Swim, SwimKind, Transmit};
+use crate::rumor::{Rumor, RumorKey};
+use crate::size::{EstimatedSize, WireSize};
+use crate::store::{Outcome, RumorStore};
+use crate::suspicion::Suspicion;
+use crate::time::Time;
+
+/// Who this member is, as the shell knows it at start (id and incarnation come from disk).
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// Persisted member id.
+    pub id: MemberId,
+    /// Incarnation to start with.
+    pub incarnation: u64,
+    /// Address other members reach this one at.
+    pub address: IpAddr,
+    /// SWIM (UDP) port.
+    pub swim_port: u16,
+    /// Rumor (TCP) port.
+    pub gossip_port: u16,
+    /// Started as a permanent peer.
+    pub persistent: bool,
+}
+
+/// Counters of what the ring did and dropped; all monotonic.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Probes started.
+    pub probes: u64,
+    /// Probes that needed helpers.
+    pub indirect_probes: u64,
+    /// Probes that failed entirely.
+    pub failed_probes: u64,
+    /// Members this member marked Suspect on its own evidence.
+    pub suspicions_raised: u64,
+    /// Suspicions about this member it refuted.
+    pub refutations: u64,
+    /// Members this member marked Confirmed by suspicion timeout.
+    pub confirmed_by_timeout: u64,
+    /// Confirmed verdicts adopted after an unanswered ProbePing.
+    pub confirmed_by_probe_ping: u64,
+    /// Confirmed verdicts rejected because the member answered our ProbePing.
+    pub confirmations_refuted: u64,
+    /// Full-state syncs sent.
+    pub syncs: u64,
+    /// SWIM messages dropped (from myself, unknown PingReq target, after leaving).
+    pub dropped_datagrams: u64,
+    /// Rumors received that changed nothing.
+    pub stale_rumors: u64,
+    /// Rumors received that changed the store.
+    pub new_rumors: u64,
+    /// Entries removed by garbage collection (members and rumors).
+    pub collected: u64,
+}
+
+#[derive(Clone, Debug)]
+enum Probe {
+    Idle,
+    Direct { target: MemberId, deadline: Time },
+    Indirect { target: MemberId, deadline: Time },
+}
+
+/// One member of a gossip ring, as a pure state machine. See the module docs for call order.
+pub struct Ring {
+    cfg: Config,
+    sizer: Arc<dyn WireSize>,
+    me: Member,
+    left: bool,
+    departed_by_ring: bool,
+    members: MemberList,
+    store: RumorStore,
+    dissem: Dissemination,
+    suspicions: BTreeMap<MemberId, Suspicion>,
+    suspicion_timers: BinaryHeap<Reverse<(Time, MemberId)>>,
+    probe_pings: BTreeMap<MemberId, (Time, Membership)>,
+    probe: Probe,
+    probe_order: Vec<MemberId>,
+    probe_index: usize,
+    initial_peers: Vec<SocketAddr>,
+    last_sync: BTreeMap<MemberId, Time>,
+    next_probe: Time,
+    next_gossip: Time,
+    next_sync: Time,
+    next_gc: Time,
+    next_reconnect: Time,
+    local_health: u32,
+    rng: Xoshiro256PlusPlus,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    stats: Stats,
+}
+
+impl std::fmt::Debug for Ring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ring")
+            .field("me", &self.me)
+            .field("members", &self.members.len())
+            .field("rumors", &self.store.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ring {
+    /// A new member that knows nobody yet. `seed` drives every random choice it makes.
+    pub fn new(cfg: Config, identity: Identity, seed: u64, now: Time) -> Self {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        // Spread the periodic timers so members started together do not fire together.
+        let jitter = |rng: &mut Xoshiro256PlusPlus, d: Duration| -> Duration {
+            d.mul_f64(rng.random_range(0.0..1.0))
+        };
+        let next_probe = now + jitter(&mut rng, cfg.probe_interval);
+        let next_gossip = now + jitter(&mut rng, cfg.gossip_interval);
+        let next_sync = now + cfg.sync_interval + jitter(&mut rng, cfg.sync_interval);
+        let next_gc = now + cfg.gc_interval + jitter(&mut rng, cfg.gc_interval);
+        let next_reconnect = now + cfg.reconnect_interval + jitter(&mut rng, cfg.reconnect_interval);
+        Ring {
+            me: Member {
+                id: identity.id,
+                incarnation: identity.incarnation,
+                address: identity.address,
+                swim_port: identity.swim_port,
+                gossip_port: identity.gossip_port,
+                persistent: identity.persistent,
+                departed: false,
+            },
+            cfg,
+            sizer: Arc::new(EstimatedSize),
+            left: false,
+            departed_by_ring: false,
+            members: MemberList::new(),
+            store: RumorStore::new(),
+            dissem: Dissemination::new(),
+            suspicions: BTreeMap::new(),
+            suspicion_timers: BinaryHeap::new(),
+            probe_pings: BTreeMap::new(),
+            probe: Probe::Idle,
+            probe_order: Vec::new(),
+            probe_index: 0,
+            initial_peers: Vec::new(),
+            last_sync: BTreeMap::new(),
+            next_probe,
+            next_gossip,
+            next_sync,
+            next_gc,
+            next_reconnect,
+            local_health: 0,
+            rng,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Uses the shell codec's exact sizes instead of the built-in estimate.
+    pub fn set_wire_size(&mut self, sizer: Arc<dyn WireSize>) {
+        self.sizer = sizer;
+    }
+
+    // ----- accessors -------------------------------------------------------------------------
+
+    /// This member's own record.
+    pub fn myself(&self) -> &Member {
+        &self.me
+    }
+
+    /// The members this one knows (itself excluded).
+    pub fn members(&self) -> &MemberList {
+        &self.members
+    }
+
+    /// The rumors this member holds.
+    pub fn rumors(&self) -> &RumorStore {
+        &self.store
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Lifeguard's local health multiplier (0 = healthy).
+    pub fn local_health(&self) -> u32 {
+        self.local_health
+    }
+
+    /// Number of hot (still disseminating) updates.
+    pub fn hot_rumors(&self) -> usize {
+        self.dissem.len()
+    }
+
+    /// Whether [`Ring::leave`] was called.
+    pub fn has_left(&self) -> bool {
+        self.left
+    }
+
+    // ----- commands --------------------------------------------------------------------------
+
+    /// Joins through `peers` (SWIM addresses): pings each now, and again while too few members
+    /// are Alive, and periodically while a peer address is not an Alive member.
+    pub fn join(&mut self, peers: Vec<SocketAddr>, now: Time) {
+        self.initial_peers = peers;
+        self.ping_initial_peers(false, now);
+    }
+
+    /// Replaces the initial peer list (e.g. a re-read peer-watch file) without pinging at once.
+    pub fn set_peers(&mut self, peers: Vec<SocketAddr>) {
+        self.initial_peers = peers;
+    }
+
+    /// Leaves gracefully (Habitat's `set_departed`): incarnation + 1, marked departed, and an Ack
+    /// carrying the departed record sent directly to up to `departure_fanout` members. Probing
+    /// stops; rumor pushes continue so the departure spreads until the shell stops calling.
+    pub fn leave(&mut self, now: Time) {
+        if self.left {
+            return;
+        }
+        self.left = true;
+        self.me.departed = true;
+        self.me.incarnation += 1;
+        self.events.push_back(Event::IncarnationChanged(self.me.incarnation));
+        self.start_hot(RumorKey::Member(self.me.id.clone()), None);
+        self.probe = Probe::Idle;
+        let targets = self.random_members(self.cfg.departure_fanout, |r| r.health == Health::Alive);
+        for t in targets {
+            self.send_swim(&t, SwimKind::Ack { forward_to: None }, now);
+        }
+    }
+
+    /// Publishes a rumor from this member (a Service, config, file, election or departure).
+    /// Returns what merging it did; Member rumors are refused (`Unchanged`): membership is
+    /// driven by the protocol itself.
+    pub fn publish(&mut self, rumor: Rumor, now: Time) -> Outcome {
+        if matches!(rumor, Rumor::Member { .. }) {
+            return Outcome::Unchanged;
+        }
+        self.merge_rumor(rumor, None, now)
+    }
+
+    // ----- inputs ----------------------------------------------------------------------------
+
+    /// Handles one decoded SWIM datagram received from `src`.
+    pub fn handle_datagram(&mut self, src: SocketAddr, mut msg: Swim, now: Time) {
+        if msg.from.id == self.me.id || self.departed_by_ring {
+            self.stats.dropped_datagrams += 1;
+            return;
+        }
+        if self.left {
+            // Keep answering so probers learn of the departure at once.
+            if matches!(msg.kind, SwimKind::Ping { .. } | SwimKind::ProbePing) {
+                let forward_to = match msg.kind {
+                    SwimKind::Ping { forward_to } => forward_to,
+                    _ => None,
+                };
+                self.push_swim(src, &msg.from.id, SwimKind::Ack { forward_to }, true);
+            } else {
+                self.stats.dropped_datagrams += 1;
+            }
+            return;
+        }
+        let relayer = msg.from.id.clone();
+        match msg.kind {
+            SwimKind::Ping { forward_to } => {
+                msg.from.address = src.ip();
+                self.push_swim(src, &msg.from.id, SwimKind::Ack { forward_to }, true);
+                self.apply_memberships(msg.membership, &relayer, now);
+                self.contact(msg.from, now);
+            }
+            SwimKind::Ack { forward_to: Some(f) } if f.id != self.me.id => {
+                // A helper relays the target's Ack to the requester, unchanged but for the address.
+                msg.from.address = src.ip();
+                let to = f.swim_addr();
+                let from = msg.from.clone();
+                self.transmits.push_back(Transmit::Swim {
+                    to,
+                    msg: Swim { from: msg.from, kind: SwimKind::Ack { forward_to: Some(f) }, membership: msg.membership },
+                });
+                self.contact(from, now);
+            }
+            SwimKind::Ack { forward_to } => {
+                if forward_to.is_none() {
+                    msg.from.address = src.ip();
+                }
+                let from_id = msg.from.id.clone();
+                self.apply_memberships(msg.membership, &relayer, now);
+                self.contact(msg.from, now);
+                self.ack_received(&from_id, now);
+            }
+            SwimKind::PingReq { target } => {
+                msg.from.address = src.ip();
+                let requester = msg.from.clone();
+                self.apply_memberships(msg.membership, &relayer, now);
+                self.contact(msg.from, now);
+                if target.id == self.me.id {
+                    self.push_swim(src, &requester.id, SwimKind::Ack { forward_to: None }, true);
+                } else if let Some(rec) = self.members.get(&target.id) {
+                    let t = rec.member.clone();
+                    self.push_swim(
+                        t.swim_addr(),
+                        &t.id,
+                        SwimKind::Ping { forward_to: Some(requester) },
+                        true,
+                    );
+                } else {
+                    self.stats.dropped_datagrams += 1;
+                }
+            }
+            SwimKind::ProbePing => {
+                msg.from.address = src.ip();
+                self.me.incarnation += 1;
+                self.events.push_back(Event::IncarnationChanged(self.me.incarnation));
+                self.start_hot(RumorKey::Member(self.me.id.clone()), None);
+                self.push_swim(src, &msg.from.id, SwimKind::Ack { forward_to: None }, true);
+                let health = if msg.from.departed { Health::Departed } else { Health::Alive };
+                self.apply_membership(Membership { member: msg.from, health }, None, now);
+            }
+        }
+    }
+
+    /// Handles one decoded rumor from the rumor channel.
+    pub fn handle_rumor(&mut self, rumor: Rumor, now: Time) {
+        if self.departed_by_ring {
+            return;
+        }
+        match rumor {
+            Rumor::Member { from, membership } => {
+                self.apply_membership(membership, Some(&from), now);
+            }
+            other => {
+                let holder = match &other {
+                    Rumor::Service(s) => Some(s.member_id.clone()),
+                    _ => None,
+                };
+                self.merge_rumor(other, holder.as_ref(), now);
+            }
+        }
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Time) {
+        if let Some(due) = self.poll_timeout() {
+            if now > due + self.cfg.late_timer_threshold {
+                // We woke up late: this member is the slow one. Stretch our own timeouts.
+                self.degrade_health();
+            }
+        }
+        if self.departed_by_ring {
+            return;
+        }
+        self.probe_deadlines(now);
+        self.suspicion_deadlines(now);
+        self.probe_ping_deadlines(now);
+        if !self.left && now >= self.next_probe && matches!(self.probe, Probe::Idle) {
+            self.next_probe = now + self.cfg.probe_interval;
+            self.start_probe(now);
+        }
+        if now >= self.next_gossip {
+            self.next_gossip = now + self.cfg.gossip_interval;
+            self.gossip_round();
+        }
+        if !self.left && now >= self.next_sync {
+            self.next_sync = now + self.cfg.sync_interval;
+            if let Some(t) = self.random_members(1, |r| r.health == Health::Alive).pop() {
+                self.sync_to(&t, now);
+            }
+        }
+        if !self.left && now >= self.next_reconnect {
+            self.next_reconnect = now + self.cfg.reconnect_interval;
+            self.reconnect(now);
+        }
+        if now >= self.next_gc {
+            self.next_gc = now + self.cfg.gc_interval;
+            self.collect(now);
+        }
+    }
+
+    // ----- outputs ---------------------------------------------------------------------------
+
+    /// The next message to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Ring::handle_timeout`] should next be called.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        if self.departed_by_ring {
+            return None;
+        }
+        let mut t = self.next_gossip.min(self.next_gc);
+        if !self.left {
+            t = t.min(self.next_sync).min(self.next_reconnect);
+            t = match &self.probe {
+                Probe::Idle => t.min(self.next_probe),
+                Probe::Direct { deadline, .. } | Probe::Indirect { deadline, .. } => t.min(*deadline),
+            };
+        }
+        if let Some(Reverse((d, _))) = self.suspicion_timers.peek() {
+            t = t.min(*d);
+        }
+        for (d, _) in self.probe_pings.values() {
+            t = t.min(*d);
+        }
+        Some(t)
+    }
+
+    // ----- membership ------------------------------------------------------------------------
+
+    fn scaled(&self, d: Duration) -> Duration {
+        d * (1 + self.local_health)
+    }
+
+    fn degrade_health(&mut self) {
+        if self.local_health < self.cfg.max_local_health {
+            self.local_health += 1;
+        }
+    }
+
+    fn cluster_size(&self) -> usize {
+        1 + self.members.count(Health::Alive) + self.members.count(Health::Suspect)
+    }
+
+    /// Direct contact from `member` (the sender of a Ping, Ack or PingReq): Alive (or Departed if it
+    /// says so) whatever the incarnations, as Habitat does.
+    fn contact(&mut self, member: Member, now: Time) {
+        let health = if member.departed { Health::Departed } else { Health::Alive };
+        let id = member.id.clone();
+        let previous = self.members.get(&id).map(|r| (r.health, r.member.clone()));
+        let apply = match &previous {
+            None => true,
+            Some((h, m)) => {
+                *h != health
+                    || member.incarnation > m.incarnation
+                    || (member.incarnation == m.incarnation && member != *m)
+            }
+        };
+        if !apply {
+            return;
+        }
+        let change = self.members.set(&Membership { member, health }, now);
+        self.on_member_change(&id, change, None, now);
+        let resurrected = matches!(
+            previous,
+            None | Some((Health::Confirmed | Health::Departed, _))
+        );
+        if resurrected && health == Health::Alive {
+            if let Some(m) = self.members.get(&id).map(|r| r.member.clone()) {
+                self.sync_to(&m, now);
+            }
+        }
+    }
+
+    fn apply_memberships(&mut self, list: Vec<Membership>, relayer: &MemberId, now: Time) {
+        for m in list {
+            self.apply_membership(m, Some(relayer), now);
+        }
+    }
+
+    /// A membership record heard from someone (piggyback or Member rumor), under spec §3.2 and its
+    /// special cases.
+    fn apply_membership(&mut self, m: Membership, relayer: Option<&MemberId>, now: Time) {
+        let id = m.member.id.clone();
+        if id == self.me.id {
+            self.about_myself(&m);
+            return;
+        }
+        let stored = self.members.get(&id).map(|r| (r.health, r.member.incarnation));
+        if let (Some((held, inc)), Health::Confirmed) = (stored, m.health) {
+            if held <= Health::Suspect && m.member.incarnation >= inc {
+                // Habitat checks a Confirmed verdict with a ProbePing before adopting it.
+                if let (Some(s), Some(r)) = (self.suspicions.get_mut(&id), relayer) {
+                    if s.incarnation == m.member.incarnation && s.confirm(r) {
+                        let d = s.deadline;
+                        self.suspicion_timers.push(Reverse((d, id.clone())));
+                    }
+                }
+                if !self.probe_pings.contains_key(&id) {
+                    let deadline = now + self.scaled(self.cfg.probe_ping_timeout);
+                    if let Some(target) = self.members.get(&id).map(|r| r.member.clone()) {
+                        self.push_swim(target.swim_addr(), &target.id, SwimKind::ProbePing, false);
+                    }
+                    self.probe_pings.insert(id, (deadline, m));
+                }
+                return;
+            }
+        }
+        if let (Some((Health::Suspect, inc)), Health::Suspect, Some(r)) = (stored, m.health, relayer)
+        {
+            if inc == m.member.incarnation {
+                if let Some(s) = self.suspicions.get_mut(&id) {
+                    if s.confirm(r) {
+                        let d = s.deadline;
+                        self.suspicion_timers.push(Reverse((d, id.clone())));
+                    }
+                }
+            }
+        }
+        let change = self.members.merge(&m, now);
+        if change.changed() {
+            self.on_member_change(&id, change, relayer, now);
+        } else if let (Some(r), Some(rec)) = (relayer, self.members.get(&id)) {
+            if rec.member.incarnation == m.member.incarnation && rec.health == m.health {
+                self.dissem.add_holder(&RumorKey::Member(id), r);
+            }
+        }
+    }
+
+    /// A record about myself: refute anything but Alive at an incarnation ≥ mine.
+    fn about_myself(&mut self, m: &Membership) {
+        if self.left {
+            return;
+        }
+        let refute = (m.health != Health::Alive && m.member.incarnation >= self.me.incarnation)
+            || m.member.incarnation > self.me.incarnation;
+        if refute {
+            if m.health != Health::Alive {
+                self.stats.refutations += 1;
+                self.degrade_health();
+            }
+            self.me.incarnation = m.member.incarnation + 1;
+            self.events.push_back(Event::IncarnationChanged(self.me.incarnation));
+            self.start_hot(RumorKey::Member(self.me.id.clone()), None);
+        }
+    }
+
+    fn on_member_change(
+        &mut self,
+        id: &MemberId,
+        change: Change,
+        relayer: Option<&MemberId>,
+        now: Time,
+    ) {
+        let previous = match change {
+            Change::Unchanged => return,
+            Change::Added => None,
+            Change::Updated(h) => Some(h),
+        };
+        let Some(rec) = self.members.get(id).cloned() else { return };
+        if rec.health == Health::Departed {
+            self.dissem.forget_holder(id);
+        }
+        self.start_hot(RumorKey::Member(id.clone()), relayer);
+        match rec.health {
+            Health::Suspect => {
+                let fresh = self
+                    .suspicions
+                    .get(id)
+                    .is_none_or(|s| s.incarnation != rec.member.incarnation);
+                if fresh {
+                    self.start_suspicion(id, rec.member.incarnation, relayer, now);
+                }
+            }
+            _ => {
+                self.suspicions.remove(id);
+            }
+        }
+        if rec.health >= Health::Confirmed {
+            self.probe_pings.remove(id);
+        }
+        let was_pingable = previous.is_some_and(|h| h <= Health::Suspect);
+        if rec.health == Health::Alive && !was_pingable && !self.probe_order.contains(id) {
+            // New members go to a random place in the probe order (as memberlist does).
+            let at = self.rng.random_range(0..=self.probe_order.len());
+            self.probe_order.insert(at, id.clone());
+        }
+        self.events.push_back(Event::MemberChanged {
+            member: rec.member,
+            health: rec.health,
+            previous,
+        });
+    }
+
+    fn start_suspicion(
+        &mut self,
+        id: &MemberId,
+        incarnation: u64,
+        originator: Option<&MemberId>,
+        now: Time,
+    ) {
+        let (min, max, k) = match self.cfg.fixed_suspicion_timeout {
+            Some(t) => (t, t, 0),
+            None => {
+                let n = self.cluster_size() as f64;
+                let min = self.cfg.probe_interval.mul_f64(self.cfg.suspicion_min_mult * n.log10().max(1.0));
+                let max = min.mul_f64(self.cfg.suspicion_max_mult);
+                let expected = u32::try_from(self.cluster_size().saturating_sub(2)).unwrap_or(u32::MAX);
+                (min, max, self.cfg.suspicion_confirmations.min(expected))
+            }
+        };
+        let s = Suspicion::new(incarnation, now, min, max, k, originator);
+        self.suspicion_timers.push(Reverse((s.deadline, id.clone())));
+        self.suspicions.insert(id.clone(), s);
+    }
+
+    fn suspicion_deadlines(&mut self, now: Time) {
+        while let Some(Reverse((d, _))) = self.suspicion_timers.peek() {
+            if *d > now {
+                break;
+            }
+            let Some(Reverse((d, id))) = self.suspicion_timers.pop() else { break };
+            let Some(s) = self.suspicions.get(&id) else { continue };
+            if s.deadline != d {
+                continue;
+            }
+            let inc = s.incarnation;
+            self.suspicions.remove(&id);
+            let Some(rec) = self.members.get(&id) else { continue };
+            if rec.health != Health::Suspect || rec.member.incarnation != inc {
+                continue;
+            }
+            let m = Membership { member: rec.member.clone(), health: Health::Confirmed };
+            let change = self.members.set(&m, now);
+            self.stats.confirmed_by_timeout += 1;
+            self.on_member_change(&id, change, None, now);
+        }
+    }
+
+    fn probe_ping_deadlines(&mut self, now: Time) {
+        let due: Vec<MemberId> = self
+            .probe_pings
+            .iter()
+            .filter(|(_, (d, _))| *d <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            let Some((_, verdict)) = self.probe_pings.remove(&id) else { continue };
+            let change = self.members.merge(&verdict, now);
+            let change = if change.changed() {
+                change
+            } else {
+                // Same incarnation and the verdict is worse, or ours is older: adopt it as Habitat does.
+                self.members.set(&verdict, now)
+            };
+            if change.changed() {
+                self.stats.confirmed_by_probe_ping += 1;
+            }
+            self.on_member_change(&id, change, None, now);
+        }
+    }
+
+    // ----- probing ---------------------------------------------------------------------------
+
+    fn pingable(&self, id: &MemberId) -> bool {
+        self.members.get(id).is_some_and(|r| {
+            r.health <= Health::Suspect || (r.member.persistent && r.health == Health::Confirmed)
+        })
+    }
+
+    fn next_probe_target(&mut self) -> Option<Member> {
+        for _ in 0..2 {
+            while self.probe_index < self.probe_order.len() {
+                let id = self.probe_order[self.probe_index].clone();
+                self.probe_index += 1;
+                if self.pingable(&id) {
+                    return self.members.get(&id).map(|r| r.member.clone());
+                }
+            }
+            // End of a round: rebuild and reshuffle the order from the pingable members.
+            let mut order: Vec<MemberId> = self
+                .members
+                .iter()
+                .filter(|r| {
+                    r.health <= Health::Suspect || (r.member.persistent && r.health == Health::Confirmed)
+                })
+                .map(|r| r.member.id.clone())
+                .collect();
+            order.shuffle(&mut self.rng);
+            self.probe_order = order;
+            self.probe_index = 0;
+        }
+        None
+    }
+
+    fn start_probe(&mut self, now: Time) {
+        let alive = self.members.count(Health::Alive);
+        if !self.initial_peers.is_empty() && alive < self.initial_peers.len() / 2 + 1 {
+            self.ping_initial_peers(false, now);
+        }
+        let Some(target) = self.next_probe_target() else { return };
+        self.stats.probes += 1;
+        self.push_swim(target.swim_addr(), &target.id, SwimKind::Ping { forward_to: None }, true);
+        self.probe = Probe::Direct {
+            target: target.id,
+            deadline: now + self.scaled(self.cfg.probe_timeout),
+        };
+    }
+
+    fn probe_deadlines(&mut self, now: Time) {
+        match std::mem::replace(&mut self.probe, Probe::Idle) {
+            Probe::Direct { target, deadline } if deadline <= now => {
+                self.stats.indirect_probes += 1;
+                let target_member = self.members.get(&target).map(|r| r.member.clone());
+                if let Some(tm) = target_member {
+                    let helpers = self.random_members(self.cfg.indirect_probes, |r| {
+                        r.health == Health::Alive && r.member.id != tm.id
+                    });
+                    for h in helpers {
+                        self.push_swim(
+                            h.swim_addr(),
+                            &h.id,
+                            SwimKind::PingReq { target: tm.clone() },
+                            true,
+                        );
+                    }
+                }
+                self.probe = Probe::Indirect {
+                    target,
+                    deadline: now + self.scaled(self.cfg.indirect_timeout),
+                };
+            }
+            Probe::Indirect { target, deadline } if deadline <= now => {
+                self.stats.failed_probes += 1;
+                self.probe_failed(&target, now);
+                if now >= self.next_probe {
+                    self.next_probe = now;
+                }
+            }
+            other => self.probe = other,
+        }
+    }
+
+    fn probe_failed(&mut self, target: &MemberId, now: Time) {
+        let Some(rec) = self.members.get(target) else { return };
+        match rec.health {
+            Health::Alive => {
+                self.stats.suspicions_raised += 1;
+                let m = Membership { member: rec.member.clone(), health: Health::Suspect };
+                let change = self.members.set(&m, now);
+                let me = self.me.id.clone();
+                self.on_member_change(target, change, None, now);
+                // The suspicion is ours: we are its originator, not a confirmation.
+                if let Some(s) = self.suspicions.get_mut(target) {
+                    s.confirm(&me);
+                    let d = s.deadline;
+                    self.suspicion_timers.push(Reverse((d, target.clone())));
+                }
+            }
+            Health::Suspect => {
+                // Our own failed probe is independent evidence.
+                let me = self.me.id.clone();
+                if let Some(s) = self.suspicions.get_mut(target) {
+                    if s.confirm(&me) {
+                        let d = s.deadline;
+                        self.suspicion_timers.push(Reverse((d, target.clone())));
+                    }
+                }
+            }
+            Health::Confirmed | Health::Departed => {}
+        }
+    }
+
+    fn ack_received(&mut self, from: &MemberId, _now: Time) {
+        let hit = match &self.probe {
+            Probe::Direct { target, .. } | Probe::Indirect { target, .. } => target == from,
+            Probe::Idle => false,
+        };
+        if hit {
+            self.probe = Probe::Idle;
+            self.local_health = self.local_health.saturating_sub(1);
+        }
+        if self.probe_pings.remove(from).is_some() {
+            self.stats.confirmations_refuted += 1;
+        }
+    }
+
+    fn ping_initial_peers(&mut self, only_unknown: bool, _now: Time) {
+        let peers = self.initial_peers.clone();
+        for p in peers {
+            if only_unknown
+                && self.members.iter().any(|r| r.health == Health::Alive && r.member.swim_addr() == p)
+            {
+                continue;
+            }
+            if p.ip() == self.me.address && p.port() == self.me.swim_port {
+                continue;
+            }
+            let msg = Swim {
+                from: self.me.clone(),
+                kind: SwimKind::Ping { forward_to: None },
+                membership: Vec::new(),
+            };
+            self.transmits.push_back(Transmit::Swim { to: p, msg });
+        }
+    }
+
+    fn reconnect(&mut self, now: Time) {
+        // One random Confirmed member: if it answers, the partition that hid it has healed.
+        if let Some(t) = self.random_members(1, |r| r.health == Health::Confirmed && !r.member.persistent).pop() {
+            self.push_swim(t.swim_addr(), &t.id, SwimKind::Ping { forward_to: None }, false);
+        }
+        self.ping_initial_peers(true, now);
+    }
+
+    // ----- rumors ----------------------------------------------------------------------------
+
+    fn merge_rumor(&mut self, rumor: Rumor, holder: Option<&MemberId>, now: Time) -> Outcome {
+        let departure = match &rumor {
+            Rumor::Departure(d) => Some(d.member_id.clone()),
+            _ => None,
+        };
+        let key = rumor.key();
+        let outcome = self.store.merge(rumor, now);
+        match outcome {
+            Outcome::Changed => {
+                self.stats.new_rumors += 1;
+                self.start_hot(key.clone(), holder);
+                self.events.push_back(Event::RumorChanged(key));
+            }
+            Outcome::KeepSharing => self.start_hot(key, holder),
+            Outcome::Unchanged => {
+                self.stats.stale_rumors += 1;
+                if let Some(h) = holder {
+                    self.dissem.add_holder(&key, h);
+                }
+            }
+        }
+        if let (Some(id), Outcome::Changed) = (departure, outcome) {
+            self.depart_member(&id, now);
+        }
+        outcome
+    }
+
+    /// A Departure rumor names `id`: mark it Departed unconditionally.
+    fn depart_member(&mut self, id: &MemberId, now: Time) {
+        if *id == self.me.id {
+            if !self.departed_by_ring {
+                self.departed_by_ring = true;
+                self.events.push_back(Event::DepartedByRing);
+            }
+            return;
+        }
+        if let Some(rec) = self.members.get(id) {
+            let m = Membership { member: rec.member.clone(), health: Health::Departed };
+            let change = self.members.set(&m, now);
+            self.on_member_change(id, change, None, now);
+        }
+    }
+
+    fn start_hot(&mut self, key: RumorKey, holder: Option<&MemberId>) {
+        let b = budget(self.cfg.retransmit_mult, self.cluster_size());
+        self.dissem.start(key, b, holder);
+    }
+
+    /// The current value of a hot key, as a rumor to send.
+    fn rumor_for(&self, key: &RumorKey) -> Option<Rumor> {
+        match key {
+            RumorKey::Member(id) => self.membership_of(id).map(|membership| Rumor::Member {
+                from: self.me.id.clone(),
+                membership,
+            }),
+            other => self.store.get(other).map(|e| e.rumor.clone()),
+        }
+    }
+
+    fn membership_of(&self, id: &MemberId) -> Option<Membership> {
+        if *id == self.me.id {
+            let health = if self.me.departed { Health::Departed } else { Health::Alive };
+            return Some(Membership { member: self.me.clone(), health });
+        }
+        self.members
+            .get(id)
+            .map(|r| Membership { member: r.member.clone(), health: r.health })
+    }
+
+    fn gossip_round(&mut self) {
+        if self.dissem.is_empty() {
+            return;
+        }
+        let targets = self.random_members(self.cfg.gossip_fanout, |r| r.health <= Health::Suspect);
+        for t in targets {
+            let target_alive = self.members.health(&t.id) == Some(Health::Alive);
+            let keys = self.dissem.candidates(&t.id, |k| match k {
+                // A member learns nothing from its own Alive record.
+                RumorKey::Member(id) => !(id == &t.id && target_alive),
+                _ => true,
+            });
+            let mut rumors = Vec::new();
+            for key in keys.into_iter().take(self.cfg.max_rumors_per_push) {
+                match self.rumor_for(&key) {
+                    Some(r) => {
+                        self.dissem.mark_sent(&key, &t.id);
+                        rumors.push(r);
+                    }
+                    None => self.dissem.remove(&key),
+                }
+            }
+            if !rumors.is_empty() {
+                self.transmits.push_back(Transmit::Rumors { to: t.gossip_addr(), to_id: t.id, rumors });
+            }
+        }
+    }
+
+    /// Anti-entropy: every member record and every rumor, to one member.
+    fn sync_to(&mut self, target: &Member, now: Time) {
+        if let Some(last) = self.last_sync.get(&target.id) {
+            if now.saturating_since(*last) < self.cfg.sync_interval / 2 {
+                return;
+            }
+        }
+        self.last_sync.insert(target.id.clone(), now);
+        self.stats.syncs += 1;
+        let mut rumors = Vec::with_capacity(self.members.len() + self.store.len() + 1);
+        if let Some(m) = self.membership_of(&self.me.id.clone()) {
+            rumors.push(Rumor::Member { from: self.me.id.clone(), membership: m });
+        }
+        for r in self.members.iter() {
+            if r.member.id == target.id {
+                continue;
+            }
+            rumors.push(Rumor::Member {
+                from: self.me.id.clone(),
+                membership: Membership { member: r.member.clone(), health: r.health },
+            });
+        }
+        for (key, e) in self.store.iter() {
+            rumors.push(e.rumor.clone());
+            self.dissem.add_holder(key, &target.id);
+        }
+        for r in self.members.iter() {
+            self.dissem.add_holder(&RumorKey::Member(r.member.id.clone()), &target.id);
+        }
+        self.transmits.push_back(Transmit::Rumors {
+            to: target.gossip_addr(),
+            to_id: target.id.clone(),
+            rumors,
+        });
+    }
+
+    // ----- garbage collection ----------------------------------------------------------------
+
+    fn collect(&mut self, now: Time) {
+        let mut expire = Vec::new();
+        let mut forget = Vec::new();
+        for r in self.members.iter() {
+            let age = now.saturating_since(r.health_changed_at);
+            match r.health {
+                Health::Confirmed if age >= self.cfg.departure_timeout => expire.push(r.member.clone()),
+                Health::Departed if age >= self.cfg.gc_age => forget.push(r.member.id.clone()),
+                _ => {}
+            }
+        }
+        for m in expire {
+            let id = m.id.clone();
+            let change = self.members.set(&Membership { member: m, health: Health::Departed }, now);
+            self.on_member_change(&id, change, None, now);
+        }
+        for id in forget {
+            self.members.remove(&id);
+            self.dissem.remove(&RumorKey::Member(id.clone()));
+            self.dissem.forget_holder(&id);
+            self.last_sync.remove(&id);
+            self.suspicions.remove(&id);
+            self.probe_pings.remove(&id);
+            self.probe_order.retain(|x| *x != id);
+            self.probe_index = self.probe_index.min(self.probe_order.len());
+            self.stats.collected += 1;
+            self.events.push_back(Event::MemberRemoved(id));
+        }
+        let gc_age = self.cfg.gc_age;
+        let mut drop = Vec::new();
+        for (key, e) in self.store.iter() {
+            let old = now.saturating_since(e.changed_at) >= gc_age;
+            if !old {
+                continue;
+            }
+            let collectable = match key {
+                RumorKey::Service(_, owner) => match self.members.get(owner) {
+                    None => *owner != self.me.id,
+                    Some(r) => {
+                        r.health == Health::Departed
+                            && now.saturating_since(r.health_changed_at) >= gc_age
+                    }
+                },
+                RumorKey::Departure(_) => true,
+                RumorKey::Election(sg) | RumorKey::ElectionUpdate(sg) => {
+                    !self.store.iter().any(|(k, _)| matches!(k, RumorKey::Service(g, _) if g == sg))
+                }
+                _ => false,
+            };
+            if collectable {
+                drop.push(key.clone());
+            }
+        }
+        for key in drop {
+            self.store.remove(&key);
+            self.dissem.remove(&key);
+            self.stats.collected += 1;
+            self.events.push_back(Event::RumorRemoved(key));
+        }
+    }
+
+    // ----- sending ---------------------------------------------------------------------------
+
+    fn random_members(&mut self, n: usize, pred: impl Fn(&crate::members::MemberRecord) -> bool) -> Vec<Member> {
+        let pool: Vec<&crate::members::MemberRecord> = self.members.iter().filter(|r| pred(r)).collect();
+        pool.choose_multiple(&mut self.rng, n).map(|r| r.member.clone()).collect()
+    }
+
+    fn send_swim(&mut self, to: &Member, kind: SwimKind, _now: Time) {
+        self.push_swim(to.swim_addr(), &to.id, kind, true);
+    }
+
+    /// Queues a SWIM message to `to` (member `target`), piggybacking membership when asked.
+    fn push_swim(&mut self, to: SocketAddr, target: &MemberId, kind: SwimKind, piggyback: bool) {
+        let mut msg = Swim { from: self.me.clone(), kind, membership: Vec::new() };
+        if piggyback && !matches!(msg.kind, SwimKind::ProbePing) {
+            self.piggyback(&mut msg, target);
+        }
+        self.transmits.push_back(Transmit::Swim { to, msg });
+    }
+
+    /// Fills `msg.membership` for `target`: its own record first when we hold it as anything but
+    /// Alive (so a suspect learns of its suspicion and refutes), then hot records it does not
+    /// hold, while the datagram stays within `max_datagram` bytes.
+    fn piggyback(&mut self, msg: &mut Swim, target: &MemberId) {
+        let mut size = self.sizer.swim_len(msg);
+        let max = self.cfg.max_datagram;
+        if let Some(rec) = self.members.get(target) {
+            if rec.health != Health::Alive {
+                let m = Membership { member: rec.member.clone(), health: rec.health };
+                let len = self.sizer.membership_len(&m);
+                if size + len <= max {
+                    size += len;
+                    msg.membership.push(m);
+                    self.dissem.mark_sent(&RumorKey::Member(target.clone()), target);
+                }
+            }
+        }
+        let keys = self
+            .dissem
+            .candidates(target, |k| matches!(k, RumorKey::Member(id) if id != target));
+        for key in keys {
+            if msg.membership.len() >= self.cfg.max_piggyback {
+                break;
+            }
+            let RumorKey::Member(id) = &key else { continue };
+            let Some(m) = self.membership_of(id) else {
+                self.dissem.remove(&key);
+                continue;
+            };
+            let len = self.sizer.membership_len(&m);
+            if size + len > max {
+                break;
+            }
+            size += len;
+            msg.membership.push(m);
+            self.dissem.mark_sent(&key, target);
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! Rumors: the replicated values of the ring, their keys and their merge rules.
+//!
+//! Each rumor kind is keyed as Habitat keys it (spec §5.2) and merged by a pure function
+//! ([`merge`]). Where Habitat's rule leaves the outcome to arrival order (two different values at
+//! the same incarnation), Warren breaks the tie on content so every member ends with the same value;
+//! a Habitat peer never sees the difference because an owner never sends two values at one
+//! incarnation. This module stores nothing and sends nothing: see `store.rs` and
+//! `dissemination.rs`.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use crate::member::{MemberId, Membership};
+
+/// System information carried by a Service rumor (Habitat's `SysInfo`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SysInfo {
+    /// `sys.ip`.
+    pub ip: String,
+    /// `sys.hostname`.
+    pub hostname: String,
+    /// Gossip listen IP.
+    pub gossip_ip: String,
+    /// Gossip listen port.
+    pub gossip_port: u32,
+    /// HTTP gateway IP.
+    pub http_gateway_ip: String,
+    /// HTTP gateway port.
+    pub http_gateway_port: u32,
+    /// Control gateway IP.
+    pub ctl_gateway_ip: String,
+    /// Control gateway port.
+    pub ctl_gateway_port: u32,
+}
+
+impl Default for SysInfo {
+    fn default() -> Self {
+        SysInfo {
+            ip: "127.0.0.1".into(),
+            hostname: "localhost".into(),
+            gossip_ip: "127.0.0.1".into(),
+            gossip_port: 9638,
+            http_gateway_ip: "127.0.0.1".into(),
+            http_gateway_port: 9631,
+            ctl_gateway_ip: "127.0.0.1".into(),
+            ctl_gateway_port: 9632,
+        }
+    }
+}
+
+/// A member's running service (Habitat's `Service` rumor). Field order is the merge order:
+/// incarnation first, then content as a deterministic tie-break.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Service {
+    /// Raised by the owner on every change.
+    pub incarnation: u64,
+    /// The owner.
+    pub member_id: MemberId,
+    /// `service.group[@org]`.
+    pub service_group: String,
+    /// Fully qualified package ident `origin/name/version/release`.
+    pub pkg: String,
+    /// Rolling-update counter.
+    pub pkg_incarnation: u64,
+    /// Habitat always sends false.
+    pub initialized: bool,
+    /// UTF-8 TOML of the exported configuration.
+    pub cfg: Vec<u8>,
+    /// System information.
+    pub sys: SysInfo,
+}
+
+/// A gossiped configuration for a service group (`hab config apply`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServiceConfig {
+    /// Version; higher wins.
+    pub incarnation: u64,
+    /// The group it applies to.
+    pub service_group: String,
+    /// Whether `config` is a BOX-1 sealed box.
+    pub encrypted: bool,
+    /// TOML, or a BOX-1 string.
+    pub config: Vec<u8>,
+}
+
+/// A gossiped file for a service group (`hab file upload`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServiceFile {
+    /// Version; higher wins.
+    pub incarnation: u64,
+    /// The group it applies to.
+    pub service_group: String,
+    /// File name inside the service's `files/` directory.
+    pub filename: String,
+    /// Whether `body` is a BOX-1 sealed box.
+    pub encrypted: bool,
+    /// Raw bytes, or a BOX-1 string.
+    pub body: Vec<u8>,
+}
+
+/// Status of an election.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ElectionStatus {
+    /// Votes are being collected.
+    Running,
+    /// The candidate's view lacks quorum.
+    NoQuorum,
+    /// The candidate has every electorate vote and quorum.
+    Finished,
+}
+
+/// An election (or update election) rumor for one service group.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Election {
+    /// The candidate (on the wire: the envelope's `from_id`).
+    pub member_id: MemberId,
+    /// The group.
+    pub service_group: String,
+    /// Election term.
+    pub term: u64,
+    /// The candidate's suitability; higher wins.
+    pub suitability: u64,
+    /// Status as the candidate last judged it.
+    pub status: ElectionStatus,
+    /// Member ids that vote for the candidate, in arrival order.
+    pub votes: Vec<MemberId>,
+}
+
+/// A request to depart a member from the ring (`hab sup depart`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Departure {
+    /// The member to depart.
+    pub member_id: MemberId,
+}
+
+/// A rumor as it travels on the rumor channel.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Rumor {
+    /// A membership record; `from` is the member that sent it.
+    Member {
+        /// Sender of the rumor (Habitat's envelope `from_id`).
+        from: MemberId,
+        /// The record.
+        membership: Membership,
+    },
+    /// A member's service.
+    Service(Arc<Service>),
+    /// Gossiped configuration.
+    ServiceConfig(Arc<ServiceConfig>),
+    /// Gossiped file.
+    ServiceFile(Arc<ServiceFile>),
+    /// Topology election.
+    Election(Arc<Election>),
+    /// Rolling-update election.
+    ElectionUpdate(Arc<Election>),
+    /// Departure request.
+    Departure(Arc<Departure>),
+}
+
+/// Where a rumor is stored: one value per key (spec §5.2).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RumorKey {
+    /// A membership record, keyed by member id (lives in the member list, not the rumor store).
+    Member(MemberId),
+    /// (service group, member id).
+    Service(String, MemberId),
+    /// (service group).
+    ServiceConfig(String),
+    /// (service group, file name).
+    ServiceFile(String, String),
+    /// (service group).
+    Election(String),
+    /// (service group), separate from `Election`.
+    ElectionUpdate(String),
+    /// (member id).
+    Departure(MemberId),
+}
+
+impl RumorKey {
+    /// A short name of the key's kind, for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RumorKey::Member(_) => "member",
+            RumorKey::Service(..) => "service",
+            RumorKey::ServiceConfig(_) => "service_config",
+            RumorKey::ServiceFile(..) => "service_file",
+            RumorKey::Election(_) => "election",
+            RumorKey::ElectionUpdate(_) => "election_update",
+            RumorKey::Departure(_) => "departure",
+        }
+    }
+}
+
+impl Rumor {
+    /// The key this rumor is stored under.
+    pub fn key(&self) -> RumorKey {
+        match self {
+            Rumor::Member { membership, .. } => RumorKey::Member(membership.member.id.clone()),
+            Rumor::Service(s) => RumorKey::Service(s.service_group.clone(), s.member_id.clone()),
+            Rumor::ServiceConfig(c) => RumorKey::ServiceConfig(c.service_group.clone()),
+            Rumor::ServiceFile(f) => {
+                RumorKey::ServiceFile(f.service_group.clone(), f.filename.clone())
+            }
+            Rumor::Election(e) => RumorKey::Election(e.service_group.clone()),
+            Rumor::ElectionUpdate(e) => RumorKey::ElectionUpdate(e.service_group.clone()),
+            Rumor::Departure(d) => RumorKey::Departure(d.member_id.clone()),
+        }
+    }
+}
+
+/// The result of merging an incoming value into a stored one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Merged<T> {
+    /// The stored value stands; nothing to share.
+    Unchanged,
+    /// The stored value stands but should keep being shared (Habitat's election rule 4: the sender
+    /// holds an older term and needs ours).
+    KeepSharing,
+    /// The stored value becomes this one.
+    Replaced(T),
+}
+
+/// Merges an incoming versioned value (Service, ServiceConfig, ServiceFile, Departure): the
+/// greater one under the type's order wins, incarnation first.
+///
+/// Habitat replaces only when the incoming incarnation is greater; Warren agrees with it whenever
+/// the incarnations differ and, on equal incarnations with different content, keeps the greater
+/// content so the final state does not depend on arrival order.
+pub fn merge_versioned<T: Ord + Clone>(stored: &T, incoming: &T) -> Merged<T> {
+    match incoming.cmp(stored) {
+        Ordering::Greater => Merged::Replaced(incoming.clone()),
+        Ordering::Equal | Ordering::Less => Merged::Unchanged,
+    }
+}
+
+/// Habitat's election merge (spec §6.3), applied to stored `s` and received `r`.
+///
+/// Rules in order: equal → no change; `r` finished at a term ≥ ours → take it; same term and ours
+/// finished → absorb `r`'s votes unless `r` is finished too; our term newer → keep and keep sharing;
+/// otherwise the higher suitability wins, ties to the greater member id, and the winner absorbs the
+/// loser's votes (set union, existing order kept).
+pub fn merge_election(s: &Election, r: &Election) -> Merged<Election> {
+    if s == r {
+        return Merged::Unchanged;
+    }
+    if r.term >= s.term && r.status == ElectionStatus::Finished {
+        return Merged::Replaced(r.clone());
+    }
+    if r.term == s.term && s.status == ElectionStatus::Finished {
+        if r.status == ElectionStatus::Finished {
+            return Merged::Unchanged;
+        }
+        return absorb_votes(s, r);
+    }
+    if s.term > r.term {
+        return Merged::KeepSharing;
+    }
+    let s_wins = match s.suitability.cmp(&r.suitability) {
+        Ordering::Greater => true,
+        Ordering::Less => false,
+        Ordering::Equal => s.member_id >= r.member_id,
+    };
+    if s_wins {
+        absorb_votes(s, r)
+    } else {
+        let mut winner = r.clone();
+        union_votes(&mut winner.votes, &s.votes);
+        Merged::Replaced(winner)
+    }
+}
+
+fn absorb_votes(s: &Election, r: &Election) -> Merged<Election> {
+    let mut merged = s.clone();
+    if union_votes(&mut merged.votes, &r.votes) {
+        Merged::Replaced(merged)
+    } else {
+        Merged::Unchanged
+    }
+}
+
+/// Appends the votes of `from` missing in `into`; returns whether any was added.
+fn union_votes(into: &mut Vec<MemberId>, from: &[MemberId]) -> bool {
+    let before = into.len();
+    for v in from {
+        if !into.contains(v) {
+            into.push(v.clone());
+        }
+    }
+    into.len() != before
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn election(id: &str, term: u64, suit: u64, status: ElectionStatus, votes: &[&str]) -> Election {
+        Election {
+            member_id: id.into(),
+            service_group: "redis.default".into(),
+            term,
+            suitability: suit,
+            status,
+            votes: votes.iter().map(|v| MemberId::from(*v)).collect(),
+        }
+    }
+
+    #[test]
+    fn higher_suitability_wins_and_absorbs_votes() {
+        let s = election("a", 0, 1, ElectionStatus::Running, &["a"]);
+        let r = election("b", 0, 5, ElectionStatus::Running, &["b"]);
+        let Merged::Replaced(m) = merge_election(&s, &r) else { panic!("expected replace") };
+        assert_eq!(m.member_id.as_str(), "b");
+        assert_eq!(m.votes, vec![MemberId::from("b"), MemberId::from("a")]);
+    }
+
+    #[test]
+    fn tie_goes_to_greater_id() {
+        let s = election("b", 0, 0, ElectionStatus::Running, &["b"]);
+        let r = election("a", 0, 0, ElectionStatus::Running, &["a"]);
+        let Merged::Replaced(m) = merge_election(&s, &r) else { panic!("expected vote absorb") };
+        assert_eq!(m.member_id.as_str(), "b");
+        assert_eq!(m.votes.len(), 2);
+    }
+
+    #[test]
+    fn finished_at_newer_or_equal_term_wins() {
+        let s = election("z", 1, 9, ElectionStatus::Running, &["z"]);
+        let r = election("a", 1, 0, ElectionStatus::Finished, &["a"]);
+        assert_eq!(merge_election(&s, &r), Merged::Replaced(r.clone()));
+    }
+
+    #[test]
+    fn older_term_is_kept_and_shared() {
+        let s = election("a", 2, 0, ElectionStatus::Running, &["a"]);
+        let r = election("z", 1, 9, ElectionStatus::Running, &["z"]);
+        assert_eq!(merge_election(&s, &r), Merged::KeepSharing);
+    }
+
+    #[test]
+    fn versioned_merge_prefers_incarnation_then_content() {
+        let a = ServiceConfig {
+            incarnation: 2,
+            service_group: "x.y".into(),
+            encrypted: false,
+            config: b"a=1".to_vec(),
+        };
+        let mut b = a.clone();
+        b.incarnation = 3;
+        assert_eq!(merge_versioned(&a, &b), Merged::Replaced(b.clone()));
+        assert_eq!(merge_versioned(&b, &a), Merged::Unchanged);
+        let mut c = a.clone();
+        c.config = b"a=2".to_vec();
+        assert_eq!(merge_versioned(&a, &c), Merged::Replaced(c.clone()));
+        assert_eq!(merge_versioned(&c, &a), Merged::Unchanged);
+    }
+}
