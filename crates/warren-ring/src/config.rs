@@ -20,7 +20,9 @@ impl std::str::FromStr for Profile {
         match s {
             "default" => Ok(Profile::Default),
             "habitat" => Ok(Profile::Habitat),
-            other => Err(format!("unknown profile {other:?}: expected default or habitat")),
+            other => Err(format!(
+                "unknown profile {other:?}: expected default or habitat"
+            )),
         }
     }
 }
@@ -87,7 +89,7 @@ impl Default for Config {
             indirect_probes: 3,
             max_local_health: 8,
             late_timer_threshold: Duration::from_millis(100),
-            suspicion_min_mult: 2.0,
+            suspicion_min_mult: 1.5,
             suspicion_max_mult: 3.0,
             suspicion_confirmations: 3,
             fixed_suspicion_timeout: None,

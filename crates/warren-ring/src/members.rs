@@ -85,7 +85,10 @@ impl MemberList {
 
     /// Applies the plain acceptance rule of spec §3.2.
     pub fn merge(&mut self, incoming: &Membership, now: Time) -> Change {
-        let stored = self.records.get(&incoming.member.id).map(|r| (&r.member, r.health));
+        let stored = self
+            .records
+            .get(&incoming.member.id)
+            .map(|r| (&r.member, r.health));
         if accepts(stored, incoming) {
             self.set(incoming, now)
         } else {
@@ -181,10 +184,16 @@ mod tests {
         // same incarnation, better health: rejected
         assert_eq!(l.merge(&ms("a", 1, Health::Alive), t), Change::Unchanged);
         // same incarnation, worse health: accepted
-        assert_eq!(l.merge(&ms("a", 1, Health::Suspect), t), Change::Updated(Health::Alive));
+        assert_eq!(
+            l.merge(&ms("a", 1, Health::Suspect), t),
+            Change::Updated(Health::Alive)
+        );
         assert_eq!(l.merge(&ms("a", 1, Health::Alive), t), Change::Unchanged);
         // higher incarnation, any health: accepted
-        assert_eq!(l.merge(&ms("a", 2, Health::Alive), t), Change::Updated(Health::Suspect));
+        assert_eq!(
+            l.merge(&ms("a", 2, Health::Alive), t),
+            Change::Updated(Health::Suspect)
+        );
         // lower incarnation: rejected even if worse
         assert_eq!(l.merge(&ms("a", 1, Health::Departed), t), Change::Unchanged);
         assert_eq!(l.count(Health::Alive), 1);

@@ -145,7 +145,8 @@ impl Ring {
         let next_gossip = now + jitter(&mut rng, cfg.gossip_interval);
         let next_sync = now + cfg.sync_interval + jitter(&mut rng, cfg.sync_interval);
         let next_gc = now + cfg.gc_interval + jitter(&mut rng, cfg.gc_interval);
-        let next_reconnect = now + cfg.reconnect_interval + jitter(&mut rng, cfg.reconnect_interval);
+        let next_reconnect =
+            now + cfg.reconnect_interval + jitter(&mut rng, cfg.reconnect_interval);
         Ring {
             me: Member {
                 id: identity.id,
@@ -221,6 +222,11 @@ impl Ring {
         self.local_health
     }
 
+    /// When the suspicion of `id` expires, if it is under suspicion.
+    pub fn suspicion_deadline(&self, id: &MemberId) -> Option<Time> {
+        self.suspicions.get(id).map(|s| s.deadline)
+    }
+
     /// Number of hot (still disseminating) updates.
     pub fn hot_rumors(&self) -> usize {
         self.dissem.len()
@@ -255,7 +261,8 @@ impl Ring {
         self.left = true;
         self.me.departed = true;
         self.me.incarnation += 1;
-        self.events.push_back(Event::IncarnationChanged(self.me.incarnation));
+        self.events
+            .push_back(Event::IncarnationChanged(self.me.incarnation));
         self.start_hot(RumorKey::Member(self.me.id.clone()), None);
         self.probe = Probe::Idle;
         let targets = self.random_members(self.cfg.departure_fanout, |r| r.health == Health::Alive);
@@ -303,14 +310,22 @@ impl Ring {
                 self.apply_memberships(msg.membership, &relayer, now);
                 self.contact(msg.from, now);
             }
-            SwimKind::Ack { forward_to: Some(f) } if f.id != self.me.id => {
+            SwimKind::Ack {
+                forward_to: Some(f),
+            } if f.id != self.me.id => {
                 // A helper relays the target's Ack to the requester, unchanged but for the address.
                 msg.from.address = src.ip();
                 let to = f.swim_addr();
                 let from = msg.from.clone();
                 self.transmits.push_back(Transmit::Swim {
                     to,
-                    msg: Swim { from: msg.from, kind: SwimKind::Ack { forward_to: Some(f) }, membership: msg.membership },
+                    msg: Swim {
+                        from: msg.from,
+                        kind: SwimKind::Ack {
+                            forward_to: Some(f),
+                        },
+                        membership: msg.membership,
+                    },
                 });
                 self.contact(from, now);
             }
@@ -335,7 +350,9 @@ impl Ring {
                     self.push_swim(
                         t.swim_addr(),
                         &t.id,
-                        SwimKind::Ping { forward_to: Some(requester) },
+                        SwimKind::Ping {
+                            forward_to: Some(requester),
+                        },
                         true,
                     );
                 } else {
@@ -345,11 +362,23 @@ impl Ring {
             SwimKind::ProbePing => {
                 msg.from.address = src.ip();
                 self.me.incarnation += 1;
-                self.events.push_back(Event::IncarnationChanged(self.me.incarnation));
+                self.events
+                    .push_back(Event::IncarnationChanged(self.me.incarnation));
                 self.start_hot(RumorKey::Member(self.me.id.clone()), None);
                 self.push_swim(src, &msg.from.id, SwimKind::Ack { forward_to: None }, true);
-                let health = if msg.from.departed { Health::Departed } else { Health::Alive };
-                self.apply_membership(Membership { member: msg.from, health }, None, now);
+                let health = if msg.from.departed {
+                    Health::Departed
+                } else {
+                    Health::Alive
+                };
+                self.apply_membership(
+                    Membership {
+                        member: msg.from,
+                        health,
+                    },
+                    None,
+                    now,
+                );
             }
         }
     }
@@ -433,7 +462,9 @@ impl Ring {
             t = t.min(self.next_sync).min(self.next_reconnect);
             t = match &self.probe {
                 Probe::Idle => t.min(self.next_probe),
-                Probe::Direct { deadline, .. } | Probe::Indirect { deadline, .. } => t.min(*deadline),
+                Probe::Direct { deadline, .. } | Probe::Indirect { deadline, .. } => {
+                    t.min(*deadline)
+                }
             };
         }
         if let Some(Reverse((d, _))) = self.suspicion_timers.peek() {
@@ -464,7 +495,11 @@ impl Ring {
     /// Direct contact from `member` (the sender of a Ping, Ack or PingReq): Alive (or Departed if it
     /// says so) whatever the incarnations, as Habitat does.
     fn contact(&mut self, member: Member, now: Time) {
-        let health = if member.departed { Health::Departed } else { Health::Alive };
+        let health = if member.departed {
+            Health::Departed
+        } else {
+            Health::Alive
+        };
         let id = member.id.clone();
         let previous = self.members.get(&id).map(|r| (r.health, r.member.clone()));
         let apply = match &previous {
@@ -505,7 +540,16 @@ impl Ring {
             self.about_myself(&m);
             return;
         }
-        let stored = self.members.get(&id).map(|r| (r.health, r.member.incarnation));
+        let stored = self
+            .members
+            .get(&id)
+            .map(|r| (r.health, r.member.incarnation));
+        if stored.is_none() && m.health == Health::Departed {
+            // A departed member we do not know (or already collected) is no member at all;
+            // storing it would let members that collect at different times resurrect each
+            // other's tombstones forever.
+            return;
+        }
         if let (Some((held, inc)), Health::Confirmed) = (stored, m.health) {
             if held <= Health::Suspect && m.member.incarnation >= inc {
                 // Habitat checks a Confirmed verdict with a ProbePing before adopting it.
@@ -525,7 +569,8 @@ impl Ring {
                 return;
             }
         }
-        if let (Some((Health::Suspect, inc)), Health::Suspect, Some(r)) = (stored, m.health, relayer)
+        if let (Some((Health::Suspect, inc)), Health::Suspect, Some(r)) =
+            (stored, m.health, relayer)
         {
             if inc == m.member.incarnation {
                 if let Some(s) = self.suspicions.get_mut(&id) {
@@ -559,7 +604,8 @@ impl Ring {
                 self.degrade_health();
             }
             self.me.incarnation = m.member.incarnation + 1;
-            self.events.push_back(Event::IncarnationChanged(self.me.incarnation));
+            self.events
+                .push_back(Event::IncarnationChanged(self.me.incarnation));
             self.start_hot(RumorKey::Member(self.me.id.clone()), None);
         }
     }
@@ -576,7 +622,9 @@ impl Ring {
             Change::Added => None,
             Change::Updated(h) => Some(h),
         };
-        let Some(rec) = self.members.get(id).cloned() else { return };
+        let Some(rec) = self.members.get(id).cloned() else {
+            return;
+        };
         if rec.health == Health::Departed {
             self.dissem.forget_holder(id);
         }
@@ -589,6 +637,9 @@ impl Ring {
                     .is_none_or(|s| s.incarnation != rec.member.incarnation);
                 if fresh {
                     self.start_suspicion(id, rec.member.incarnation, relayer, now);
+                    if relayer != Some(&self.me.id) {
+                        self.probe_next(id);
+                    }
                 }
             }
             _ => {
@@ -622,14 +673,19 @@ impl Ring {
             Some(t) => (t, t, 0),
             None => {
                 let n = self.cluster_size() as f64;
-                let min = self.cfg.probe_interval.mul_f64(self.cfg.suspicion_min_mult * n.log10().max(1.0));
+                let min = self
+                    .cfg
+                    .probe_interval
+                    .mul_f64(self.cfg.suspicion_min_mult * n.log10().max(1.0));
                 let max = min.mul_f64(self.cfg.suspicion_max_mult);
-                let expected = u32::try_from(self.cluster_size().saturating_sub(2)).unwrap_or(u32::MAX);
+                let expected =
+                    u32::try_from(self.cluster_size().saturating_sub(2)).unwrap_or(u32::MAX);
                 (min, max, self.cfg.suspicion_confirmations.min(expected))
             }
         };
         let s = Suspicion::new(incarnation, now, min, max, k, originator);
-        self.suspicion_timers.push(Reverse((s.deadline, id.clone())));
+        self.suspicion_timers
+            .push(Reverse((s.deadline, id.clone())));
         self.suspicions.insert(id.clone(), s);
     }
 
@@ -638,18 +694,27 @@ impl Ring {
             if *d > now {
                 break;
             }
-            let Some(Reverse((d, id))) = self.suspicion_timers.pop() else { break };
-            let Some(s) = self.suspicions.get(&id) else { continue };
+            let Some(Reverse((d, id))) = self.suspicion_timers.pop() else {
+                break;
+            };
+            let Some(s) = self.suspicions.get(&id) else {
+                continue;
+            };
             if s.deadline != d {
                 continue;
             }
             let inc = s.incarnation;
             self.suspicions.remove(&id);
-            let Some(rec) = self.members.get(&id) else { continue };
+            let Some(rec) = self.members.get(&id) else {
+                continue;
+            };
             if rec.health != Health::Suspect || rec.member.incarnation != inc {
                 continue;
             }
-            let m = Membership { member: rec.member.clone(), health: Health::Confirmed };
+            let m = Membership {
+                member: rec.member.clone(),
+                health: Health::Confirmed,
+            };
             let change = self.members.set(&m, now);
             self.stats.confirmed_by_timeout += 1;
             self.on_member_change(&id, change, None, now);
@@ -664,14 +729,12 @@ impl Ring {
             .map(|(id, _)| id.clone())
             .collect();
         for id in due {
-            let Some((_, verdict)) = self.probe_pings.remove(&id) else { continue };
-            let change = self.members.merge(&verdict, now);
-            let change = if change.changed() {
-                change
-            } else {
-                // Same incarnation and the verdict is worse, or ours is older: adopt it as Habitat does.
-                self.members.set(&verdict, now)
+            let Some((_, verdict)) = self.probe_pings.remove(&id) else {
+                continue;
             };
+            // No Ack: adopt the verdict under the ordinary rule, so a refutation (a higher
+            // incarnation) that arrived meanwhile still wins.
+            let change = self.members.merge(&verdict, now);
             if change.changed() {
                 self.stats.confirmed_by_probe_ping += 1;
             }
@@ -701,7 +764,8 @@ impl Ring {
                 .members
                 .iter()
                 .filter(|r| {
-                    r.health <= Health::Suspect || (r.member.persistent && r.health == Health::Confirmed)
+                    r.health <= Health::Suspect
+                        || (r.member.persistent && r.health == Health::Confirmed)
                 })
                 .map(|r| r.member.id.clone())
                 .collect();
@@ -712,14 +776,34 @@ impl Ring {
         None
     }
 
+    /// Probes `id` next: a member we hear is suspected gets a direct probe from us soon, which
+    /// carries its suspect record (so it can refute) and either clears the suspicion for us by
+    /// direct contact or adds our own independent confirmation.
+    fn probe_next(&mut self, id: &MemberId) {
+        if let Some(pos) = self.probe_order.iter().position(|x| x == id) {
+            if pos >= self.probe_index {
+                self.probe_order.remove(pos);
+            }
+        }
+        let at = self.probe_index.min(self.probe_order.len());
+        self.probe_order.insert(at, id.clone());
+    }
+
     fn start_probe(&mut self, now: Time) {
         let alive = self.members.count(Health::Alive);
         if !self.initial_peers.is_empty() && alive < self.initial_peers.len() / 2 + 1 {
             self.ping_initial_peers(false, now);
         }
-        let Some(target) = self.next_probe_target() else { return };
+        let Some(target) = self.next_probe_target() else {
+            return;
+        };
         self.stats.probes += 1;
-        self.push_swim(target.swim_addr(), &target.id, SwimKind::Ping { forward_to: None }, true);
+        self.push_swim(
+            target.swim_addr(),
+            &target.id,
+            SwimKind::Ping { forward_to: None },
+            true,
+        );
         self.probe = Probe::Direct {
             target: target.id,
             deadline: now + self.scaled(self.cfg.probe_timeout),
@@ -761,20 +845,20 @@ impl Ring {
     }
 
     fn probe_failed(&mut self, target: &MemberId, now: Time) {
-        let Some(rec) = self.members.get(target) else { return };
+        let Some(rec) = self.members.get(target) else {
+            return;
+        };
         match rec.health {
             Health::Alive => {
                 self.stats.suspicions_raised += 1;
-                let m = Membership { member: rec.member.clone(), health: Health::Suspect };
+                let m = Membership {
+                    member: rec.member.clone(),
+                    health: Health::Suspect,
+                };
                 let change = self.members.set(&m, now);
-                let me = self.me.id.clone();
-                self.on_member_change(target, change, None, now);
                 // The suspicion is ours: we are its originator, not a confirmation.
-                if let Some(s) = self.suspicions.get_mut(target) {
-                    s.confirm(&me);
-                    let d = s.deadline;
-                    self.suspicion_timers.push(Reverse((d, target.clone())));
-                }
+                let me = self.me.id.clone();
+                self.on_member_change(target, change, Some(&me), now);
             }
             Health::Suspect => {
                 // Our own failed probe is independent evidence.
@@ -808,7 +892,10 @@ impl Ring {
         let peers = self.initial_peers.clone();
         for p in peers {
             if only_unknown
-                && self.members.iter().any(|r| r.health == Health::Alive && r.member.swim_addr() == p)
+                && self
+                    .members
+                    .iter()
+                    .any(|r| r.health == Health::Alive && r.member.swim_addr() == p)
             {
                 continue;
             }
@@ -826,8 +913,16 @@ impl Ring {
 
     fn reconnect(&mut self, now: Time) {
         // One random Confirmed member: if it answers, the partition that hid it has healed.
-        if let Some(t) = self.random_members(1, |r| r.health == Health::Confirmed && !r.member.persistent).pop() {
-            self.push_swim(t.swim_addr(), &t.id, SwimKind::Ping { forward_to: None }, false);
+        if let Some(t) = self
+            .random_members(1, |r| r.health == Health::Confirmed && !r.member.persistent)
+            .pop()
+        {
+            self.push_swim(
+                t.swim_addr(),
+                &t.id,
+                SwimKind::Ping { forward_to: None },
+                false,
+            );
         }
         self.ping_initial_peers(true, now);
     }
@@ -871,7 +966,10 @@ impl Ring {
             return;
         }
         if let Some(rec) = self.members.get(id) {
-            let m = Membership { member: rec.member.clone(), health: Health::Departed };
+            let m = Membership {
+                member: rec.member.clone(),
+                health: Health::Departed,
+            };
             let change = self.members.set(&m, now);
             self.on_member_change(id, change, None, now);
         }
@@ -895,12 +993,20 @@ impl Ring {
 
     fn membership_of(&self, id: &MemberId) -> Option<Membership> {
         if *id == self.me.id {
-            let health = if self.me.departed { Health::Departed } else { Health::Alive };
-            return Some(Membership { member: self.me.clone(), health });
+            let health = if self.me.departed {
+                Health::Departed
+            } else {
+                Health::Alive
+            };
+            return Some(Membership {
+                member: self.me.clone(),
+                health,
+            });
         }
-        self.members
-            .get(id)
-            .map(|r| Membership { member: r.member.clone(), health: r.health })
+        self.members.get(id).map(|r| Membership {
+            member: r.member.clone(),
+            health: r.health,
+        })
     }
 
     fn gossip_round(&mut self) {
@@ -926,7 +1032,11 @@ impl Ring {
                 }
             }
             if !rumors.is_empty() {
-                self.transmits.push_back(Transmit::Rumors { to: t.gossip_addr(), to_id: t.id, rumors });
+                self.transmits.push_back(Transmit::Rumors {
+                    to: t.gossip_addr(),
+                    to_id: t.id,
+                    rumors,
+                });
             }
         }
     }
@@ -942,7 +1052,10 @@ impl Ring {
         self.stats.syncs += 1;
         let mut rumors = Vec::with_capacity(self.members.len() + self.store.len() + 1);
         if let Some(m) = self.membership_of(&self.me.id.clone()) {
-            rumors.push(Rumor::Member { from: self.me.id.clone(), membership: m });
+            rumors.push(Rumor::Member {
+                from: self.me.id.clone(),
+                membership: m,
+            });
         }
         for r in self.members.iter() {
             if r.member.id == target.id {
@@ -950,7 +1063,10 @@ impl Ring {
             }
             rumors.push(Rumor::Member {
                 from: self.me.id.clone(),
-                membership: Membership { member: r.member.clone(), health: r.health },
+                membership: Membership {
+                    member: r.member.clone(),
+                    health: r.health,
+                },
             });
         }
         for (key, e) in self.store.iter() {
@@ -958,7 +1074,8 @@ impl Ring {
             self.dissem.add_holder(key, &target.id);
         }
         for r in self.members.iter() {
-            self.dissem.add_holder(&RumorKey::Member(r.member.id.clone()), &target.id);
+            self.dissem
+                .add_holder(&RumorKey::Member(r.member.id.clone()), &target.id);
         }
         self.transmits.push_back(Transmit::Rumors {
             to: target.gossip_addr(),
@@ -975,14 +1092,22 @@ impl Ring {
         for r in self.members.iter() {
             let age = now.saturating_since(r.health_changed_at);
             match r.health {
-                Health::Confirmed if age >= self.cfg.departure_timeout => expire.push(r.member.clone()),
+                Health::Confirmed if age >= self.cfg.departure_timeout => {
+                    expire.push(r.member.clone())
+                }
                 Health::Departed if age >= self.cfg.gc_age => forget.push(r.member.id.clone()),
                 _ => {}
             }
         }
         for m in expire {
             let id = m.id.clone();
-            let change = self.members.set(&Membership { member: m, health: Health::Departed }, now);
+            let change = self.members.set(
+                &Membership {
+                    member: m,
+                    health: Health::Departed,
+                },
+                now,
+            );
             self.on_member_change(&id, change, None, now);
         }
         for id in forget {
@@ -1013,9 +1138,10 @@ impl Ring {
                     }
                 },
                 RumorKey::Departure(_) => true,
-                RumorKey::Election(sg) | RumorKey::ElectionUpdate(sg) => {
-                    !self.store.iter().any(|(k, _)| matches!(k, RumorKey::Service(g, _) if g == sg))
-                }
+                RumorKey::Election(sg) | RumorKey::ElectionUpdate(sg) => !self
+                    .store
+                    .iter()
+                    .any(|(k, _)| matches!(k, RumorKey::Service(g, _) if g == sg)),
                 _ => false,
             };
             if collectable {
@@ -1032,9 +1158,16 @@ impl Ring {
 
     // ----- sending ---------------------------------------------------------------------------
 
-    fn random_members(&mut self, n: usize, pred: impl Fn(&crate::members::MemberRecord) -> bool) -> Vec<Member> {
-        let pool: Vec<&crate::members::MemberRecord> = self.members.iter().filter(|r| pred(r)).collect();
-        pool.choose_multiple(&mut self.rng, n).map(|r| r.member.clone()).collect()
+    fn random_members(
+        &mut self,
+        n: usize,
+        pred: impl Fn(&crate::members::MemberRecord) -> bool,
+    ) -> Vec<Member> {
+        let pool: Vec<&crate::members::MemberRecord> =
+            self.members.iter().filter(|r| pred(r)).collect();
+        pool.choose_multiple(&mut self.rng, n)
+            .map(|r| r.member.clone())
+            .collect()
     }
 
     fn send_swim(&mut self, to: &Member, kind: SwimKind, _now: Time) {
@@ -1043,7 +1176,11 @@ impl Ring {
 
     /// Queues a SWIM message to `to` (member `target`), piggybacking membership when asked.
     fn push_swim(&mut self, to: SocketAddr, target: &MemberId, kind: SwimKind, piggyback: bool) {
-        let mut msg = Swim { from: self.me.clone(), kind, membership: Vec::new() };
+        let mut msg = Swim {
+            from: self.me.clone(),
+            kind,
+            membership: Vec::new(),
+        };
         if piggyback && !matches!(msg.kind, SwimKind::ProbePing) {
             self.piggyback(&mut msg, target);
         }
@@ -1058,18 +1195,23 @@ impl Ring {
         let max = self.cfg.max_datagram;
         if let Some(rec) = self.members.get(target) {
             if rec.health != Health::Alive {
-                let m = Membership { member: rec.member.clone(), health: rec.health };
+                let m = Membership {
+                    member: rec.member.clone(),
+                    health: rec.health,
+                };
                 let len = self.sizer.membership_len(&m);
                 if size + len <= max {
                     size += len;
                     msg.membership.push(m);
-                    self.dissem.mark_sent(&RumorKey::Member(target.clone()), target);
+                    self.dissem
+                        .mark_sent(&RumorKey::Member(target.clone()), target);
                 }
             }
         }
-        let keys = self
-            .dissem
-            .candidates(target, |k| matches!(k, RumorKey::Member(id) if id != target));
+        let keys = self.dissem.candidates(
+            target,
+            |k| matches!(k, RumorKey::Member(id) if id != target),
+        );
         for key in keys {
             if msg.membership.len() >= self.cfg.max_piggyback {
                 break;
@@ -1086,6 +1228,10 @@ impl Ring {
             size += len;
             msg.membership.push(m);
             self.dissem.mark_sent(&key, target);
+        }
+        // Per-record sizes cannot see a length prefix growing by a byte; re-measure the whole.
+        while !msg.membership.is_empty() && self.sizer.swim_len(msg) > max {
+            msg.membership.pop();
         }
     }
 }

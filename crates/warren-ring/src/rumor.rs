@@ -293,7 +293,13 @@ fn union_votes(into: &mut Vec<MemberId>, from: &[MemberId]) -> bool {
 mod tests {
     use super::*;
 
-    fn election(id: &str, term: u64, suit: u64, status: ElectionStatus, votes: &[&str]) -> Election {
+    fn election(
+        id: &str,
+        term: u64,
+        suit: u64,
+        status: ElectionStatus,
+        votes: &[&str],
+    ) -> Election {
         Election {
             member_id: id.into(),
             service_group: "redis.default".into(),
@@ -308,7 +314,9 @@ mod tests {
     fn higher_suitability_wins_and_absorbs_votes() {
         let s = election("a", 0, 1, ElectionStatus::Running, &["a"]);
         let r = election("b", 0, 5, ElectionStatus::Running, &["b"]);
-        let Merged::Replaced(m) = merge_election(&s, &r) else { panic!("expected replace") };
+        let Merged::Replaced(m) = merge_election(&s, &r) else {
+            panic!("expected replace")
+        };
         assert_eq!(m.member_id.as_str(), "b");
         assert_eq!(m.votes, vec![MemberId::from("b"), MemberId::from("a")]);
     }
@@ -317,7 +325,9 @@ mod tests {
     fn tie_goes_to_greater_id() {
         let s = election("b", 0, 0, ElectionStatus::Running, &["b"]);
         let r = election("a", 0, 0, ElectionStatus::Running, &["a"]);
-        let Merged::Replaced(m) = merge_election(&s, &r) else { panic!("expected vote absorb") };
+        let Merged::Replaced(m) = merge_election(&s, &r) else {
+            panic!("expected vote absorb")
+        };
         assert_eq!(m.member_id.as_str(), "b");
         assert_eq!(m.votes.len(), 2);
     }

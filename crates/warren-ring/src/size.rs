@@ -29,7 +29,7 @@ pub struct EstimatedSize;
 const ENVELOPE: usize = 2 + (2 + 24) + 3 + 16;
 
 fn varint(v: u64) -> usize {
-    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 fn bytes_field(len: usize) -> usize {
@@ -64,13 +64,20 @@ impl WireSize for EstimatedSize {
         let from = bytes_field(member_len(&msg.from));
         let payload = match &msg.kind {
             SwimKind::Ping { forward_to } | SwimKind::Ack { forward_to } => {
-                from + forward_to.as_ref().map_or(0, |f| bytes_field(member_len(f)))
+                from + forward_to
+                    .as_ref()
+                    .map_or(0, |f| bytes_field(member_len(f)))
             }
             SwimKind::PingReq { target } => from + bytes_field(member_len(target)),
             SwimKind::ProbePing => from,
         };
-        let swim = 2 + bytes_field(payload)
-            + msg.membership.iter().map(|m| self.membership_len(m)).sum::<usize>();
+        let swim = 2
+            + bytes_field(payload)
+            + msg
+                .membership
+                .iter()
+                .map(|m| self.membership_len(m))
+                .sum::<usize>();
         ENVELOPE + varint(swim as u64) + swim
     }
 
@@ -123,7 +130,10 @@ impl WireSize for EstimatedSize {
                     + 1
                     + varint(e.suitability)
                     + 2
-                    + e.votes.iter().map(|v| bytes_field(v.as_str().len())).sum::<usize>()
+                    + e.votes
+                        .iter()
+                        .map(|v| bytes_field(v.as_str().len()))
+                        .sum::<usize>()
             }
             Rumor::Departure(d) => bytes_field(d.member_id.as_str().len()),
         };

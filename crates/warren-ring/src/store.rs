@@ -50,7 +50,13 @@ impl RumorStore {
         }
         let key = rumor.key();
         let Some(entry) = self.entries.get_mut(&key) else {
-            self.entries.insert(key, Entry { rumor, changed_at: now });
+            self.entries.insert(
+                key,
+                Entry {
+                    rumor,
+                    changed_at: now,
+                },
+            );
             return Outcome::Changed;
         };
         let merged = match (&entry.rumor, &rumor) {

@@ -1,0 +1,69 @@
+//! The simulator's report command: `warren-sim SCENARIO [--nodes N] [--seed S] [--profile P]
+//! [--seconds T] [--loss P] [--json]`. Prints one JSON object (or `key: value` lines without
+//! `--json`). It only parses flags and prints; the scenarios live in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use warren_ring::Profile;
+use warren_sim::scenario::{self, Params};
+
+/// Runs one simulator scenario and reports its numbers.
+#[derive(Parser, Debug)]
+#[command(name = "warren-sim", version, about)]
+struct Args {
+    /// One of: converge, crash, loss, slow, rumor, join, churn.
+    scenario: String,
+    /// Ring size.
+    #[arg(long, default_value_t = 50)]
+    nodes: usize,
+    /// Seed of every random choice; the same seed gives the same report.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Timing profile: default (Warren, Lifeguard) or habitat (Habitat 2.1.78's timings).
+    #[arg(long, default_value = "default")]
+    profile: Profile,
+    /// Simulated seconds of the measured phase (each scenario has its own default).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Datagram loss probability during the measured phase (0.0–1.0).
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if !(0.0..=1.0).contains(&args.loss) {
+        eprintln!(
+            "warren-sim: --loss must be between 0 and 1, got {}",
+            args.loss
+        );
+        return ExitCode::from(2);
+    }
+    let params = Params {
+        nodes: args.nodes,
+        seed: args.seed,
+        profile: args.profile,
+        seconds: args.seconds,
+        loss: args.loss,
+    };
+    match scenario::run(&args.scenario, &params) {
+        Ok(report) => {
+            if args.json {
+                println!("{report}");
+            } else if let serde_json::Value::Object(m) = report {
+                for (k, v) in m {
+                    println!("{k}: {v}");
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("warren-sim: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,638 @@
+//! The simulated network and the event loop that drives many `warren-ring` members.
+//!
+//! One virtual clock, one seeded RNG, one priority queue of events (deliveries and timers). Links
+//! have a fixed per-link latency plus per-packet jitter; datagrams are lost i.i.d. with a set
+//! probability; rumor messages ride TCP, so they are never lost but are cut by partitions like
+//! everything else. Members can crash (their state is gone but their id and incarnation persist),
+//! restart, be cut off one way or both ways, and be *slow*: paused for part of every second, with
+//! everything addressed to them deferred until the pause ends (received datagrams first, then
+//! timers, as Warren's shell does). Nothing here touches a real socket or clock.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use warren_ring::{
+    Config, EstimatedSize, Event, Health, Identity, MemberId, Ring, Rumor, RumorKey, Swim, Time,
+    Transmit, WireSize,
+};
+
+/// The SWIM and gossip port every simulated member uses.
+pub const PORT: u16 = 9638;
+
+/// ZMTP framing overhead of one rumor message (flags + 8-byte long size, worst case).
+const ZMTP_FRAME: usize = 9;
+
+/// Network behaviour.
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    /// Smallest one-way latency of a link.
+    pub base_latency: Duration,
+    /// Links differ by up to this much (fixed per link).
+    pub link_spread: Duration,
+    /// Each packet adds up to this much at random.
+    pub jitter: Duration,
+    /// Probability that a datagram is lost.
+    pub loss: f64,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            base_latency: Duration::from_micros(200),
+            link_spread: Duration::from_millis(2),
+            jitter: Duration::from_millis(1),
+            loss: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Payload {
+    Swim(Swim),
+    Rumors(Vec<Rumor>),
+}
+
+#[derive(Debug)]
+enum Kind {
+    Deliver {
+        to: usize,
+        from: SocketAddr,
+        payload: Payload,
+    },
+    Timer {
+        node: usize,
+        generation: u64,
+    },
+}
+
+#[derive(Debug)]
+struct Queued {
+    at: Time,
+    /// Deliveries (0) go before timers (1) at the same instant.
+    prio: u8,
+    seq: u64,
+    kind: Kind,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.prio, self.seq) == (o.at, o.prio, o.seq)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.at, self.prio, self.seq).cmp(&(o.at, o.prio, o.seq))
+    }
+}
+
+/// A member pauses for `pause` at the start of every `period` (shifted by `offset`).
+#[derive(Clone, Copy, Debug)]
+pub struct Slowness {
+    /// Cycle length.
+    pub period: Duration,
+    /// Paused part of each cycle.
+    pub pause: Duration,
+    /// Phase of the cycle.
+    pub offset: Duration,
+}
+
+impl Slowness {
+    fn pause_end(&self, now: Time) -> Option<Time> {
+        let t = now.as_duration().saturating_sub(self.offset);
+        let period = self.period.as_nanos().max(1);
+        let into = t.as_nanos() % period;
+        let into = Duration::from_nanos(u64::try_from(into).unwrap_or(0));
+        (now.as_duration() >= self.offset && into < self.pause).then(|| now + (self.pause - into))
+    }
+}
+
+/// One simulated member.
+#[derive(Debug)]
+pub struct Node {
+    /// The core, or `None` while crashed or not started.
+    pub ring: Option<Ring>,
+    /// Persisted id.
+    pub id: MemberId,
+    /// Persisted incarnation (what the member last reported).
+    pub incarnation: u64,
+    /// Its address.
+    pub addr: IpAddr,
+    /// When set, the member is paused part of every second.
+    pub slow: Option<Slowness>,
+    /// Bytes this member sent.
+    pub bytes_sent: u64,
+    /// Messages this member sent.
+    pub msgs_sent: u64,
+    started_before: bool,
+    timer_gen: u64,
+    timer_at: Option<Time>,
+}
+
+/// Ground-truth observations the simulator makes as events happen.
+#[derive(Clone, Debug, Default)]
+pub struct Observations {
+    /// A live member was marked Suspect by someone (count of verdicts).
+    pub false_suspicions: u64,
+    /// A live member was marked Confirmed or Departed by someone.
+    pub false_deaths: u64,
+    /// False deaths whose subject was this member index (filled for every subject).
+    pub false_deaths_of: HashMap<usize, u64>,
+    /// First time each (observer, watched member) saw the member Confirmed or worse.
+    pub confirmed_at: HashMap<(usize, usize), Time>,
+    /// First time each observer saw a watched rumor key change.
+    pub rumor_at: HashMap<(usize, RumorKey), Time>,
+}
+
+/// The simulator.
+pub struct Sim {
+    /// Virtual time.
+    pub now: Time,
+    /// Members, by index.
+    pub nodes: Vec<Node>,
+    /// Network behaviour (may be changed between steps).
+    pub net: NetConfig,
+    /// Observations so far.
+    pub obs: Observations,
+    /// Member indices whose Confirmed verdicts are timed.
+    pub watch: HashSet<usize>,
+    /// Rumor keys whose arrival is timed.
+    pub watch_rumors: HashSet<RumorKey>,
+    /// The largest SWIM datagram any member sent (bytes, as the size estimator counts them).
+    pub largest_datagram: usize,
+    /// Debugging aid: print every verdict about these members to stderr as it happens.
+    pub trace: HashSet<usize>,
+    rng: Xoshiro256PlusPlus,
+    queue: BinaryHeap<Reverse<Queued>>,
+    seq: u64,
+    by_addr: HashMap<IpAddr, usize>,
+    by_id: HashMap<MemberId, usize>,
+    blocked: HashSet<(usize, usize)>,
+    sizer: EstimatedSize,
+    ring_config: Config,
+    seed: u64,
+    events_processed: u64,
+}
+
+fn node_addr(i: usize) -> IpAddr {
+    // Virtual addresses in 127.64.0.0/10; nothing is ever sent to them.
+    let i = u32::try_from(i).unwrap_or(u32::MAX) & 0x003f_ffff;
+    IpAddr::V4(Ipv4Addr::from(0x7f40_0000 | i))
+}
+
+impl Sim {
+    /// An empty simulation; `seed` drives every random choice, of the network and of each member.
+    pub fn new(ring_config: Config, net: NetConfig, seed: u64) -> Self {
+        Sim {
+            now: Time::ZERO,
+            nodes: Vec::new(),
+            net,
+            obs: Observations::default(),
+            watch: HashSet::new(),
+            watch_rumors: HashSet::new(),
+            trace: HashSet::new(),
+            largest_datagram: 0,
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            queue: BinaryHeap::new(),
+            seq: 0,
+            by_addr: HashMap::new(),
+            by_id: HashMap::new(),
+            blocked: HashSet::new(),
+            sizer: EstimatedSize,
+            ring_config,
+            seed,
+            events_processed: 0,
+        }
+    }
+
+    /// The seed this simulation was built with.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Events handled so far.
+    pub fn events_processed(&self) -> u64 {
+        self.events_processed
+    }
+
+    /// The ring configuration new members get.
+    pub fn ring_config(&self) -> &Config {
+        &self.ring_config
+    }
+
+    /// Adds a member (not started). Returns its index.
+    pub fn add_node(&mut self) -> usize {
+        let i = self.nodes.len();
+        let id = MemberId::random(&mut self.rng);
+        let addr = node_addr(i);
+        self.by_addr.insert(addr, i);
+        self.by_id.insert(id.clone(), i);
+        self.nodes.push(Node {
+            ring: None,
+            id,
+            incarnation: 0,
+            addr,
+            slow: None,
+            bytes_sent: 0,
+            msgs_sent: 0,
+            started_before: false,
+            timer_gen: 0,
+            timer_at: None,
+        });
+        i
+    }
+
+    /// The SWIM address of member `i`.
+    pub fn addr(&self, i: usize) -> SocketAddr {
+        SocketAddr::new(self.nodes[i].addr, PORT)
+    }
+
+    /// The index of the member with `id`.
+    pub fn index_of(&self, id: &MemberId) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
+    /// Starts (or restarts) member `i` and joins it through `peers`. A restart keeps the id and
+    /// starts from the persisted incarnation + 1, as Warren does.
+    pub fn start(&mut self, i: usize, peers: &[usize]) {
+        let restarted = self.nodes[i].started_before;
+        self.nodes[i].started_before = true;
+        let incarnation = self.nodes[i].incarnation + u64::from(restarted);
+        let identity = Identity {
+            id: self.nodes[i].id.clone(),
+            incarnation,
+            address: self.nodes[i].addr,
+            swim_port: PORT,
+            gossip_port: PORT,
+            persistent: false,
+        };
+        let seed = self.rng.random();
+        let mut ring = Ring::new(self.ring_config.clone(), identity, seed, self.now);
+        let peer_addrs = peers
+            .iter()
+            .filter(|&&p| p != i)
+            .map(|&p| self.addr(p))
+            .collect();
+        ring.join(peer_addrs, self.now);
+        self.nodes[i].incarnation = incarnation;
+        self.nodes[i].ring = Some(ring);
+        self.drain(i);
+    }
+
+    /// Crashes member `i`: its state is gone; its id and incarnation persist.
+    pub fn crash(&mut self, i: usize) {
+        if let Some(r) = self.nodes[i].ring.take() {
+            self.nodes[i].incarnation = r.myself().incarnation;
+        }
+        self.nodes[i].timer_gen += 1;
+        self.nodes[i].timer_at = None;
+    }
+
+    /// Member `i` leaves gracefully; it keeps running (spreading its departure) until crashed.
+    pub fn leave(&mut self, i: usize) {
+        let now = self.now;
+        if let Some(r) = self.nodes[i].ring.as_mut() {
+            r.leave(now);
+        }
+        self.drain(i);
+    }
+
+    /// Whether member `i` is running and has not left.
+    pub fn is_live(&self, i: usize) -> bool {
+        self.nodes[i].ring.as_ref().is_some_and(|r| !r.has_left())
+    }
+
+    /// Indices of live members.
+    pub fn live(&self) -> Vec<usize> {
+        (0..self.nodes.len()).filter(|&i| self.is_live(i)).collect()
+    }
+
+    /// Publishes `rumor` at member `i`.
+    pub fn publish(&mut self, i: usize, rumor: Rumor) {
+        let now = self.now;
+        if let Some(r) = self.nodes[i].ring.as_mut() {
+            r.publish(rumor, now);
+        }
+        self.drain(i);
+    }
+
+    /// Drops everything from `a` to `b` (one way).
+    pub fn cut_one_way(&mut self, a: usize, b: usize) {
+        self.blocked.insert((a, b));
+    }
+
+    /// Splits the members into groups that cannot reach each other.
+    pub fn partition(&mut self, groups: &[Vec<usize>]) {
+        for (gi, g) in groups.iter().enumerate() {
+            for (hi, h) in groups.iter().enumerate() {
+                if gi != hi {
+                    for &a in g {
+                        for &b in h {
+                            self.blocked.insert((a, b));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Cuts member `i` off from everyone, both ways.
+    pub fn isolate(&mut self, i: usize) {
+        for j in 0..self.nodes.len() {
+            if j != i {
+                self.blocked.insert((i, j));
+                self.blocked.insert((j, i));
+            }
+        }
+    }
+
+    /// Removes every cut.
+    pub fn heal(&mut self) {
+        self.blocked.clear();
+    }
+
+    /// Makes member `i` slow (or normal again with `None`).
+    pub fn set_slow(&mut self, i: usize, slow: Option<Slowness>) {
+        self.nodes[i].slow = slow;
+    }
+
+    /// Total bytes sent by all members.
+    pub fn total_bytes(&self) -> u64 {
+        self.nodes.iter().map(|n| n.bytes_sent).sum()
+    }
+
+    /// Total messages sent by all members.
+    pub fn total_msgs(&self) -> u64 {
+        self.nodes.iter().map(|n| n.msgs_sent).sum()
+    }
+
+    /// Resets per-member traffic counters.
+    pub fn reset_traffic(&mut self) {
+        for n in &mut self.nodes {
+            n.bytes_sent = 0;
+            n.msgs_sent = 0;
+        }
+    }
+
+    /// Runs until virtual time `until` (inclusive of events at it).
+    pub fn run_until(&mut self, until: Time) {
+        while let Some(Reverse(q)) = self.queue.peek() {
+            if q.at > until {
+                break;
+            }
+            let Some(Reverse(q)) = self.queue.pop() else {
+                break;
+            };
+            self.now = q.at;
+            self.dispatch(q);
+        }
+        self.now = until;
+    }
+
+    /// Runs for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        self.run_until(until);
+    }
+
+    /// Runs in steps of `step` until `done` holds or `limit` passes; returns whether it held.
+    pub fn run_until_cond(
+        &mut self,
+        step: Duration,
+        limit: Duration,
+        mut done: impl FnMut(&Sim) -> bool,
+    ) -> bool {
+        let end = self.now + limit;
+        while self.now < end {
+            if done(self) {
+                return true;
+            }
+            self.run_for(step);
+        }
+        done(self)
+    }
+
+    /// Whether every live member holds every other live member as Alive.
+    pub fn converged(&self) -> bool {
+        let live = self.live();
+        live.iter().all(|&i| {
+            let Some(r) = self.nodes[i].ring.as_ref() else {
+                return false;
+            };
+            live.iter()
+                .all(|&j| i == j || r.members().health(&self.nodes[j].id) == Some(Health::Alive))
+        })
+    }
+
+    fn schedule(&mut self, at: Time, prio: u8, kind: Kind) {
+        self.seq += 1;
+        self.queue.push(Reverse(Queued {
+            at,
+            prio,
+            seq: self.seq,
+            kind,
+        }));
+    }
+
+    fn dispatch(&mut self, q: Queued) {
+        let node = match &q.kind {
+            Kind::Deliver { to, .. } => *to,
+            Kind::Timer { node, .. } => *node,
+        };
+        if let Kind::Timer { generation, .. } = q.kind {
+            if generation != self.nodes[node].timer_gen {
+                return;
+            }
+        }
+        if self.nodes[node].ring.is_none() {
+            return;
+        }
+        if let Some(end) = self.nodes[node].slow.and_then(|s| s.pause_end(self.now)) {
+            // Paused: it all waits until the member runs again.
+            self.schedule(end, q.prio, q.kind);
+            return;
+        }
+        self.events_processed += 1;
+        let now = self.now;
+        if matches!(q.kind, Kind::Timer { .. }) {
+            self.nodes[node].timer_at = None;
+        }
+        let Some(ring) = self.nodes[node].ring.as_mut() else {
+            return;
+        };
+        match q.kind {
+            Kind::Deliver { from, payload, .. } => match payload {
+                Payload::Swim(msg) => ring.handle_datagram(from, msg, now),
+                Payload::Rumors(rs) => {
+                    for r in rs {
+                        ring.handle_rumor(r, now);
+                    }
+                }
+            },
+            Kind::Timer { .. } => ring.handle_timeout(now),
+        }
+        self.drain(node);
+    }
+
+    fn drain(&mut self, i: usize) {
+        let now = self.now;
+        let mut transmits = Vec::new();
+        let mut events = Vec::new();
+        let next = {
+            let Some(ring) = self.nodes[i].ring.as_mut() else {
+                return;
+            };
+            while let Some(t) = ring.poll_transmit() {
+                transmits.push(t);
+            }
+            while let Some(e) = ring.poll_event() {
+                events.push(e);
+            }
+            ring.poll_timeout()
+        };
+        for t in transmits {
+            self.transmit(i, t);
+        }
+        for e in events {
+            self.observe(i, e);
+        }
+        if let Some(at) = next {
+            let at = at.max(now);
+            if self.nodes[i].timer_at != Some(at) {
+                self.nodes[i].timer_gen += 1;
+                self.nodes[i].timer_at = Some(at);
+                let generation = self.nodes[i].timer_gen;
+                self.schedule(
+                    at,
+                    1,
+                    Kind::Timer {
+                        node: i,
+                        generation,
+                    },
+                );
+            }
+        }
+    }
+
+    fn link_latency(&mut self, a: usize, b: usize) -> Duration {
+        let spread = self.net.link_spread.as_nanos() as u64;
+        let h = (a as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ (b as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+        let fixed = if spread == 0 { 0 } else { (h >> 11) % spread };
+        let jitter = self.net.jitter.as_nanos() as u64;
+        let j = if jitter == 0 {
+            0
+        } else {
+            self.rng.random_range(0..jitter)
+        };
+        self.net.base_latency + Duration::from_nanos(fixed + j)
+    }
+
+    fn transmit(&mut self, from: usize, t: Transmit) {
+        let src = self.addr(from);
+        let (to_addr, payload, bytes, msgs, lossy) = match t {
+            Transmit::Swim { to, msg } => {
+                let len = self.sizer.swim_len(&msg);
+                self.largest_datagram = self.largest_datagram.max(len);
+                (to, Payload::Swim(msg), len, 1, true)
+            }
+            Transmit::Rumors { to, rumors, .. } => {
+                let len: usize = rumors
+                    .iter()
+                    .map(|r| self.sizer.rumor_len(r) + ZMTP_FRAME)
+                    .sum();
+                let n = rumors.len();
+                (to, Payload::Rumors(rumors), len, n, false)
+            }
+        };
+        self.nodes[from].bytes_sent += bytes as u64;
+        self.nodes[from].msgs_sent += msgs as u64;
+        let Some(&to) = self.by_addr.get(&to_addr.ip()) else {
+            return;
+        };
+        if self.blocked.contains(&(from, to)) {
+            return;
+        }
+        if lossy && self.net.loss > 0.0 && self.rng.random_bool(self.net.loss.clamp(0.0, 1.0)) {
+            return;
+        }
+        let at = self.now + self.link_latency(from, to);
+        self.schedule(
+            at,
+            0,
+            Kind::Deliver {
+                to,
+                from: src,
+                payload,
+            },
+        );
+    }
+
+    fn observe(&mut self, observer: usize, e: Event) {
+        match e {
+            Event::MemberChanged { member, health, .. } => {
+                let Some(subject) = self.index_of(&member.id) else {
+                    return;
+                };
+                if self.trace.contains(&subject) {
+                    eprintln!(
+                        "t={:.3} observer={observer} subject={subject} inc={} {:?}",
+                        self.now.as_secs_f64(),
+                        member.incarnation,
+                        health
+                    );
+                }
+                if health >= Health::Confirmed && self.watch.contains(&subject) {
+                    self.obs
+                        .confirmed_at
+                        .entry((observer, subject))
+                        .or_insert(self.now);
+                }
+                if !self.is_live(subject) {
+                    return;
+                }
+                match health {
+                    Health::Suspect => self.obs.false_suspicions += 1,
+                    Health::Confirmed | Health::Departed => {
+                        self.obs.false_deaths += 1;
+                        *self.obs.false_deaths_of.entry(subject).or_default() += 1;
+                    }
+                    Health::Alive => {}
+                }
+            }
+            Event::IncarnationChanged(inc) => self.nodes[observer].incarnation = inc,
+            Event::RumorChanged(key) => {
+                if self.watch_rumors.contains(&key) {
+                    self.obs.rumor_at.entry((observer, key)).or_insert(self.now);
+                }
+            }
+            Event::MemberRemoved(_) | Event::RumorRemoved(_) | Event::DepartedByRing => {}
+        }
+    }
+
+    /// Member indices in a deterministic random order (for scenario choices).
+    pub fn shuffled(&mut self, mut v: Vec<usize>) -> Vec<usize> {
+        use rand::seq::SliceRandom;
+        v.shuffle(&mut self.rng);
+        v
+    }
+
+    /// A random number in `0..n` from the simulation's RNG.
+    pub fn random_index(&mut self, n: usize) -> usize {
+        self.rng.random_range(0..n.max(1))
+    }
+
+    /// Members in the order of their ids (for reports).
+    pub fn ids(&self) -> BTreeSet<MemberId> {
+        self.nodes.iter().map(|n| n.id.clone()).collect()
+    }
+}
