@@ -1,0 +1,32 @@
+//! `warren-wire`: Warren's gossip codec, between Habitat's protobuf wire format and the
+//! `warren-ring` types, with Habitat-compatible ring encryption.
+//!
+//! - [`decode_swim`] / [`encode_swim`]: one UDP datagram (`Wire` around a `butterfly.swim.Swim`).
+//! - [`decode_rumor`] / [`encode_rumor`]: one rumor frame (`Wire` around a
+//!   `butterfly.newscast.Rumor`), without the ZeroMQ framing.
+//! - [`RingKey`]: Habitat's `SYM-SEC-1` ring key files; with a key, payloads are sealed as libsodium
+//!   `crypto_secretbox_easy` does (XSalsa20-Poly1305, MAC first, random 24-byte nonce).
+//! - [`ExactSize`]: exact encoded lengths for the core's datagram budget.
+//!
+//! Decoding validates everything Habitat requires and everything that makes Habitat panic
+//! (type/payload mismatch, `Fake` rumors), returning a [`WireError`] instead; it never panics on
+//! any input. Encoding always produces messages a Habitat peer accepts.
+//!
+//! This crate does not open sockets, speak ZMTP, read key files from disk, keep state, log or
+//! count errors: callers do that with [`WireError::reason`] and
+//! [`DecodedSwim::dropped_records`].
+
+#![forbid(unsafe_code)]
+
+pub mod envelope;
+pub mod error;
+pub mod key;
+pub mod rumor;
+pub mod size;
+pub mod swim;
+
+pub use error::WireError;
+pub use key::{KeyError, RingKey};
+pub use rumor::{BUTTERFLY_CLIENT, decode_rumor, encode_rumor};
+pub use size::ExactSize;
+pub use swim::{DecodedSwim, decode_swim, decode_swim_counted, encode_swim};
