@@ -94,6 +94,17 @@ impl Dissemination {
         }
     }
 
+    /// `target` was picked for a push: every hot key it already holds spends one unit as if
+    /// sent. Without this, a key every pickable member holds would stay hot forever.
+    pub fn burn_held(&mut self, target: &MemberId) {
+        self.hot.retain(|_, h| {
+            if h.holders.contains(target) {
+                h.remaining = h.remaining.saturating_sub(1);
+            }
+            h.remaining > 0
+        });
+    }
+
     /// Forgets `key` (garbage-collected or no longer worth sending).
     pub fn remove(&mut self, key: &RumorKey) {
         self.hot.remove(key);
@@ -146,6 +157,19 @@ mod tests {
         d.mark_sent(&k, &b);
         assert!(d.candidates(&b, |_| true).is_empty());
         d.mark_sent(&k, &MemberId::from("c"));
+        assert!(!d.is_hot(&k));
+    }
+
+    #[test]
+    fn a_key_everyone_holds_still_cools() {
+        let mut d = Dissemination::new();
+        let k = RumorKey::Departure("x".into());
+        let a = MemberId::from("a");
+        d.start(k.clone(), 3, Some(&a));
+        for _ in 0..3 {
+            assert!(d.candidates(&a, |_| true).is_empty());
+            d.burn_held(&a);
+        }
         assert!(!d.is_hot(&k));
     }
 }

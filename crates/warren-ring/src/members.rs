@@ -6,7 +6,7 @@
 //! `ring.rs`; they call [`MemberList::set`] when they override the rule. This module sends
 //! nothing and keeps no timers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::member::{Health, Member, MemberId, Membership};
 use crate::time::Time;
@@ -44,7 +44,7 @@ impl Change {
 #[derive(Clone, Debug, Default)]
 pub struct MemberList {
     records: BTreeMap<MemberId, MemberRecord>,
-    counts: [usize; 4],
+    by_health: [BTreeSet<MemberId>; 4],
 }
 
 fn slot(h: Health) -> usize {
@@ -100,7 +100,7 @@ impl MemberList {
     pub fn set(&mut self, incoming: &Membership, now: Time) -> Change {
         match self.records.get_mut(&incoming.member.id) {
             None => {
-                self.counts[slot(incoming.health)] += 1;
+                self.by_health[slot(incoming.health)].insert(incoming.member.id.clone());
                 self.records.insert(
                     incoming.member.id.clone(),
                     MemberRecord {
@@ -117,8 +117,8 @@ impl MemberList {
                 }
                 let previous = rec.health;
                 if previous != incoming.health {
-                    self.counts[slot(previous)] -= 1;
-                    self.counts[slot(incoming.health)] += 1;
+                    self.by_health[slot(previous)].remove(&incoming.member.id);
+                    self.by_health[slot(incoming.health)].insert(incoming.member.id.clone());
                     rec.health_changed_at = now;
                 }
                 rec.member = incoming.member.clone();
@@ -131,7 +131,7 @@ impl MemberList {
     /// Forgets `id` entirely (garbage collection).
     pub fn remove(&mut self, id: &MemberId) -> Option<MemberRecord> {
         let rec = self.records.remove(id)?;
-        self.counts[slot(rec.health)] -= 1;
+        self.by_health[slot(rec.health)].remove(id);
         Some(rec)
     }
 
@@ -142,7 +142,14 @@ impl MemberList {
 
     /// Number of records held with `health`.
     pub fn count(&self, health: Health) -> usize {
-        self.counts[slot(health)]
+        self.by_health[slot(health)].len()
+    }
+
+    /// The records held with `health`, in id order (cheap when few members have that health).
+    pub fn with_health(&self, health: Health) -> impl Iterator<Item = &MemberRecord> {
+        self.by_health[slot(health)]
+            .iter()
+            .filter_map(|id| self.records.get(id))
     }
 
     /// Number of records.

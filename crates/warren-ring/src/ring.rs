@@ -760,9 +760,9 @@ impl Ring {
                 }
             }
             // End of a round: rebuild and reshuffle the order from the pingable members.
-            let mut order: Vec<MemberId> = self
-                .members
-                .iter()
+            let mut order: Vec<MemberId> = [Health::Alive, Health::Suspect, Health::Confirmed]
+                .into_iter()
+                .flat_map(|h| self.members.with_health(h))
                 .filter(|r| {
                     r.health <= Health::Suspect
                         || (r.member.persistent && r.health == Health::Confirmed)
@@ -894,8 +894,8 @@ impl Ring {
             if only_unknown
                 && self
                     .members
-                    .iter()
-                    .any(|r| r.health == Health::Alive && r.member.swim_addr() == p)
+                    .with_health(Health::Alive)
+                    .any(|r| r.member.swim_addr() == p)
             {
                 continue;
             }
@@ -1015,6 +1015,7 @@ impl Ring {
         }
         let targets = self.random_members(self.cfg.gossip_fanout, |r| r.health <= Health::Suspect);
         for t in targets {
+            self.dissem.burn_held(&t.id);
             let target_alive = self.members.health(&t.id) == Some(Health::Alive);
             let keys = self.dissem.candidates(&t.id, |k| match k {
                 // A member learns nothing from its own Alive record.
@@ -1058,7 +1059,9 @@ impl Ring {
             });
         }
         for r in self.members.iter() {
-            if r.member.id == target.id {
+            // Departed records teach nothing to a member that does not know them (it ignores
+            // them) and the departure itself was disseminated when it happened.
+            if r.member.id == target.id || r.health == Health::Departed {
                 continue;
             }
             rumors.push(Rumor::Member {
@@ -1163,8 +1166,14 @@ impl Ring {
         n: usize,
         pred: impl Fn(&crate::members::MemberRecord) -> bool,
     ) -> Vec<Member> {
+        // Departed members are never wanted; skipping them keeps this cheap when thousands of
+        // departure tombstones wait for garbage collection.
         let pool: Vec<&crate::members::MemberRecord> =
-            self.members.iter().filter(|r| pred(r)).collect();
+            [Health::Alive, Health::Suspect, Health::Confirmed]
+                .into_iter()
+                .flat_map(|h| self.members.with_health(h))
+                .filter(|r| pred(r))
+                .collect();
         pool.choose_multiple(&mut self.rng, n)
             .map(|r| r.member.clone())
             .collect()

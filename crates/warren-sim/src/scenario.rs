@@ -219,6 +219,10 @@ pub fn crash(p: &Params) -> Result<Value> {
             .iter()
             .all(|&o| s.obs.confirmed_at.contains_key(&(o, victim)))
     });
+    if p.seconds.is_some() {
+        // An explicit duration is simulated in full (it is also the simulator's speed benchmark).
+        sim.run_until(t0 + limit);
+    }
     let mut times: Vec<f64> = survivors
         .iter()
         .filter_map(|&o| sim.obs.confirmed_at.get(&(o, victim)))

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the simulator's report command for each acceptance target of the ring core and checks the
+# numbers. Prints every report; exits non-zero on the first target missed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q -p warren-sim
+sim=target/release/warren-sim
+
+check() { # check 'python expression over d' scenario args...
+  local expr=$1; shift
+  local out
+  out=$("$sim" "$@" --json)
+  echo "warren-sim $* -> $out"
+  python3 -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if ($expr) else 1)" "$out" \
+    || { echo "FAILED: $expr"; exit 1; }
+}
+
+check 'd["completeness"] == 1 and d["detect_p99_s"] <= 8' crash --nodes 50
+check 'd["completeness"] == 1' crash --nodes 50 --profile habitat
+check 'd["false_deaths"] == 0' loss --nodes 50 --loss 0.1 --seconds 600
+check 'd["false_deaths_caused_by_slow_member"] == 0' slow --nodes 50
+check 'd["coverage"] == 1 and d["coverage_p99_s"] <= 1.5' rumor --nodes 50
+small=$("$sim" join --nodes 50 --json); large=$("$sim" join --nodes 200 --json)
+echo "join 50 -> $small"; echo "join 200 -> $large"
+python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); r=b['total_bytes']/a['total_bytes']; print('join bytes ratio N=200/N=50:', round(r,2)); sys.exit(0 if a['complete'] and b['complete'] and r <= 5 else 1)" "$small" "$large" \
+  || { echo "FAILED: join cost ratio"; exit 1; }
+check 'd["completeness"] == 1 and d["wall_s"] <= 30' crash --nodes 1000 --seconds 60
+# The full 10 000-event churn report is not run here yet: it is too slow (see BENCHMARKS.md);
+# the GC mechanism is covered by garbage_collection_keeps_the_store_flat_under_churn.
+echo "simulator acceptance: all targets met"
