@@ -17,6 +17,7 @@ struct Heat {
     remaining: u32,
     sent: u32,
     seq: u64,
+    rounds: u32,
     holders: Vec<MemberId>,
 }
 
@@ -46,6 +47,7 @@ impl Dissemination {
             remaining: budget,
             sent: 0,
             seq: self.seq,
+            rounds: 0,
             holders: holder.into_iter().cloned().collect(),
         };
         self.hot.insert(key, heat);
@@ -94,14 +96,13 @@ impl Dissemination {
         }
     }
 
-    /// `target` was picked for a push: every hot key it already holds spends one unit as if
-    /// sent. Without this, a key every pickable member holds would stay hot forever.
-    pub fn burn_held(&mut self, target: &MemberId) {
+    /// One gossip round passed: a key hot for more than `max_rounds` rounds is dropped. A key
+    /// every pickable member already holds is never sent, so its budget alone would keep it hot
+    /// forever; anti-entropy covers whatever the age-out misses.
+    pub fn age(&mut self, max_rounds: u32) {
         self.hot.retain(|_, h| {
-            if h.holders.contains(target) {
-                h.remaining = h.remaining.saturating_sub(1);
-            }
-            h.remaining > 0
+            h.rounds += 1;
+            h.rounds <= max_rounds
         });
     }
 
@@ -168,7 +169,7 @@ mod tests {
         d.start(k.clone(), 3, Some(&a));
         for _ in 0..3 {
             assert!(d.candidates(&a, |_| true).is_empty());
-            d.burn_held(&a);
+            d.age(2);
         }
         assert!(!d.is_hot(&k));
     }

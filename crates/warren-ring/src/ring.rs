@@ -1010,12 +1010,13 @@ impl Ring {
     }
 
     fn gossip_round(&mut self) {
+        let max_rounds = 4 * budget(self.cfg.retransmit_mult, self.cluster_size());
+        self.dissem.age(max_rounds);
         if self.dissem.is_empty() {
             return;
         }
         let targets = self.random_members(self.cfg.gossip_fanout, |r| r.health <= Health::Suspect);
         for t in targets {
-            self.dissem.burn_held(&t.id);
             let target_alive = self.members.health(&t.id) == Some(Health::Alive);
             let keys = self.dissem.candidates(&t.id, |k| match k {
                 // A member learns nothing from its own Alive record.
