@@ -30,7 +30,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use crate::config::Config;
 use crate::dissemination::{Dissemination, budget};
 use crate::member::{Health, Member, MemberId, Membership};
-use crate::members::{Change, MemberList};
+use crate::members::{Change, MemberList, MemberRecord};
 use crate::message::{Event, Swim, SwimKind, Transmit};
 use crate::rumor::{Rumor, RumorKey};
 use crate::size::{EstimatedSize, WireSize};
@@ -265,7 +265,7 @@ impl Ring {
             .push_back(Event::IncarnationChanged(self.me.incarnation));
         self.start_hot(RumorKey::Member(self.me.id.clone()), None);
         self.probe = Probe::Idle;
-        let targets = self.random_members(self.cfg.departure_fanout, |r| r.health == Health::Alive);
+        let targets = self.random_members(self.cfg.departure_fanout, &[Health::Alive], |_| true);
         for t in targets {
             self.send_swim(&t, SwimKind::Ack { forward_to: None }, now);
         }
@@ -426,7 +426,7 @@ impl Ring {
         }
         if !self.left && now >= self.next_sync {
             self.next_sync = now + self.cfg.sync_interval;
-            if let Some(t) = self.random_members(1, |r| r.health == Health::Alive).pop() {
+            if let Some(t) = self.random_members(1, &[Health::Alive], |_| true).pop() {
                 self.sync_to(&t, now);
             }
         }
@@ -544,10 +544,10 @@ impl Ring {
             .members
             .get(&id)
             .map(|r| (r.health, r.member.incarnation));
-        if stored.is_none() && m.health == Health::Departed {
-            // A departed member we do not know (or already collected) is no member at all;
-            // storing it would let members that collect at different times resurrect each
-            // other's tombstones forever.
+        if stored.is_none() && m.health >= Health::Confirmed {
+            // A failed or departed member we never knew (or already collected) is no member of
+            // ours: storing it would restart its expiry clock here, and members would keep
+            // handing each other the same dead records forever.
             return;
         }
         if let (Some((held, inc)), Health::Confirmed) = (stored, m.health) {
@@ -816,9 +816,10 @@ impl Ring {
                 self.stats.indirect_probes += 1;
                 let target_member = self.members.get(&target).map(|r| r.member.clone());
                 if let Some(tm) = target_member {
-                    let helpers = self.random_members(self.cfg.indirect_probes, |r| {
-                        r.health == Health::Alive && r.member.id != tm.id
-                    });
+                    let helpers =
+                        self.random_members(self.cfg.indirect_probes, &[Health::Alive], |r| {
+                            r.member.id != tm.id
+                        });
                     for h in helpers {
                         self.push_swim(
                             h.swim_addr(),
@@ -914,7 +915,7 @@ impl Ring {
     fn reconnect(&mut self, now: Time) {
         // One random Confirmed member: if it answers, the partition that hid it has healed.
         if let Some(t) = self
-            .random_members(1, |r| r.health == Health::Confirmed && !r.member.persistent)
+            .random_members(1, &[Health::Confirmed], |r| !r.member.persistent)
             .pop()
         {
             self.push_swim(
@@ -939,7 +940,10 @@ impl Ring {
         match outcome {
             Outcome::Changed => {
                 self.stats.new_rumors += 1;
-                self.start_hot(key.clone(), holder);
+                // The service of a departed member is kept (until GC) but not spread further.
+                if !self.owner_gone(&key, false) {
+                    self.start_hot(key.clone(), holder);
+                }
                 self.events.push_back(Event::RumorChanged(key));
             }
             Outcome::KeepSharing => self.start_hot(key, holder),
@@ -954,6 +958,19 @@ impl Ring {
             self.depart_member(&id, now);
         }
         outcome
+    }
+
+    /// Whether `key` is a Service rumor whose owner has departed; with `or_unknown`, also when
+    /// the owner is unknown (collected, or not heard of yet).
+    fn owner_gone(&self, key: &RumorKey, or_unknown: bool) -> bool {
+        match key {
+            RumorKey::Service(_, owner) if *owner != self.me.id => match self.members.health(owner)
+            {
+                None => or_unknown,
+                Some(h) => h == Health::Departed,
+            },
+            _ => false,
+        }
     }
 
     /// A Departure rumor names `id`: mark it Departed unconditionally.
@@ -1015,7 +1032,11 @@ impl Ring {
         if self.dissem.is_empty() {
             return;
         }
-        let targets = self.random_members(self.cfg.gossip_fanout, |r| r.health <= Health::Suspect);
+        let targets = self.random_members(
+            self.cfg.gossip_fanout,
+            &[Health::Alive, Health::Suspect],
+            |_| true,
+        );
         for t in targets {
             let target_alive = self.members.health(&t.id) == Some(Health::Alive);
             let keys = self.dissem.candidates(&t.id, |k| match k {
@@ -1074,6 +1095,9 @@ impl Ring {
             });
         }
         for (key, e) in self.store.iter() {
+            if self.owner_gone(key, true) {
+                continue;
+            }
             rumors.push(e.rumor.clone());
             self.dissem.add_holder(key, &target.id);
         }
@@ -1162,19 +1186,18 @@ impl Ring {
 
     // ----- sending ---------------------------------------------------------------------------
 
+    /// Up to `n` random members among those held with one of `healths`, passing `pred`.
     fn random_members(
         &mut self,
         n: usize,
-        pred: impl Fn(&crate::members::MemberRecord) -> bool,
+        healths: &[Health],
+        pred: impl Fn(&MemberRecord) -> bool,
     ) -> Vec<Member> {
-        // Departed members are never wanted; skipping them keeps this cheap when thousands of
-        // departure tombstones wait for garbage collection.
-        let pool: Vec<&crate::members::MemberRecord> =
-            [Health::Alive, Health::Suspect, Health::Confirmed]
-                .into_iter()
-                .flat_map(|h| self.members.with_health(h))
-                .filter(|r| pred(r))
-                .collect();
+        let pool: Vec<&MemberRecord> = healths
+            .iter()
+            .flat_map(|h| self.members.with_health(*h))
+            .filter(|r| pred(r))
+            .collect();
         pool.choose_multiple(&mut self.rng, n)
             .map(|r| r.member.clone())
             .collect()
