@@ -1,13 +1,42 @@
 #!/usr/bin/env bash
-# Warren's demo, until the networked supervisor lands: a 50-member ring in the deterministic
-# simulator, formed from one seed; one member is killed, a rumor is published, and the numbers
-# are printed next to Habitat's timing profile.
+# Warren's demo: a local ring of N `warren run` supervisors on loopback (default 3), each with its
+# own ports and state directory, formed from one seed. Prints the ring as every member sees it,
+# every 2 s, until Ctrl-C; then stops them all (they leave the ring gracefully).
+# Usage: bash scripts/demo.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p warren-sim
-sim=target/release/warren-sim
-for args in "converge" "crash" "crash --profile habitat" "rumor" "loss --loss 0.1 --seconds 600"; do
-  echo "== warren-sim $args --nodes 50"
-  $sim $args --nodes 50
-  echo
+n=${1:-3}
+cargo build --release -q -p warren
+bin=target/release/warren
+dir=$(mktemp -d /tmp/warren-demo.XXXXXX)
+pids=()
+stop() {
+  echo; echo "stopping the ring (graceful leave)"
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  echo "logs and state: $dir"
+}
+trap stop EXIT
+for i in $(seq 1 "$n"); do
+  mkdir -p "$dir/$i"
+  "$bin" run --listen-gossip "127.0.0.1:$((19637 + i))" --listen-http "127.0.0.1:$((19730 + i))" \
+    --fs-root "$dir/$i" --sys-ip-address 127.0.0.1 --peer 127.0.0.1:19638 --no-color \
+    2> "$dir/$i/warren.log" &
+  pids+=($!)
+done
+echo "started $n supervisors; gossip on 127.0.0.1:19638.., HTTP on 127.0.0.1:19731.. (Ctrl-C to stop)"
+while true; do
+  sleep 2
+  echo "--- $(date +%T)"
+  for i in $(seq 1 "$n"); do
+    curl -s "127.0.0.1:$((19730 + i))/butterfly" | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+except Exception:
+    print("  (not answering)"); sys.exit(0)
+m = d.get("membership", {})
+print("  member %s sees: %s" % (sys.argv[1], " ".join("%s=%s" % (k[:8], v["health"]) for k, v in sorted(m.items()))))
+' "$i"
+  done
 done

@@ -9,6 +9,8 @@ cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
+# The multi-process tests (tests/) run this binary; fault injection is compiled in for them.
+cargo build --release -p warren --features fault-injection
 WARREN_INTEROP=1 cargo test --workspace --release
 echo "== simulator acceptance"
 bash scripts/sim-acceptance.sh

@@ -1,0 +1,16 @@
+//! `warren-net`: the tokio shell that puts a [`warren_ring::Ring`] on real sockets.
+//!
+//! One task owns the ring ([`Gossip::run`]): it receives SWIM datagrams on a UDP socket and rumors
+//! from a ZMTP PULL listener on the same port number, feeds them to the core, fires the core's
+//! timers, and sends what the core asks for (datagrams on UDP, rumors through a ZMTP pusher), all
+//! encoded and encrypted by `warren-wire`. It resolves peers (DNS names to every address) and
+//! re-reads a peer-watch file. It holds **no protocol decisions**: every choice of whom to probe,
+//! suspect or tell is the core's. Persistence and HTTP are the caller's, through [`Hooks`].
+
+#![forbid(unsafe_code)]
+
+mod faults;
+pub mod peers;
+mod shell;
+
+pub use shell::{Counters, Exit, Gossip, GossipConfig, Hooks, NetError};

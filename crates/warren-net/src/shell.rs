@@ -1,0 +1,509 @@
+//! The gossip task: sockets in, [`Ring`] in the middle, sockets out.
+//!
+//! Order inside the loop follows the core's contract: received datagrams are drained before due
+//! timers fire (an Ack that arrived while we were descheduled still counts), and after every input
+//! the core's transmits and events are drained. Decoding failures (wrong ring key, malformed
+//! packets) are counted by reason and logged at most once per reason every 10 s.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+use warren_ring::{
+    Config, Event, Health, Identity, MemberId, Membership, Ring, Rumor, Time, Transmit,
+};
+use warren_wire::{ExactSize, RingKey, decode_rumor, decode_swim, encode_rumor, encode_swim};
+use warren_zmtp::{PullConfig, PullListener, PushConfig, Pusher};
+
+use crate::faults::Faults;
+use crate::peers;
+
+/// Largest datagram read (Habitat reads 1024 bytes; Warren accepts more and never sends more).
+const RECV_BUF: usize = 64 * 1024;
+/// Datagrams handled in one go before timers get their turn.
+const RECV_BATCH: usize = 64;
+
+/// Everything the gossip task needs, resolved by the caller.
+#[derive(Clone, Debug)]
+pub struct GossipConfig {
+    /// UDP and TCP listen address (same port for both, as Habitat).
+    pub listen: SocketAddr,
+    /// The address other members should reach this one at.
+    pub advertise_ip: IpAddr,
+    /// Initial peers, `HOST[:PORT]`; DNS names mean every address they resolve to.
+    pub peers: Vec<String>,
+    /// A file of further peers, re-read whenever it changes.
+    pub peer_watch_file: Option<PathBuf>,
+    /// Started as a permanent peer.
+    pub persistent: bool,
+    /// Ring key; `None` means plaintext.
+    pub ring_key: Option<RingKey>,
+    /// Protocol timings.
+    pub ring: Config,
+    /// Persisted member id.
+    pub member_id: MemberId,
+    /// Incarnation to start with.
+    pub incarnation: u64,
+    /// Membership records loaded from disk, inserted before the first packet.
+    pub initial_members: Vec<Membership>,
+    /// Rumors loaded from disk, inserted before the first packet.
+    pub initial_rumors: Vec<Rumor>,
+    /// Minimum time between two [`Hooks::snapshot`] calls.
+    pub snapshot_interval: Duration,
+    /// Time between two [`Hooks::persist`] calls.
+    pub persist_interval: Duration,
+    /// How long to keep spreading our departure after a graceful leave.
+    pub leave_linger: Duration,
+}
+
+/// What the gossip task tells its owner; every call happens on the gossip task, so keep it quick.
+pub trait Hooks: Send {
+    /// Our incarnation changed: persist it now.
+    fn incarnation_changed(&mut self, incarnation: u64);
+    /// Every event the ring reported, in order (logging is done by the shell already).
+    fn event(&mut self, event: &Event);
+    /// Something changed (at most once per `snapshot_interval`, and once at start).
+    fn snapshot(&mut self, ring: &Ring, counters: &Counters);
+    /// Time to write the rumor file (every `persist_interval` and at the end).
+    fn persist(&mut self, ring: &Ring);
+}
+
+/// Why the gossip task stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The shutdown token was cancelled; we left the ring gracefully.
+    Shutdown,
+    /// A Departure rumor named us (Habitat exits with code 86).
+    DepartedByRing,
+}
+
+/// Failures of the gossip shell.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The UDP socket could not be bound.
+    #[error("cannot bind the gossip UDP socket {addr}: {source}")]
+    BindUdp {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The TCP listener could not be bound.
+    #[error("cannot bind the gossip TCP listener {addr}: {source}")]
+    BindTcp {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The rumor pusher could not start.
+    #[error("cannot start the rumor pusher: {0}")]
+    Pusher(String),
+}
+
+/// Counters of the shell (the core keeps its own in [`warren_ring::Stats`]).
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    /// Datagrams received.
+    pub datagrams_in: u64,
+    /// Datagrams sent.
+    pub datagrams_out: u64,
+    /// Bytes received on UDP.
+    pub bytes_in: u64,
+    /// Bytes sent on UDP.
+    pub bytes_out: u64,
+    /// Rumor messages received.
+    pub rumors_in: u64,
+    /// Rumor messages queued for sending.
+    pub rumors_out: u64,
+    /// Messages dropped, by reason (`decrypt`, `missing_nonce`, `protobuf`, `push_queue_full`…).
+    pub dropped: BTreeMap<&'static str, u64>,
+}
+
+/// A bound gossip endpoint, ready to run.
+pub struct Gossip {
+    cfg: GossipConfig,
+    udp: Arc<UdpSocket>,
+    pull: PullListener,
+    rumor_rx: mpsc::Receiver<(SocketAddr, Vec<u8>)>,
+    cancel: CancellationToken,
+    local: SocketAddr,
+}
+
+impl std::fmt::Debug for Gossip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gossip")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gossip {
+    /// Binds the UDP socket and the TCP (ZMTP PULL) listener on `cfg.listen`.
+    pub async fn bind(cfg: GossipConfig) -> Result<Gossip, NetError> {
+        let udp = UdpSocket::bind(cfg.listen)
+            .await
+            .map_err(|source| NetError::BindUdp {
+                addr: cfg.listen,
+                source,
+            })?;
+        let local = udp.local_addr().map_err(|source| NetError::BindUdp {
+            addr: cfg.listen,
+            source,
+        })?;
+        let cancel = CancellationToken::new();
+        // Same port number for TCP as for UDP (matters when the caller asked for port 0).
+        let tcp_addr = SocketAddr::new(cfg.listen.ip(), local.port());
+        let pull_cfg = PullConfig {
+            max_frame_size: 256 * 1024,
+            ..PullConfig::default()
+        };
+        let (pull, rumor_rx) = PullListener::bind(tcp_addr, pull_cfg, &cancel)
+            .await
+            .map_err(|source| NetError::BindTcp {
+                addr: tcp_addr,
+                source,
+            })?;
+        Ok(Gossip {
+            cfg,
+            udp: Arc::new(udp),
+            pull,
+            rumor_rx,
+            cancel,
+            local,
+        })
+    }
+
+    /// The bound address (UDP and TCP share its port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Runs the ring until `shutdown` is cancelled (then leaves gracefully) or the ring departs
+    /// us. Returns why it stopped.
+    pub async fn run(
+        mut self,
+        mut hooks: impl Hooks,
+        shutdown: CancellationToken,
+    ) -> Result<Exit, NetError> {
+        let cfg = self.cfg.clone();
+        let key = cfg.ring_key.clone();
+        let faults = Faults::from_env();
+        let pusher = Pusher::new(PushConfig::default(), &self.cancel)
+            .map_err(|e| NetError::Pusher(e.to_string()))?;
+        let origin = Instant::now();
+        let now = move || Time::from_duration(origin.elapsed());
+        let identity = Identity {
+            id: cfg.member_id.clone(),
+            incarnation: cfg.incarnation,
+            address: cfg.advertise_ip,
+            swim_port: self.local.port(),
+            gossip_port: self.local.port(),
+            persistent: cfg.persistent,
+        };
+        let mut ring = Ring::new(cfg.ring.clone(), identity, os_seed(), now());
+        ring.set_wire_size(Arc::new(ExactSize::for_key(key.as_ref())));
+        let me = cfg.member_id.clone();
+        for m in cfg.initial_members.iter().cloned() {
+            ring.handle_rumor(
+                Rumor::Member {
+                    from: me.clone(),
+                    membership: m,
+                },
+                now(),
+            );
+        }
+        for r in cfg.initial_rumors.iter().cloned() {
+            ring.handle_rumor(r, now());
+        }
+        let mut out = Outbox {
+            udp: Arc::clone(&self.udp),
+            pusher,
+            key: key.clone(),
+            faults: faults.clone(),
+            counters: Counters::default(),
+            log: BTreeMap::new(),
+        };
+
+        // Peers are resolved off the loop so a slow DNS server never stalls the ring.
+        let (peer_tx, mut peer_rx) = mpsc::channel::<Vec<SocketAddr>>(4);
+        tokio::spawn(resolve_peers(
+            cfg.peers.clone(),
+            cfg.peer_watch_file.clone(),
+            peer_tx,
+            self.cancel.clone(),
+        ));
+        let mut joined = false;
+
+        let mut buf = vec![0u8; RECV_BUF];
+        let mut dirty = true;
+        let mut next_snapshot = Instant::now();
+        let mut next_persist = Instant::now() + cfg.persist_interval;
+        let mut leaving_until: Option<Instant> = None;
+        let mut exit = Exit::Shutdown;
+        info!(member_id = %me, listen = %self.local, encrypted = key.is_some(), "gossip started");
+
+        loop {
+            let deadline = ring
+                .poll_timeout()
+                .map(|t| origin + t.as_duration())
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(1))
+                .min(next_snapshot.max(Instant::now()))
+                .min(next_persist)
+                .min(leaving_until.unwrap_or(next_persist));
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled(), if leaving_until.is_none() => {
+                    info!(member_id = %me, "leaving the ring");
+                    ring.leave(now());
+                    leaving_until = Some(Instant::now() + cfg.leave_linger);
+                }
+                r = self.udp.recv_from(&mut buf) => {
+                    if let Ok((n, src)) = r {
+                        out.datagram_in(&mut ring, &buf[..n], src, now());
+                    }
+                    // Drain what else is queued before any timer fires.
+                    for _ in 0..RECV_BATCH {
+                        match self.udp.try_recv_from(&mut buf) {
+                            Ok((n, src)) => out.datagram_in(&mut ring, &buf[..n], src, now()),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Some((_peer, bytes)) = self.rumor_rx.recv() => {
+                    out.rumor_in(&mut ring, &bytes, now());
+                    while let Ok((_p, b)) = self.rumor_rx.try_recv() {
+                        out.rumor_in(&mut ring, &b, now());
+                    }
+                }
+                Some(addrs) = peer_rx.recv() => {
+                    if joined {
+                        ring.set_peers(addrs);
+                    } else {
+                        debug!(peers = ?addrs, "joining");
+                        ring.join(addrs, now());
+                        joined = true;
+                    }
+                }
+                _ = sleep_until(deadline) => {
+                    ring.handle_timeout(now());
+                }
+            }
+            out.flush(&mut ring).await;
+            while let Some(ev) = ring.poll_event() {
+                dirty = true;
+                hooks.event(&ev);
+                match ev {
+                    Event::IncarnationChanged(inc) => hooks.incarnation_changed(inc),
+                    Event::DepartedByRing => {
+                        warn!(member_id = %me, "this member was departed from the ring; stopping");
+                        exit = Exit::DepartedByRing;
+                        leaving_until = Some(Instant::now());
+                    }
+                    other => log_event(&other),
+                }
+            }
+            let t = Instant::now();
+            if dirty && t >= next_snapshot {
+                hooks.snapshot(&ring, &out.counters);
+                dirty = false;
+                next_snapshot = t + cfg.snapshot_interval;
+            }
+            if t >= next_persist {
+                hooks.persist(&ring);
+                next_persist = t + cfg.persist_interval;
+            }
+            if leaving_until.is_some_and(|until| t >= until) {
+                break;
+            }
+        }
+        hooks.snapshot(&ring, &out.counters);
+        hooks.persist(&ring);
+        // Give queued rumors (our departure) a moment to leave before the pusher stops.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.cancel.cancel();
+        self.pull.shutdown();
+        Ok(exit)
+    }
+}
+
+fn os_seed() -> u64 {
+    let mut b = [0u8; 8];
+    if getrandom::getrandom(&mut b).is_err() {
+        // Start-up invariant: the OS RNG works; fall back to the clock rather than fail.
+        let t = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        return t ^ u64::from(std::process::id());
+    }
+    u64::from_le_bytes(b)
+}
+
+fn log_event(ev: &Event) {
+    if let Event::MemberChanged {
+        member,
+        health,
+        previous,
+    } = ev
+    {
+        let id = &member.id;
+        let addr = member.swim_addr();
+        match (previous, health) {
+            (None, Health::Alive) => info!(member_id = %id, %addr, "member joined"),
+            (Some(p), Health::Alive) if *p != Health::Alive => {
+                info!(member_id = %id, %addr, incarnation = member.incarnation, "member alive")
+            }
+            (_, Health::Suspect) => warn!(member_id = %id, %addr, "member suspect"),
+            (_, Health::Confirmed) => warn!(member_id = %id, %addr, "member confirmed failed"),
+            (_, Health::Departed) => info!(member_id = %id, %addr, "member departed"),
+            _ => debug!(member_id = %id, %addr, incarnation = member.incarnation, "member updated"),
+        }
+    }
+}
+
+async fn resolve_peers(
+    peers: Vec<String>,
+    watch: Option<PathBuf>,
+    tx: mpsc::Sender<Vec<SocketAddr>>,
+    cancel: CancellationToken,
+) {
+    let mut last_watch: Option<(SystemTime, Vec<String>)> = None;
+    let mut last_sent: Option<Vec<SocketAddr>> = None;
+    let mut tick = 0u64;
+    loop {
+        let mut all = peers.clone();
+        if let Some(path) = &watch {
+            let mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+            let reread = match (&last_watch, mtime) {
+                (Some((t, _)), Some(m)) => *t != m,
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            if reread {
+                match peers::read_watch_file(path) {
+                    Ok(list) => {
+                        info!(path = %path.display(), peers = list.len(), "peer-watch file read");
+                        last_watch = mtime.map(|m| (m, list));
+                    }
+                    Err(e) => {
+                        warn!(path = %path.display(), error = %e, "cannot read peer-watch file")
+                    }
+                }
+            }
+            if let Some((_, list)) = &last_watch {
+                all.extend(list.iter().cloned());
+            }
+        }
+        // Re-resolve DNS every 30 s; the watch file is checked every 2 s.
+        if last_sent.is_none() || tick % 15 == 0 || watch.is_some() {
+            let addrs = peers::resolve(&all).await;
+            if last_sent.as_ref() != Some(&addrs) && tx.send(addrs.clone()).await.is_err() {
+                return;
+            }
+            last_sent = Some(addrs);
+        }
+        tick += 1;
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+    }
+}
+
+/// Encoding, encryption and sending, plus the shell's counters.
+struct Outbox {
+    udp: Arc<UdpSocket>,
+    pusher: Pusher,
+    key: Option<RingKey>,
+    faults: Faults,
+    counters: Counters,
+    log: BTreeMap<&'static str, Instant>,
+}
+
+impl Outbox {
+    fn drop_counted(&mut self, reason: &'static str, from: Option<SocketAddr>) {
+        *self.counters.dropped.entry(reason).or_default() += 1;
+        let t = Instant::now();
+        let due = self
+            .log
+            .get(reason)
+            .is_none_or(|last| t.duration_since(*last) >= Duration::from_secs(10));
+        if due {
+            self.log.insert(reason, t);
+            let total = self.counters.dropped.get(reason).copied().unwrap_or(0);
+            let hint = match reason {
+                "decrypt" | "missing_nonce" | "bad_nonce" => {
+                    " (a peer with a different ring key, or none, is talking to us)"
+                }
+                _ => "",
+            };
+            match from {
+                Some(f) => warn!(from = %f, reason, total, "dropped a gossip message{hint}"),
+                None => warn!(reason, total, "dropped a gossip message{hint}"),
+            }
+        }
+    }
+
+    fn datagram_in(&mut self, ring: &mut Ring, bytes: &[u8], src: SocketAddr, now: Time) {
+        if self.faults.drops(src) {
+            return;
+        }
+        self.counters.datagrams_in += 1;
+        self.counters.bytes_in += bytes.len() as u64;
+        match decode_swim(bytes, src, self.key.as_ref()) {
+            Ok(msg) => ring.handle_datagram(src, msg, now),
+            Err(e) => self.drop_counted(e.reason(), Some(src)),
+        }
+    }
+
+    fn rumor_in(&mut self, ring: &mut Ring, bytes: &[u8], now: Time) {
+        self.counters.rumors_in += 1;
+        match decode_rumor(bytes, self.key.as_ref()) {
+            Ok(r) => ring.handle_rumor(r, now),
+            Err(e) => self.drop_counted(e.reason(), None),
+        }
+    }
+
+    async fn flush(&mut self, ring: &mut Ring) {
+        while let Some(t) = ring.poll_transmit() {
+            match t {
+                Transmit::Swim { to, msg } => {
+                    if self.faults.drops(to) {
+                        continue;
+                    }
+                    let bytes = encode_swim(&msg, self.key.as_ref());
+                    self.counters.datagrams_out += 1;
+                    self.counters.bytes_out += bytes.len() as u64;
+                    if self.faults.delay.is_zero() {
+                        if let Err(e) = self.udp.send_to(&bytes, to).await {
+                            debug!(%to, error = %e, "datagram not sent");
+                        }
+                    } else {
+                        let udp = Arc::clone(&self.udp);
+                        let delay = self.faults.delay;
+                        tokio::spawn(async move {
+                            tokio::time::sleep(delay).await;
+                            let _ = udp.send_to(&bytes, to).await;
+                        });
+                    }
+                }
+                Transmit::Rumors { to, rumors, .. } => {
+                    for r in &rumors {
+                        let bytes = encode_rumor(r, self.key.as_ref());
+                        self.counters.rumors_out += 1;
+                        if self.pusher.send(to, bytes).is_err() {
+                            self.drop_counted("push_queue_full", Some(to));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

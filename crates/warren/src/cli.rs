@@ -1,0 +1,117 @@
+//! Command-line flags (clap). Parsing only: `run.rs` resolves them into subsystem configs.
+//! Names, defaults and environment variables follow Habitat's so Warren is a drop-in.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Warren: a Habitat-compatible supervisor.
+#[derive(Parser, Debug)]
+#[command(name = "warren", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Start a supervisor (with no plan it runs empty: a gossip ring member and its HTTP API).
+    Run(RunArgs),
+    /// Ring management.
+    Ring {
+        /// What to do with the ring.
+        #[command(subcommand)]
+        command: RingCommand,
+    },
+}
+
+/// `warren ring …`
+#[derive(Subcommand, Debug)]
+pub(crate) enum RingCommand {
+    /// Ring keys.
+    Key {
+        /// What to do with ring keys.
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+/// `warren ring key …`
+#[derive(Subcommand, Debug)]
+pub(crate) enum KeyCommand {
+    /// Write a new ring key (Habitat's SYM-SEC-1 format) into the key cache.
+    Generate {
+        /// The ring's name.
+        name: String,
+        /// Prefix for every /hab path.
+        #[arg(long, default_value = "/", env = "FS_ROOT")]
+        fs_root: PathBuf,
+        /// Key cache directory (default: <fs-root>/hab/cache/keys).
+        #[arg(long)]
+        cache_key_path: Option<PathBuf>,
+    },
+}
+
+/// Timing profile of the gossip protocol.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum ProfileArg {
+    /// Warren's (Lifeguard, 1 s probes).
+    Default,
+    /// Habitat 2.1.78's timings.
+    Habitat,
+}
+
+/// `warren run` flags.
+#[derive(Args, Debug)]
+pub(crate) struct RunArgs {
+    /// Plan directories to load (the service runtime is not there yet: must be empty).
+    pub plans: Vec<PathBuf>,
+    /// Gossip listen address (UDP for SWIM, TCP for rumors, same port).
+    #[arg(long, env = "HAB_LISTEN_GOSSIP", default_value = "0.0.0.0:9638")]
+    pub listen_gossip: SocketAddr,
+    /// HTTP gateway listen address.
+    #[arg(long, env = "HAB_LISTEN_HTTP", default_value = "0.0.0.0:9631")]
+    pub listen_http: SocketAddr,
+    /// Do not start the HTTP gateway.
+    #[arg(short = 'D', long)]
+    pub http_disable: bool,
+    /// A peer to join through, HOST[:PORT] (repeatable; a DNS name means all its addresses).
+    #[arg(long = "peer", value_name = "HOST[:PORT]")]
+    pub peers: Vec<String>,
+    /// A file of peers, one HOST[:PORT] per line, re-read whenever it changes.
+    #[arg(long)]
+    pub peer_watch_file: Option<PathBuf>,
+    /// This member is a permanent peer (always pinged, even when Confirmed).
+    #[arg(short = 'I', long)]
+    pub permanent_peer: bool,
+    /// Ring name: use the newest key of that name in <fs-root>/hab/cache/keys.
+    #[arg(short = 'r', long, env = "HAB_RING")]
+    pub ring: Option<String>,
+    /// Ring key file to use.
+    #[arg(long, conflicts_with = "ring")]
+    pub ring_key_file: Option<PathBuf>,
+    /// The full text of a ring key (written into the key cache).
+    #[arg(long, env = "HAB_RING_KEY", hide = true, hide_env_values = true)]
+    pub ring_key: Option<String>,
+    /// Prefix for every /hab path (state, keys).
+    #[arg(long, default_value = "/")]
+    pub fs_root: PathBuf,
+    /// The IP address other members and templates see for this member.
+    #[arg(long)]
+    pub sys_ip_address: Option<IpAddr>,
+    /// Gossip timing profile.
+    #[arg(long, value_enum, default_value = "default")]
+    pub gossip_profile: ProfileArg,
+    /// Log as JSON lines.
+    #[arg(long)]
+    pub json_logging: bool,
+    /// Plain (uncoloured) logs.
+    #[arg(long)]
+    pub no_color: bool,
+    /// More logging (-v debug, -vv trace).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}

@@ -1,0 +1,72 @@
+//! The `warren` binary: parses the command line, sets up logging and runs the command.
+//! The composition root for `warren run` is `run.rs`; this file holds no subsystem logic.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod keys;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use cli::{Cli, Command, KeyCommand, RingCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => run::main(args),
+        Command::Ring {
+            command: RingCommand::Key { command },
+        } => match command {
+            KeyCommand::Generate {
+                name,
+                fs_root,
+                cache_key_path,
+            } => {
+                let cache = cache_key_path.unwrap_or_else(|| fs_root.join("hab/cache/keys"));
+                match generate_key(&name, &cache) {
+                    Ok(path) => {
+                        println!("{}", path.display());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("warren: {e:#}");
+                        ExitCode::FAILURE
+                    }
+                }
+            }
+        },
+    }
+}
+
+fn generate_key(name: &str, cache: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let key = warren_wire::RingKey::generate(name, &keys::revision_now(), &mut OsRandom)
+        .map_err(|e| anyhow::anyhow!("ring key {name}: {e}"))?;
+    keys::write(cache, &key)
+}
+
+/// The operating system's random generator, for key material (not the seeded PRNG).
+struct OsRandom;
+
+impl rand::RngCore for OsRandom {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.fill_bytes(&mut b);
+        u32::from_le_bytes(b)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.fill_bytes(&mut b);
+        u64::from_le_bytes(b)
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        // Start-up invariant: the OS RNG works. Without it no key may be made, so stop here.
+        if let Err(e) = getrandom::getrandom(dst) {
+            eprintln!("warren: no OS randomness for key material: {e}");
+            std::process::exit(1);
+        }
+    }
+}

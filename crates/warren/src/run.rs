@@ -1,0 +1,298 @@
+//! `warren run`: the composition root. Resolves flags into each subsystem's config (state files,
+//! ring key, gossip, HTTP), builds them, spawns them, and owns shutdown: SIGTERM or SIGINT makes
+//! the gossip task leave the ring gracefully, then everything stops and the process exits 0.
+//! A Departure rumor naming this member exits with Habitat's code 86. Start-up errors (port in
+//! use, bad key file, unreadable state) print one line and exit 1.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+use warren_gateway::butterfly::UpdateCounters;
+use warren_gateway::server::Snapshot;
+use warren_net::{Counters, Gossip, GossipConfig, Hooks};
+use warren_persist::{Incarnation, MemberIdFile};
+use warren_ring::{Config, Event, Health, Membership, Profile, Ring, RumorKey};
+use warren_wire::RingKey;
+
+use crate::cli::{ProfileArg, RunArgs};
+use crate::keys;
+
+/// Exit code Habitat uses when the ring departed this member.
+const EXIT_DEPARTED: u8 = 86;
+
+/// Runs `warren run`; returns the process exit code.
+pub(crate) fn main(args: RunArgs) -> ExitCode {
+    init_logging(&args);
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("warren: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args)) {
+        Ok(code) => code,
+        Err(e) => {
+            // One line, naming the thing and the problem.
+            eprintln!("warren: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(args: &RunArgs) {
+    use tracing_subscriber::EnvFilter;
+    let default = match args.verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if args.json_logging {
+        builder.json().init();
+    } else {
+        builder.with_ansi(!args.no_color).init();
+    }
+}
+
+/// Paths under `--fs-root`.
+struct Layout {
+    sup_root: PathBuf,
+    key_cache: PathBuf,
+}
+
+impl Layout {
+    fn new(fs_root: &Path) -> Self {
+        Layout {
+            sup_root: fs_root.join("hab/sup/default"),
+            key_cache: fs_root.join("hab/cache/keys"),
+        }
+    }
+}
+
+fn ring_key(args: &RunArgs, layout: &Layout) -> Result<Option<RingKey>> {
+    if let Some(path) = &args.ring_key_file {
+        return keys::load_file(path).map(Some);
+    }
+    if let Some(text) = &args.ring_key {
+        let key = RingKey::parse(text).map_err(|e| anyhow!("HAB_RING_KEY: {e}"))?;
+        if let Err(e) = keys::write(&layout.key_cache, &key) {
+            warn!(error = %e, "could not store HAB_RING_KEY in the key cache");
+        }
+        return Ok(Some(key));
+    }
+    if let Some(name) = &args.ring {
+        return keys::load_newest(&layout.key_cache, name).map(Some);
+    }
+    Ok(None)
+}
+
+/// The address other members should use: `--sys-ip-address`, else the listen IP if specific,
+/// else the first non-loopback address the host name resolves to, else 127.0.0.1.
+async fn advertise_ip(args: &RunArgs) -> IpAddr {
+    if let Some(ip) = args.sys_ip_address {
+        return ip;
+    }
+    let listen = args.listen_gossip.ip();
+    if !listen.is_unspecified() {
+        return listen;
+    }
+    if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
+        if let Ok(addrs) = tokio::net::lookup_host((host.trim(), 0)).await {
+            if let Some(a) = addrs
+                .map(|a| a.ip())
+                .find(|ip| !ip.is_loopback() && ip.is_ipv4())
+            {
+                return a;
+            }
+        }
+    }
+    IpAddr::V4(Ipv4Addr::LOCALHOST)
+}
+
+async fn run(args: RunArgs) -> Result<ExitCode> {
+    if !args.plans.is_empty() {
+        bail!(
+            "loading plans ({}) is not supported yet: run `warren run` without plans for an empty supervisor",
+            args.plans[0].display()
+        );
+    }
+    let layout = Layout::new(&args.fs_root);
+    let key = ring_key(&args, &layout)?;
+    let data = warren_persist::data_dir(&layout.sup_root);
+    std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    if let Err(e) = warren_persist::clean_temp_files(&data) {
+        warn!(error = %e, "could not clean temporary files");
+    }
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).map_err(|e| anyhow!("no OS randomness: {e}"))?;
+    let mut rng = <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::from_seed(seed);
+    let member_id = MemberIdFile::load_or_create(&layout.sup_root, &mut rng)?;
+    let stored_inc = Incarnation::load(&data)?;
+    let rst = warren_persist::rumor_file_path(&data, &member_id);
+    let (loaded, set_aside) = warren_persist::load_rumors_or_set_aside(&rst);
+    if let Some(s) = set_aside {
+        warn!(file = %rst.display(), reason = %s.reason, moved_to = ?s.moved_to, "rumor file was unreadable and was set aside");
+    }
+    // A restart announces itself with a higher incarnation (Habitat keeps it; only the owner
+    // raises it, so peers accept either).
+    let incarnation = if rst.exists() || stored_inc > 0 {
+        stored_inc + 1
+    } else {
+        stored_inc
+    };
+    Incarnation::store(&data, incarnation)?;
+
+    let profile = match args.gossip_profile {
+        ProfileArg::Default => Profile::Default,
+        ProfileArg::Habitat => Profile::Habitat,
+    };
+    let cfg = GossipConfig {
+        listen: args.listen_gossip,
+        advertise_ip: advertise_ip(&args).await,
+        peers: args.peers.clone(),
+        peer_watch_file: args.peer_watch_file.clone(),
+        persistent: args.permanent_peer,
+        ring_key: key,
+        ring: Config::profile(profile),
+        member_id: member_id.clone(),
+        incarnation,
+        initial_members: loaded
+            .members
+            .into_iter()
+            .filter(|m| m.member.id != member_id)
+            .collect(),
+        initial_rumors: loaded.rumors,
+        snapshot_interval: Duration::from_millis(500),
+        persist_interval: Duration::from_secs(30),
+        leave_linger: Duration::from_millis(800),
+    };
+    let gossip = Gossip::bind(cfg).await?;
+    info!(member_id = %member_id, incarnation, gossip = %gossip.local_addr(), "warren started");
+
+    let shutdown = CancellationToken::new();
+    let (snap_tx, snap_rx) = watch::channel(Arc::new(Snapshot::default()));
+    let http = if args.http_disable {
+        None
+    } else {
+        let listener = tokio::net::TcpListener::bind(args.listen_http)
+            .await
+            .map_err(|e| anyhow!("cannot bind the HTTP gateway {}: {e}", args.listen_http))?;
+        info!(http = %args.listen_http, "HTTP gateway listening");
+        let token = shutdown.child_token();
+        Some(tokio::spawn(warren_gateway::server::serve(
+            listener, snap_rx, token,
+        )))
+    };
+
+    let signals = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        info!("stopping");
+        signals.cancel();
+    });
+
+    let hooks = StateHooks {
+        data: data.clone(),
+        rst,
+        snapshots: snap_tx,
+        counters: UpdateCounters::default(),
+    };
+    let exit = gossip.run(hooks, shutdown.clone()).await?;
+    shutdown.cancel();
+    if let Some(h) = http {
+        if let Ok(Ok(Err(e))) = tokio::time::timeout(Duration::from_secs(2), h).await {
+            error!(error = %e, "HTTP gateway failed");
+        }
+    }
+    match exit {
+        warren_net::Exit::Shutdown => {
+            info!("stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        warren_net::Exit::DepartedByRing => Ok(ExitCode::from(EXIT_DEPARTED)),
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    match (term, int) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            // Start-up invariant: signal handlers install on Unix; fall back to Ctrl-C only.
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// What the gossip task asks of the rest: state files and HTTP snapshots.
+struct StateHooks {
+    data: PathBuf,
+    rst: PathBuf,
+    snapshots: watch::Sender<Arc<Snapshot>>,
+    counters: UpdateCounters,
+}
+
+impl Hooks for StateHooks {
+    fn incarnation_changed(&mut self, incarnation: u64) {
+        if let Err(e) = Incarnation::store(&self.data, incarnation) {
+            error!(error = %e, "cannot persist the incarnation");
+        }
+    }
+
+    fn event(&mut self, event: &Event) {
+        self.counters.observe(event);
+    }
+
+    fn snapshot(&mut self, ring: &Ring, _counters: &Counters) {
+        let snap = Snapshot::from_ring(ring, &self.counters, true);
+        self.snapshots.send_replace(Arc::new(snap));
+    }
+
+    fn persist(&mut self, ring: &Ring) {
+        let mut members: Vec<Membership> = ring
+            .members()
+            .iter()
+            .map(|r| Membership {
+                member: r.member.clone(),
+                health: r.health,
+            })
+            .collect();
+        let me = ring.myself().clone();
+        let health = if me.departed {
+            Health::Departed
+        } else {
+            Health::Alive
+        };
+        members.push(Membership { member: me, health });
+        let rumors: Vec<_> = ring
+            .rumors()
+            .iter()
+            .filter(|(k, _)| !matches!(k, RumorKey::Member(_)))
+            .map(|(_, e)| e.rumor.clone())
+            .collect();
+        if let Err(e) = warren_persist::write_rumors(&self.rst, &members, &rumors) {
+            error!(file = %self.rst.display(), error = %e, "cannot write the rumor file");
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Real processes on loopback: a 5-member ring forms from one seed; SIGKILL is Confirmed by all
+//! within 8 s and a restart rejoins with a higher incarnation; SIGSTOP past the suspicion timeout
+//! then SIGCONT refutes; SIGTERM departs and exits 0; a member with another ring key is rejected;
+//! a bad key file fails at start with one line. Each test uses its own ports and state dirs.
+
+use std::time::{Duration, Instant};
+
+use warren_e2e::{Sup, state_dir, wait_until};
+
+fn ring(test: &str, n: usize, extra: &[&str]) -> Vec<Sup> {
+    let seed = Sup::start(&state_dir(test, 0), &[], extra);
+    let seed_addr = seed.gossip;
+    let mut sups = vec![seed];
+    for i in 1..n {
+        sups.push(Sup::start(&state_dir(test, i), &[seed_addr], extra));
+    }
+    let ids: Vec<String> = sups.iter().map(Sup::id).collect();
+    let formed = wait_until(Duration::from_secs(15), || {
+        sups.iter().all(|s| {
+            ids.iter()
+                .all(|id| s.health_of(id).as_deref() == Some("Alive"))
+        })
+    });
+    assert!(formed, "{test}: the ring of {n} did not form");
+    sups
+}
+
+#[test]
+fn five_members_form_a_ring_and_a_crash_is_confirmed_then_rejoins() {
+    let mut sups = ring("crash", 5, &[]);
+    let victim = sups[3].id();
+    let before = sups[0].incarnation_of(&victim).unwrap_or(0);
+    sups[3].signal("KILL");
+    let t0 = Instant::now();
+    let confirmed = wait_until(Duration::from_secs(8), || {
+        sups.iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 3)
+            .all(|(_, s)| {
+                matches!(
+                    s.health_of(&victim).as_deref(),
+                    Some("Confirmed" | "Departed")
+                )
+            })
+    });
+    assert!(
+        confirmed,
+        "SIGKILLed member not Confirmed by all within 8 s"
+    );
+    eprintln!(
+        "crash confirmed by all 4 survivors after {:?}",
+        t0.elapsed()
+    );
+    sups[3].restart();
+    let back = wait_until(Duration::from_secs(15), || {
+        sups.iter().all(|s| {
+            s.health_of(&victim).as_deref() == Some("Alive")
+                && s.incarnation_of(&victim).unwrap_or(0) > before
+        })
+    });
+    assert!(
+        back,
+        "restarted member not Alive everywhere with a higher incarnation"
+    );
+}
+
+#[test]
+fn a_stopped_member_is_confirmed_then_refutes_after_sigcont() {
+    let sups = ring("stop", 4, &[]);
+    let victim = sups[1].id();
+    let before = sups[0].incarnation_of(&victim).unwrap_or(0);
+    sups[1].signal("STOP");
+    let confirmed = wait_until(Duration::from_secs(12), || {
+        sups[0].health_of(&victim).as_deref() == Some("Confirmed")
+    });
+    sups[1].signal("CONT");
+    assert!(confirmed, "stopped member never Confirmed");
+    let refuted = wait_until(Duration::from_secs(15), || {
+        sups.iter().all(|s| {
+            s.health_of(&victim).as_deref() == Some("Alive")
+                && s.incarnation_of(&victim).unwrap_or(0) > before
+        })
+    });
+    assert!(
+        refuted,
+        "member did not refute and come back Alive after SIGCONT"
+    );
+}
+
+#[test]
+fn sigterm_departs_and_exits_zero() {
+    let mut sups = ring("term", 3, &[]);
+    let leaver = sups[2].id();
+    sups[2].signal("TERM");
+    let code = sups[2].wait_exit(Duration::from_secs(5));
+    assert_eq!(code, Some(0), "SIGTERM did not exit 0");
+    let departed = wait_until(Duration::from_secs(5), || {
+        sups[..2]
+            .iter()
+            .all(|s| s.health_of(&leaver).as_deref() == Some("Departed"))
+    });
+    assert!(departed, "others did not see the graceful departure");
+}
+
+#[test]
+fn a_member_with_another_ring_key_is_rejected() {
+    let keys = state_dir("keys", 0);
+    let make_key = |name: &str| {
+        let out = std::process::Command::new(warren_e2e::warren_bin())
+            .args(["ring", "key", "generate", name, "--cache-key-path"])
+            .arg(&keys)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success(), "key generate failed: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let good = make_key("good");
+    let bad = make_key("bad");
+    let good_args = ["--ring-key-file", good.as_str()];
+    let sups = ring("keyed", 2, &good_args);
+    let intruder = Sup::start(
+        &state_dir("keyed", 9),
+        &[sups[0].gossip],
+        &["--ring-key-file", bad.as_str()],
+    );
+    let intruder_id = intruder.id();
+    std::thread::sleep(Duration::from_secs(4));
+    for s in &sups {
+        assert_eq!(
+            s.health_of(&intruder_id),
+            None,
+            "a member with the wrong key was let in"
+        );
+    }
+    let b = intruder.butterfly().unwrap_or_default();
+    let known = b["membership"].as_object().map_or(0, |m| m.len());
+    assert_eq!(known, 1, "the intruder learned of the ring: {b}");
+    // The seed received the intruder's pings and says why it dropped them.
+    let log = std::fs::read_to_string(sups[0].root.join("warren.log")).unwrap_or_default();
+    assert!(
+        log.contains("decrypt"),
+        "no log line about the undecryptable messages: {log}"
+    );
+}
+
+#[test]
+fn a_bad_key_file_fails_at_start_with_one_line() {
+    let dir = state_dir("badkey", 0);
+    let bad = dir.join("bad.key");
+    std::fs::write(&bad, "SYM-SEC-1\nnot-a-revision\n\nAAAA\n").unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new(warren_e2e::warren_bin())
+        .args([
+            "run",
+            "--listen-gossip",
+            "127.0.0.1:0",
+            "--http-disable",
+            "--fs-root",
+        ])
+        .arg(&dir)
+        .arg("--ring-key-file")
+        .arg(&bad)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {err}");
+    assert!(
+        lines[0].contains("bad.key"),
+        "the line does not name the file: {err}"
+    );
+}
+
+#[test]
+fn ten_percent_datagram_loss_kills_nobody() {
+    // Needs the binary built with `--features fault-injection` (scripts/test.sh does).
+    let test = "lossy";
+    let env = [("WARREN_FAULT_DROP", "0.1")];
+    let seed = Sup::start_env(&state_dir(test, 0), &[], &[], &env);
+    let addr = seed.gossip;
+    let mut sups = vec![seed];
+    for i in 1..4 {
+        sups.push(Sup::start_env(&state_dir(test, i), &[addr], &[], &env));
+    }
+    let ids: Vec<String> = sups.iter().map(Sup::id).collect();
+    let all_alive = |sups: &[Sup]| {
+        sups.iter().all(|s| {
+            ids.iter()
+                .all(|id| s.health_of(id).as_deref() == Some("Alive"))
+        })
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || all_alive(&sups)),
+        "lossy ring did not form"
+    );
+    let log = std::fs::read_to_string(sups[0].root.join("warren.log")).unwrap_or_default();
+    assert!(
+        log.contains("fault injection is on"),
+        "binary built without fault-injection?"
+    );
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end {
+        for s in &sups {
+            for id in &ids {
+                let h = s.health_of(id);
+                assert!(
+                    !matches!(h.as_deref(), Some("Confirmed" | "Departed")),
+                    "{id} declared {h:?} under 10% loss"
+                );
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
