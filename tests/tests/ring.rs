@@ -212,3 +212,80 @@ fn ten_percent_datagram_loss_kills_nobody() {
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+#[test]
+fn a_corrupt_rumor_file_is_set_aside_and_the_member_still_starts() {
+    let root = state_dir("corrupt", 0);
+    // First run creates MEMBER_ID; then a garbage .rst appears under that id.
+    let mut first = Sup::start(&root, &[], &[]);
+    let id = first.id();
+    first.signal("TERM");
+    assert_eq!(first.wait_exit(Duration::from_secs(5)), Some(0));
+    let rst = root.join(format!("hab/sup/default/data/{id}.rst"));
+    std::fs::write(&rst, b"\x07garbage that is not a rumor file").unwrap_or_else(|e| panic!("{e}"));
+    first.restart();
+    assert_eq!(
+        first.health_of(&id).as_deref(),
+        Some("Alive"),
+        "did not come up"
+    );
+    let data = root.join("hab/sup/default/data");
+    let set_aside = std::fs::read_dir(&data)
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().contains(".corrupt"))
+        })
+        .unwrap_or(false);
+    assert!(
+        set_aside,
+        "the corrupt file was not set aside in {}",
+        data.display()
+    );
+    let log = std::fs::read_to_string(root.join("warren.log")).unwrap_or_default();
+    assert!(
+        log.contains("set aside"),
+        "no log line about the corrupt file: {log}"
+    );
+}
+
+#[test]
+fn the_peer_watch_file_is_reread_when_it_changes() {
+    let seed = Sup::start(&state_dir("watch", 0), &[], &[]);
+    let dir = state_dir("watch", 1);
+    let watch = dir.join("peers");
+    std::fs::write(&watch, "# no peers yet\n").unwrap_or_else(|e| panic!("{e}"));
+    let w = watch.to_string_lossy().into_owned();
+    let joiner = Sup::start(&dir, &[], &["--peer-watch-file", w.as_str()]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        seed.health_of(&joiner.id()),
+        None,
+        "joined without any peer"
+    );
+    // A different length guarantees a different modification time is not needed to notice.
+    std::fs::write(&watch, format!("# the seed\n{}\n", seed.gossip))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let joined = wait_until(Duration::from_secs(10), || {
+        seed.health_of(&joiner.id()).as_deref() == Some("Alive")
+            && joiner.health_of(&seed.id()).as_deref() == Some("Alive")
+    });
+    assert!(
+        joined,
+        "the member did not join after its peer-watch file named the seed"
+    );
+}
+
+#[test]
+fn json_logging_prints_one_json_object_per_line() {
+    let root = state_dir("json", 0);
+    let mut s = Sup::start(&root, &[], &["--json-logging"]);
+    s.signal("TERM");
+    assert_eq!(s.wait_exit(Duration::from_secs(5)), Some(0));
+    let log = std::fs::read_to_string(root.join("warren.log")).unwrap_or_default();
+    assert!(log.lines().count() >= 2, "{log}");
+    for line in log.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v.get("level").is_some(), "{line}");
+    }
+}

@@ -255,7 +255,7 @@ impl Gossip {
                 .poll_timeout()
                 .map(|t| origin + t.as_duration())
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(1))
-                .min(next_snapshot.max(Instant::now()))
+                .min(if dirty { next_snapshot } else { next_persist })
                 .min(next_persist)
                 .min(leaving_until.unwrap_or(next_persist));
             tokio::select! {
