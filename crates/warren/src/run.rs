@@ -140,6 +140,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let mut seed = [0u8; 32];
     getrandom::getrandom(&mut seed).map_err(|e| anyhow!("no OS randomness: {e}"))?;
     let mut rng = <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::from_seed(seed);
+    let restart = MemberIdFile::load(&layout.sup_root)?.is_some();
     let member_id = MemberIdFile::load_or_create(&layout.sup_root, &mut rng)?;
     let stored_inc = Incarnation::load(&data)?;
     let rst = warren_persist::rumor_file_path(&data, &member_id);
@@ -149,11 +150,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     }
     // A restart announces itself with a higher incarnation (Habitat keeps it; only the owner
     // raises it, so peers accept either).
-    let incarnation = if rst.exists() || stored_inc > 0 {
-        stored_inc + 1
-    } else {
-        stored_inc
-    };
+    let incarnation = if restart { stored_inc + 1 } else { stored_inc };
     Incarnation::store(&data, incarnation)?;
 
     let profile = match args.gossip_profile {
