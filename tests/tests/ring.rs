@@ -289,3 +289,60 @@ fn json_logging_prints_one_json_object_per_line() {
         assert!(v.get("level").is_some(), "{line}");
     }
 }
+
+#[test]
+fn a_partition_is_detected_and_heals() {
+    // Needs the binary built with `--features fault-injection` (scripts/test.sh does).
+    let test = "partition";
+    let dirs: Vec<_> = (0..4).map(|i| state_dir(test, i)).collect();
+    let fault_files: Vec<String> = dirs
+        .iter()
+        .map(|d| d.join("faults").to_string_lossy().into_owned())
+        .collect();
+    let seed = Sup::start_env(
+        &dirs[0],
+        &[],
+        &[],
+        &[("WARREN_FAULT_FILE", fault_files[0].as_str())],
+    );
+    let addr = seed.gossip;
+    let mut sups = vec![seed];
+    for i in 1..4 {
+        let env = [("WARREN_FAULT_FILE", fault_files[i].as_str())];
+        sups.push(Sup::start_env(&dirs[i], &[addr], &[], &env));
+    }
+    let ids: Vec<String> = sups.iter().map(Sup::id).collect();
+    let all_alive = |sups: &[Sup]| {
+        sups.iter().all(|s| {
+            ids.iter()
+                .all(|id| s.health_of(id).as_deref() == Some("Alive"))
+        })
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), || all_alive(&sups)),
+        "ring did not form"
+    );
+    // Cut {0, 1} from {2, 3}, both ways.
+    for (i, f) in fault_files.iter().enumerate() {
+        let other: &[usize] = if i < 2 { &[2, 3] } else { &[0, 1] };
+        let text: String = other
+            .iter()
+            .map(|&j| format!("block={}\n", sups[j].gossip))
+            .collect();
+        std::fs::write(f, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let split = wait_until(Duration::from_secs(20), || {
+        sups[0].health_of(&ids[2]).as_deref() == Some("Confirmed")
+            && sups[3].health_of(&ids[1]).as_deref() == Some("Confirmed")
+            && sups[0].health_of(&ids[1]).as_deref() == Some("Alive")
+    });
+    assert!(split, "the partition was not detected on both sides");
+    for f in &fault_files {
+        std::fs::write(f, "# healed\n").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let healed = wait_until(Duration::from_secs(40), || all_alive(&sups));
+    assert!(
+        healed,
+        "the ring did not re-form after the partition healed"
+    );
+}

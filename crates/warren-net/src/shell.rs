@@ -296,6 +296,7 @@ impl Gossip {
                     ring.handle_timeout(now());
                 }
             }
+            out.faults.refresh();
             out.flush(&mut ring).await;
             while let Some(ev) = ring.poll_event() {
                 dirty = true;
@@ -495,6 +496,9 @@ impl Outbox {
                     }
                 }
                 Transmit::Rumors { to, rumors, .. } => {
+                    if self.faults.cuts(to) {
+                        continue;
+                    }
                     for r in &rumors {
                         let bytes = encode_rumor(r, self.key.as_ref());
                         self.counters.rumors_out += 1;
