@@ -346,3 +346,17 @@ fn a_partition_is_detected_and_heals() {
         "the ring did not re-form after the partition healed"
     );
 }
+
+#[test]
+fn a_second_supervisor_on_the_same_state_directory_is_refused() {
+    let root = state_dir("lock", 0);
+    let _first = Sup::start(&root, &[], &[]);
+    let out = std::process::Command::new(warren_e2e::warren_bin())
+        .args(["run", "--listen-gossip", "127.0.0.1:0", "--http-disable", "--fs-root"])
+        .arg(&root)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success(), "second supervisor started");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("LOCK") && err.lines().count() == 1, "{err}");
+}

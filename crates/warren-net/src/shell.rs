@@ -276,11 +276,19 @@ impl Gossip {
                             Err(_) => break,
                         }
                     }
+                    // A steady stream of datagrams must not starve the timers.
+                    if Instant::now() >= deadline {
+                        ring.handle_timeout(now());
+                    }
                 }
                 Some((_peer, bytes)) = self.rumor_rx.recv() => {
                     out.rumor_in(&mut ring, &bytes, now());
-                    while let Ok((_p, b)) = self.rumor_rx.try_recv() {
+                    for _ in 0..RECV_BATCH {
+                        let Ok((_p, b)) = self.rumor_rx.try_recv() else { break };
                         out.rumor_in(&mut ring, &b, now());
+                    }
+                    if Instant::now() >= deadline {
+                        ring.handle_timeout(now());
                     }
                 }
                 Some(addrs) = peer_rx.recv() => {

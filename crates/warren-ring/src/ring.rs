@@ -38,6 +38,9 @@ use crate::store::{Outcome, RumorStore};
 use crate::suspicion::Suspicion;
 use crate::time::Time;
 
+/// At most this many forwarded Pings await their Ack at once (the oldest is forgotten first).
+const MAX_RELAYS: usize = 1024;
+
 /// Who this member is, as the shell knows it at start (id and incarnation come from disk).
 #[derive(Clone, Debug)]
 pub struct Identity {
@@ -106,6 +109,8 @@ pub struct Ring {
     suspicions: BTreeMap<MemberId, Suspicion>,
     suspicion_timers: BinaryHeap<Reverse<(Time, MemberId)>>,
     probe_pings: BTreeMap<MemberId, (Time, Membership)>,
+    /// Pings forwarded for a PingReq: (target, requester) → until when its Ack may be relayed.
+    relays: BTreeMap<(MemberId, MemberId), Time>,
     probe: Probe,
     probe_order: Vec<MemberId>,
     probe_index: usize,
@@ -167,6 +172,7 @@ impl Ring {
             suspicions: BTreeMap::new(),
             suspicion_timers: BinaryHeap::new(),
             probe_pings: BTreeMap::new(),
+            relays: BTreeMap::new(),
             probe: Probe::Idle,
             probe_order: Vec::new(),
             probe_index: 0,
@@ -260,7 +266,7 @@ impl Ring {
         }
         self.left = true;
         self.me.departed = true;
-        self.me.incarnation += 1;
+        self.me.incarnation = self.me.incarnation.saturating_add(1);
         self.events
             .push_back(Event::IncarnationChanged(self.me.incarnation));
         self.start_hot(RumorKey::Member(self.me.id.clone()), None);
@@ -313,20 +319,34 @@ impl Ring {
             SwimKind::Ack {
                 forward_to: Some(f),
             } if f.id != self.me.id => {
-                // A helper relays the target's Ack to the requester, unchanged but for the address.
+                // A helper relays the target's Ack to the requester, unchanged but for the address,
+                // and only for a Ping it really forwarded (no relay loops, no amplification).
                 msg.from.address = src.ip();
-                let to = f.swim_addr();
                 let from = msg.from.clone();
-                self.transmits.push_back(Transmit::Swim {
-                    to,
-                    msg: Swim {
+                let asked = self
+                    .relays
+                    .remove(&(msg.from.id.clone(), f.id.clone()))
+                    .is_some();
+                let to = f.swim_addr();
+                let to_me = to.ip() == self.me.address && to.port() == self.me.swim_port;
+                if asked && !to_me {
+                    let mut relayed = Swim {
                         from: msg.from,
                         kind: SwimKind::Ack {
                             forward_to: Some(f),
                         },
                         membership: msg.membership,
-                    },
-                });
+                    };
+                    while !relayed.membership.is_empty()
+                        && self.sizer.swim_len(&relayed) > self.cfg.max_datagram
+                    {
+                        relayed.membership.pop();
+                    }
+                    self.transmits
+                        .push_back(Transmit::Swim { to, msg: relayed });
+                } else {
+                    self.stats.dropped_datagrams += 1;
+                }
                 self.contact(from, now);
             }
             SwimKind::Ack { forward_to } => {
@@ -347,6 +367,12 @@ impl Ring {
                     self.push_swim(src, &requester.id, SwimKind::Ack { forward_to: None }, true);
                 } else if let Some(rec) = self.members.get(&target.id) {
                     let t = rec.member.clone();
+                    if self.relays.len() >= MAX_RELAYS {
+                        self.relays.pop_first();
+                    }
+                    let until = now + self.cfg.probe_interval * 3;
+                    self.relays
+                        .insert((t.id.clone(), requester.id.clone()), until);
                     self.push_swim(
                         t.swim_addr(),
                         &t.id,
@@ -361,7 +387,7 @@ impl Ring {
             }
             SwimKind::ProbePing => {
                 msg.from.address = src.ip();
-                self.me.incarnation += 1;
+                self.me.incarnation = self.me.incarnation.saturating_add(1);
                 self.events
                     .push_back(Event::IncarnationChanged(self.me.incarnation));
                 self.start_hot(RumorKey::Member(self.me.id.clone()), None);
@@ -503,7 +529,8 @@ impl Ring {
         let id = member.id.clone();
         let previous = self.members.get(&id).map(|r| (r.health, r.member.clone()));
         let apply = match &previous {
-            None => true,
+            // A departing member we never knew is no member of ours (see apply_membership).
+            None => health == Health::Alive,
             Some((h, m)) => {
                 *h != health
                     || member.incarnation > m.incarnation
@@ -559,12 +586,25 @@ impl Ring {
                         self.suspicion_timers.push(Reverse((d, id.clone())));
                     }
                 }
-                if !self.probe_pings.contains_key(&id) {
-                    let deadline = now + self.scaled(self.cfg.probe_ping_timeout);
-                    if let Some(target) = self.members.get(&id).map(|r| r.member.clone()) {
-                        self.push_swim(target.swim_addr(), &target.id, SwimKind::ProbePing, false);
+                match self.probe_pings.get_mut(&id) {
+                    // Already checking: keep the newest verdict for the deadline.
+                    Some((_, v)) => {
+                        if m.member.incarnation > v.member.incarnation {
+                            *v = m;
+                        }
                     }
-                    self.probe_pings.insert(id, (deadline, m));
+                    None => {
+                        let deadline = now + self.scaled(self.cfg.probe_ping_timeout);
+                        if let Some(target) = self.members.get(&id).map(|r| r.member.clone()) {
+                            self.push_swim(
+                                target.swim_addr(),
+                                &target.id,
+                                SwimKind::ProbePing,
+                                false,
+                            );
+                        }
+                        self.probe_pings.insert(id, (deadline, m));
+                    }
                 }
                 return;
             }
@@ -603,7 +643,7 @@ impl Ring {
                 self.stats.refutations += 1;
                 self.degrade_health();
             }
-            self.me.incarnation = m.member.incarnation + 1;
+            self.me.incarnation = m.member.incarnation.saturating_add(1);
             self.events
                 .push_back(Event::IncarnationChanged(self.me.incarnation));
             self.start_hot(RumorKey::Member(self.me.id.clone()), None);
@@ -977,6 +1017,8 @@ impl Ring {
     fn depart_member(&mut self, id: &MemberId, now: Time) {
         if *id == self.me.id {
             if !self.departed_by_ring {
+                // As Habitat's set_departed: tell the ring we are gone, then stop.
+                self.leave(now);
                 self.departed_by_ring = true;
                 self.events.push_back(Event::DepartedByRing);
             }
@@ -1115,12 +1157,14 @@ impl Ring {
     // ----- garbage collection ----------------------------------------------------------------
 
     fn collect(&mut self, now: Time) {
+        self.relays.retain(|_, until| *until > now);
         let mut expire = Vec::new();
         let mut forget = Vec::new();
         for r in self.members.iter() {
             let age = now.saturating_since(r.health_changed_at);
             match r.health {
-                Health::Confirmed if age >= self.cfg.departure_timeout => {
+                // Permanent peers are always pinged (spec §3.5): they never expire.
+                Health::Confirmed if age >= self.cfg.departure_timeout && !r.member.persistent => {
                     expire.push(r.member.clone())
                 }
                 Health::Departed if age >= self.cfg.gc_age => forget.push(r.member.id.clone()),

@@ -265,3 +265,31 @@ fn piggybacked_datagrams_stay_within_the_limit() {
     );
     assert!(biggest <= 1024, "a {biggest}-byte datagram");
 }
+
+#[test]
+fn an_ack_nobody_asked_for_is_not_relayed() {
+    let mut a = ring(1);
+    a.handle_datagram(addr(3), ping(3, 0, vec![]), Time::ZERO);
+    swims(&mut a);
+    // forward_to names member 2, but member 1 never forwarded a Ping for it.
+    let ack = Swim {
+        from: member(3, 0),
+        kind: SwimKind::Ack {
+            forward_to: Some(member(2, 0)),
+        },
+        membership: vec![],
+    };
+    a.handle_datagram(addr(3), ack, Time::ZERO);
+    assert!(swims(&mut a).is_empty(), "relayed an unsolicited Ack");
+}
+
+#[test]
+fn an_incarnation_at_the_maximum_does_not_wrap() {
+    let mut a = ring(1);
+    let about_me = Membership {
+        member: member(1, u64::MAX),
+        health: Health::Suspect,
+    };
+    a.handle_datagram(addr(2), ping(2, 0, vec![about_me]), Time::ZERO);
+    assert_eq!(a.myself().incarnation, u64::MAX);
+}

@@ -134,6 +134,8 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let key = ring_key(&args, &layout)?;
     let data = warren_persist::data_dir(&layout.sup_root);
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    // One supervisor per state directory: the lock lives as long as the process.
+    let _lock = lock(&layout.sup_root)?;
     if let Err(e) = warren_persist::clean_temp_files(&data) {
         warn!(error = %e, "could not clean temporary files");
     }
@@ -200,15 +202,22 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         wait_for_signal().await;
         info!("stopping");
         signals.cancel();
+        // A second signal while stopping means: stop now.
+        wait_for_signal().await;
+        eprintln!("warren: second signal, exiting at once");
+        std::process::exit(1);
     });
 
+    let (writer, jobs) = tokio::sync::mpsc::unbounded_channel();
+    let writer_task = tokio::spawn(write_state(data.clone(), rst, jobs));
     let hooks = StateHooks {
-        data: data.clone(),
-        rst,
+        writer,
         snapshots: snap_tx,
         counters: UpdateCounters::default(),
     };
     let exit = gossip.run(hooks, shutdown.clone()).await?;
+    // The hooks are gone with the gossip task: the writer finishes what is queued, then ends.
+    let _ = writer_task.await;
     shutdown.cancel();
     if let Some(h) = http {
         if let Ok(Ok(Err(e))) = tokio::time::timeout(Duration::from_secs(2), h).await {
@@ -242,19 +251,77 @@ async fn wait_for_signal() {
     }
 }
 
-/// What the gossip task asks of the rest: state files and HTTP snapshots.
-struct StateHooks {
+/// Takes `<sup_root>/LOCK` for the life of the process, or says who holds it.
+fn lock(sup_root: &Path) -> Result<std::fs::File> {
+    let path = sup_root.join("LOCK");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    if file.try_lock().is_err() {
+        bail!(
+            "another supervisor is running with this state directory ({} is locked)",
+            path.display()
+        );
+    }
+    Ok(file)
+}
+
+/// A state write for the writer task.
+enum StateJob {
+    Incarnation(u64),
+    Rumors(Vec<Membership>, Vec<warren_ring::Rumor>),
+}
+
+/// Writes state files off the gossip task (each write fsyncs), newest job of a kind first.
+async fn write_state(
     data: PathBuf,
     rst: PathBuf,
+    mut jobs: tokio::sync::mpsc::UnboundedReceiver<StateJob>,
+) {
+    while let Some(first) = jobs.recv().await {
+        let (mut inc, mut rumors) = (None, None);
+        let mut take = |job| match job {
+            StateJob::Incarnation(i) => inc = Some(i),
+            StateJob::Rumors(m, r) => rumors = Some((m, r)),
+        };
+        take(first);
+        while let Ok(job) = jobs.try_recv() {
+            take(job);
+        }
+        let (data, rst) = (data.clone(), rst.clone());
+        let done = tokio::task::spawn_blocking(move || {
+            if let Some(i) = inc {
+                if let Err(e) = Incarnation::store(&data, i) {
+                    error!(error = %e, "cannot persist the incarnation");
+                }
+            }
+            if let Some((members, rumors)) = rumors {
+                if let Err(e) = warren_persist::write_rumors(&rst, &members, &rumors) {
+                    error!(file = %rst.display(), error = %e, "cannot write the rumor file");
+                }
+            }
+        })
+        .await;
+        if let Err(e) = done {
+            error!(error = %e, "state writer failed");
+        }
+    }
+}
+
+/// What the gossip task asks of the rest: state files (through the writer task) and HTTP
+/// snapshots. Every call returns at once.
+struct StateHooks {
+    writer: tokio::sync::mpsc::UnboundedSender<StateJob>,
     snapshots: watch::Sender<Arc<Snapshot>>,
     counters: UpdateCounters,
 }
 
 impl Hooks for StateHooks {
     fn incarnation_changed(&mut self, incarnation: u64) {
-        if let Err(e) = Incarnation::store(&self.data, incarnation) {
-            error!(error = %e, "cannot persist the incarnation");
-        }
+        let _ = self.writer.send(StateJob::Incarnation(incarnation));
     }
 
     fn event(&mut self, event: &Event) {
@@ -288,8 +355,6 @@ impl Hooks for StateHooks {
             .filter(|(k, _)| !matches!(k, RumorKey::Member(_)))
             .map(|(_, e)| e.rumor.clone())
             .collect();
-        if let Err(e) = warren_persist::write_rumors(&self.rst, &members, &rumors) {
-            error!(file = %self.rst.display(), error = %e, "cannot write the rumor file");
-        }
+        let _ = self.writer.send(StateJob::Rumors(members, rumors));
     }
 }
