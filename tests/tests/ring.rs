@@ -352,7 +352,13 @@ fn a_second_supervisor_on_the_same_state_directory_is_refused() {
     let root = state_dir("lock", 0);
     let _first = Sup::start(&root, &[], &[]);
     let out = std::process::Command::new(warren_e2e::warren_bin())
-        .args(["run", "--listen-gossip", "127.0.0.1:0", "--http-disable", "--fs-root"])
+        .args([
+            "run",
+            "--listen-gossip",
+            "127.0.0.1:0",
+            "--http-disable",
+            "--fs-root",
+        ])
         .arg(&root)
         .output()
         .unwrap_or_else(|e| panic!("{e}"));

@@ -411,7 +411,7 @@ async fn resolve_peers(
             }
         }
         // Re-resolve DNS every 30 s; the watch file is checked every 2 s.
-        if last_sent.is_none() || tick % 15 == 0 || watch.is_some() {
+        if last_sent.is_none() || tick.is_multiple_of(15) || watch.is_some() {
             let addrs = peers::resolve(&all).await;
             if last_sent.as_ref() != Some(&addrs) && tx.send(addrs.clone()).await.is_err() {
                 return;

@@ -55,10 +55,10 @@ impl Dissemination {
 
     /// `id` is known to hold the current value of `key`.
     pub fn add_holder(&mut self, key: &RumorKey, id: &MemberId) {
-        if let Some(h) = self.hot.get_mut(key) {
-            if !h.holders.contains(id) {
-                h.holders.push(id.clone());
-            }
+        if let Some(h) = self.hot.get_mut(key)
+            && !h.holders.contains(id)
+        {
+            h.holders.push(id.clone());
         }
     }
 

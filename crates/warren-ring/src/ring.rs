@@ -430,11 +430,11 @@ impl Ring {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Time) {
-        if let Some(due) = self.poll_timeout() {
-            if now > due + self.cfg.late_timer_threshold {
-                // We woke up late: this member is the slow one. Stretch our own timeouts.
-                self.degrade_health();
-            }
+        if let Some(due) = self.poll_timeout()
+            && now > due + self.cfg.late_timer_threshold
+        {
+            // We woke up late: this member is the slow one. Stretch our own timeouts.
+            self.degrade_health();
         }
         if self.departed_by_ring {
             return;
@@ -546,10 +546,11 @@ impl Ring {
             previous,
             None | Some((Health::Confirmed | Health::Departed, _))
         );
-        if resurrected && health == Health::Alive {
-            if let Some(m) = self.members.get(&id).map(|r| r.member.clone()) {
-                self.sync_to(&m, now);
-            }
+        if resurrected
+            && health == Health::Alive
+            && let Some(m) = self.members.get(&id).map(|r| r.member.clone())
+        {
+            self.sync_to(&m, now);
         }
     }
 
@@ -577,57 +578,52 @@ impl Ring {
             // handing each other the same dead records forever.
             return;
         }
-        if let (Some((held, inc)), Health::Confirmed) = (stored, m.health) {
-            if held <= Health::Suspect && m.member.incarnation >= inc {
-                // Habitat checks a Confirmed verdict with a ProbePing before adopting it.
-                if let (Some(s), Some(r)) = (self.suspicions.get_mut(&id), relayer) {
-                    if s.incarnation == m.member.incarnation && s.confirm(r) {
-                        let d = s.deadline;
-                        self.suspicion_timers.push(Reverse((d, id.clone())));
-                    }
-                }
-                match self.probe_pings.get_mut(&id) {
-                    // Already checking: keep the newest verdict for the deadline.
-                    Some((_, v)) => {
-                        if m.member.incarnation > v.member.incarnation {
-                            *v = m;
-                        }
-                    }
-                    None => {
-                        let deadline = now + self.scaled(self.cfg.probe_ping_timeout);
-                        if let Some(target) = self.members.get(&id).map(|r| r.member.clone()) {
-                            self.push_swim(
-                                target.swim_addr(),
-                                &target.id,
-                                SwimKind::ProbePing,
-                                false,
-                            );
-                        }
-                        self.probe_pings.insert(id, (deadline, m));
-                    }
-                }
-                return;
+        if let (Some((held, inc)), Health::Confirmed) = (stored, m.health)
+            && held <= Health::Suspect
+            && m.member.incarnation >= inc
+        {
+            // Habitat checks a Confirmed verdict with a ProbePing before adopting it.
+            if let (Some(s), Some(r)) = (self.suspicions.get_mut(&id), relayer)
+                && s.incarnation == m.member.incarnation
+                && s.confirm(r)
+            {
+                let d = s.deadline;
+                self.suspicion_timers.push(Reverse((d, id.clone())));
             }
+            match self.probe_pings.get_mut(&id) {
+                // Already checking: keep the newest verdict for the deadline.
+                Some((_, v)) => {
+                    if m.member.incarnation > v.member.incarnation {
+                        *v = m;
+                    }
+                }
+                None => {
+                    let deadline = now + self.scaled(self.cfg.probe_ping_timeout);
+                    if let Some(target) = self.members.get(&id).map(|r| r.member.clone()) {
+                        self.push_swim(target.swim_addr(), &target.id, SwimKind::ProbePing, false);
+                    }
+                    self.probe_pings.insert(id, (deadline, m));
+                }
+            }
+            return;
         }
         if let (Some((Health::Suspect, inc)), Health::Suspect, Some(r)) =
             (stored, m.health, relayer)
+            && inc == m.member.incarnation
+            && let Some(s) = self.suspicions.get_mut(&id)
+            && s.confirm(r)
         {
-            if inc == m.member.incarnation {
-                if let Some(s) = self.suspicions.get_mut(&id) {
-                    if s.confirm(r) {
-                        let d = s.deadline;
-                        self.suspicion_timers.push(Reverse((d, id.clone())));
-                    }
-                }
-            }
+            let d = s.deadline;
+            self.suspicion_timers.push(Reverse((d, id.clone())));
         }
         let change = self.members.merge(&m, now);
         if change.changed() {
             self.on_member_change(&id, change, relayer, now);
-        } else if let (Some(r), Some(rec)) = (relayer, self.members.get(&id)) {
-            if rec.member.incarnation == m.member.incarnation && rec.health == m.health {
-                self.dissem.add_holder(&RumorKey::Member(id), r);
-            }
+        } else if let (Some(r), Some(rec)) = (relayer, self.members.get(&id))
+            && rec.member.incarnation == m.member.incarnation
+            && rec.health == m.health
+        {
+            self.dissem.add_holder(&RumorKey::Member(id), r);
         }
     }
 
@@ -820,10 +816,10 @@ impl Ring {
     /// carries its suspect record (so it can refute) and either clears the suspicion for us by
     /// direct contact or adds our own independent confirmation.
     fn probe_next(&mut self, id: &MemberId) {
-        if let Some(pos) = self.probe_order.iter().position(|x| x == id) {
-            if pos >= self.probe_index {
-                self.probe_order.remove(pos);
-            }
+        if let Some(pos) = self.probe_order.iter().position(|x| x == id)
+            && pos >= self.probe_index
+        {
+            self.probe_order.remove(pos);
         }
         let at = self.probe_index.min(self.probe_order.len());
         self.probe_order.insert(at, id.clone());
@@ -904,11 +900,11 @@ impl Ring {
             Health::Suspect => {
                 // Our own failed probe is independent evidence.
                 let me = self.me.id.clone();
-                if let Some(s) = self.suspicions.get_mut(target) {
-                    if s.confirm(&me) {
-                        let d = s.deadline;
-                        self.suspicion_timers.push(Reverse((d, target.clone())));
-                    }
+                if let Some(s) = self.suspicions.get_mut(target)
+                    && s.confirm(&me)
+                {
+                    let d = s.deadline;
+                    self.suspicion_timers.push(Reverse((d, target.clone())));
                 }
             }
             Health::Confirmed | Health::Departed => {}
@@ -1108,10 +1104,10 @@ impl Ring {
 
     /// Anti-entropy: every member record and every rumor, to one member.
     fn sync_to(&mut self, target: &Member, now: Time) {
-        if let Some(last) = self.last_sync.get(&target.id) {
-            if now.saturating_since(*last) < self.cfg.sync_interval / 2 {
-                return;
-            }
+        if let Some(last) = self.last_sync.get(&target.id)
+            && now.saturating_since(*last) < self.cfg.sync_interval / 2
+        {
+            return;
         }
         self.last_sync.insert(target.id.clone(), now);
         self.stats.syncs += 1;
@@ -1270,19 +1266,19 @@ impl Ring {
     fn piggyback(&mut self, msg: &mut Swim, target: &MemberId) {
         let mut size = self.sizer.swim_len(msg);
         let max = self.cfg.max_datagram;
-        if let Some(rec) = self.members.get(target) {
-            if rec.health != Health::Alive {
-                let m = Membership {
-                    member: rec.member.clone(),
-                    health: rec.health,
-                };
-                let len = self.sizer.membership_len(&m);
-                if size + len <= max {
-                    size += len;
-                    msg.membership.push(m);
-                    self.dissem
-                        .mark_sent(&RumorKey::Member(target.clone()), target);
-                }
+        if let Some(rec) = self.members.get(target)
+            && rec.health != Health::Alive
+        {
+            let m = Membership {
+                member: rec.member.clone(),
+                health: rec.health,
+            };
+            let len = self.sizer.membership_len(&m);
+            if size + len <= max {
+                size += len;
+                msg.membership.push(m);
+                self.dissem
+                    .mark_sent(&RumorKey::Member(target.clone()), target);
             }
         }
         let keys = self.dissem.candidates(

@@ -448,10 +448,10 @@ impl Sim {
             Kind::Deliver { to, .. } => *to,
             Kind::Timer { node, .. } => *node,
         };
-        if let Kind::Timer { generation, .. } = q.kind {
-            if generation != self.nodes[node].timer_gen {
-                return;
-            }
+        if let Kind::Timer { generation, .. } = q.kind
+            && generation != self.nodes[node].timer_gen
+        {
+            return;
         }
         if self.nodes[node].ring.is_none() {
             return;

@@ -110,15 +110,13 @@ async fn advertise_ip(args: &RunArgs) -> IpAddr {
     if !listen.is_unspecified() {
         return listen;
     }
-    if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
-        if let Ok(addrs) = tokio::net::lookup_host((host.trim(), 0)).await {
-            if let Some(a) = addrs
-                .map(|a| a.ip())
-                .find(|ip| !ip.is_loopback() && ip.is_ipv4())
-            {
-                return a;
-            }
-        }
+    if let Ok(host) = std::fs::read_to_string("/etc/hostname")
+        && let Ok(addrs) = tokio::net::lookup_host((host.trim(), 0)).await
+        && let Some(a) = addrs
+            .map(|a| a.ip())
+            .find(|ip| !ip.is_loopback() && ip.is_ipv4())
+    {
+        return a;
     }
     IpAddr::V4(Ipv4Addr::LOCALHOST)
 }
@@ -219,10 +217,10 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     // The hooks are gone with the gossip task: the writer finishes what is queued, then ends.
     let _ = writer_task.await;
     shutdown.cancel();
-    if let Some(h) = http {
-        if let Ok(Ok(Err(e))) = tokio::time::timeout(Duration::from_secs(2), h).await {
-            error!(error = %e, "HTTP gateway failed");
-        }
+    if let Some(h) = http
+        && let Ok(Ok(Err(e))) = tokio::time::timeout(Duration::from_secs(2), h).await
+    {
+        error!(error = %e, "HTTP gateway failed");
     }
     match exit {
         warren_net::Exit::Shutdown => {
@@ -293,15 +291,15 @@ async fn write_state(
         }
         let (data, rst) = (data.clone(), rst.clone());
         let done = tokio::task::spawn_blocking(move || {
-            if let Some(i) = inc {
-                if let Err(e) = Incarnation::store(&data, i) {
-                    error!(error = %e, "cannot persist the incarnation");
-                }
+            if let Some(i) = inc
+                && let Err(e) = Incarnation::store(&data, i)
+            {
+                error!(error = %e, "cannot persist the incarnation");
             }
-            if let Some((members, rumors)) = rumors {
-                if let Err(e) = warren_persist::write_rumors(&rst, &members, &rumors) {
-                    error!(file = %rst.display(), error = %e, "cannot write the rumor file");
-                }
+            if let Some((members, rumors)) = rumors
+                && let Err(e) = warren_persist::write_rumors(&rst, &members, &rumors)
+            {
+                error!(file = %rst.display(), error = %e, "cannot write the rumor file");
             }
         })
         .await;
