@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-3}
+if ! command -v curl >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq curl >/dev/null
+fi
 cargo build --release -q -p warren
 bin=target/release/warren
 dir=$(mktemp -d /tmp/warren-demo.XXXXXX)
