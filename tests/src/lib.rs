@@ -1,7 +1,7 @@
 //! Helpers for multi-process tests: start `warren run` supervisors on 127.0.0.1 with their own
 //! ports and state directories, read their `/butterfly`, signal them, and wait for conditions.
 //!
-//! The binary under test is `target/<profile>/warren` (or `$WARREN_BIN`); `scripts/test.sh` builds
+//! The binary under test is `target/<profile>/warren` (or `$WARREN_BIN`); `.ci/run` builds
 //! it with the `fault-injection` feature first. Nothing here talks to anything but loopback.
 
 use std::io::{Read, Write};

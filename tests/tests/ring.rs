@@ -25,6 +25,16 @@ fn ring(test: &str, n: usize, extra: &[&str]) -> Vec<Sup> {
     sups
 }
 
+/// Waits until every supervisor holds `id` Alive at an incarnation above `before`.
+fn alive_everywhere_above(sups: &[Sup], id: &str, before: u64) -> bool {
+    wait_until(Duration::from_secs(15), || {
+        sups.iter().all(|s| {
+            s.health_of(id).as_deref() == Some("Alive")
+                && s.incarnation_of(id).unwrap_or(0) > before
+        })
+    })
+}
+
 #[test]
 fn five_members_form_a_ring_and_a_crash_is_confirmed_then_rejoins() {
     let mut sups = ring("crash", 5, &[]);
@@ -52,12 +62,7 @@ fn five_members_form_a_ring_and_a_crash_is_confirmed_then_rejoins() {
         t0.elapsed()
     );
     sups[3].restart();
-    let back = wait_until(Duration::from_secs(15), || {
-        sups.iter().all(|s| {
-            s.health_of(&victim).as_deref() == Some("Alive")
-                && s.incarnation_of(&victim).unwrap_or(0) > before
-        })
-    });
+    let back = alive_everywhere_above(&sups, &victim, before);
     assert!(
         back,
         "restarted member not Alive everywhere with a higher incarnation"
@@ -75,12 +80,7 @@ fn a_stopped_member_is_confirmed_then_refutes_after_sigcont() {
     });
     sups[1].signal("CONT");
     assert!(confirmed, "stopped member never Confirmed");
-    let refuted = wait_until(Duration::from_secs(15), || {
-        sups.iter().all(|s| {
-            s.health_of(&victim).as_deref() == Some("Alive")
-                && s.incarnation_of(&victim).unwrap_or(0) > before
-        })
-    });
+    let refuted = alive_everywhere_above(&sups, &victim, before);
     assert!(
         refuted,
         "member did not refute and come back Alive after SIGCONT"
@@ -173,7 +173,7 @@ fn a_bad_key_file_fails_at_start_with_one_line() {
 
 #[test]
 fn ten_percent_datagram_loss_kills_nobody() {
-    // Needs the binary built with `--features fault-injection` (scripts/test.sh does).
+    // Needs the binary built with `--features fault-injection` (.ci/run does).
     let test = "lossy";
     let env = [("WARREN_FAULT_DROP", "0.1")];
     let seed = Sup::start_env(&state_dir(test, 0), &[], &[], &env);
@@ -292,7 +292,7 @@ fn json_logging_prints_one_json_object_per_line() {
 
 #[test]
 fn a_partition_is_detected_and_heals() {
-    // Needs the binary built with `--features fault-injection` (scripts/test.sh does).
+    // Needs the binary built with `--features fault-injection` (.ci/run does).
     let test = "partition";
     let dirs: Vec<_> = (0..4).map(|i| state_dir(test, i)).collect();
     let fault_files: Vec<String> = dirs
