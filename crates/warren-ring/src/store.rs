@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::member::MemberId;
 use crate::rumor::{Merged, Rumor, RumorKey, merge_election, merge_versioned};
 use crate::time::Time;
 
@@ -112,11 +111,6 @@ impl RumorStore {
     /// Whether the store is empty.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
-    }
-
-    /// Whether a Departure rumor names `id`.
-    pub fn is_departed(&self, id: &MemberId) -> bool {
-        self.entries.contains_key(&RumorKey::Departure(id.clone()))
     }
 }
 

@@ -9,7 +9,7 @@
 //! timers, as Warren's shell does). Nothing here touches a real socket or clock.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -619,20 +619,8 @@ impl Sim {
         }
     }
 
-    /// Member indices in a deterministic random order (for scenario choices).
-    pub fn shuffled(&mut self, mut v: Vec<usize>) -> Vec<usize> {
-        use rand::seq::SliceRandom;
-        v.shuffle(&mut self.rng);
-        v
-    }
-
     /// A random number in `0..n` from the simulation's RNG.
     pub fn random_index(&mut self, n: usize) -> usize {
         self.rng.random_range(0..n.max(1))
-    }
-
-    /// Members in the order of their ids (for reports).
-    pub fn ids(&self) -> BTreeSet<MemberId> {
-        self.nodes.iter().map(|n| n.id.clone()).collect()
     }
 }
