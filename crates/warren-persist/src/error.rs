@@ -84,16 +84,6 @@ pub enum PersistError {
         /// Length of the file.
         file_len: usize,
     },
-    /// A value could not be encoded (an internal inconsistency; never expected).
-    #[error("{}: cannot encode {what}: {reason}", path.display())]
-    Encode {
-        /// The file being written.
-        path: PathBuf,
-        /// What was being encoded.
-        what: &'static str,
-        /// Why it failed.
-        reason: String,
-    },
 }
 
 impl PersistError {

@@ -22,7 +22,6 @@
 #![forbid(unsafe_code)]
 
 pub mod atomic;
-mod convert;
 pub mod error;
 pub mod incarnation;
 pub mod member_id;

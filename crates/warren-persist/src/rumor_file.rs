@@ -24,7 +24,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use warren_ring::{Membership, Rumor};
 
 use crate::atomic::{parent_dir, sync_dir, write_atomic};
-use crate::convert;
 use crate::error::{PersistError, Result};
 
 /// The version this crate writes.
@@ -91,24 +90,17 @@ fn section_of(rumor: &Rumor) -> usize {
 ///
 /// Each rumor goes to its kind's section, keeping the given order within a section. A
 /// `Rumor::Member` in `rumors` is written as a membership record after `members` (the file has
-/// no place for its sender). `path` only names the file in errors.
-pub fn encode_rumor_file(path: &Path, members: &[Membership], rumors: &[Rumor]) -> Result<Vec<u8>> {
-    let encode_error = |what, e: convert::EncodeError| PersistError::Encode {
-        path: path.to_path_buf(),
-        what,
-        reason: e.0,
-    };
+/// no place for its sender).
+pub fn encode_rumor_file(members: &[Membership], rumors: &[Rumor]) -> Vec<u8> {
     let mut sections: [Vec<u8>; 7] = Default::default();
     for m in members {
-        let body = convert::membership_to_bytes(m).map_err(|e| encode_error("membership", e))?;
-        push_record(&mut sections[0], &body);
+        push_record(&mut sections[0], &warren_wire::encode_membership_record(m));
     }
     for r in rumors {
         let body = match r {
-            Rumor::Member { membership, .. } => convert::membership_to_bytes(membership),
-            _ => convert::rumor_to_bytes(r),
-        }
-        .map_err(|e| encode_error("rumor", e))?;
+            Rumor::Member { membership, .. } => warren_wire::encode_membership_record(membership),
+            _ => warren_wire::encode_rumor_record(r),
+        };
         push_record(&mut sections[section_of(r)], &body);
     }
     let body_len: usize = sections.iter().map(Vec::len).sum();
@@ -121,7 +113,7 @@ pub fn encode_rumor_file(path: &Path, members: &[Membership], rumors: &[Rumor]) 
     for s in &sections {
         out.extend_from_slice(s);
     }
-    Ok(out)
+    out
 }
 
 fn push_record(section: &mut Vec<u8>, body: &[u8]) {
@@ -134,7 +126,7 @@ fn push_record(section: &mut Vec<u8>, body: &[u8]) {
 /// `path` is normally [`crate::rumor_file_path`]`(data_dir, local_id)`: Habitat reads
 /// `<data>/<own member id>.rst` at startup.
 pub fn write_rumors(path: &Path, members: &[Membership], rumors: &[Rumor]) -> Result<()> {
-    let bytes = encode_rumor_file(path, members, rumors)?;
+    let bytes = encode_rumor_file(members, rumors);
     write_atomic(path, &bytes)
 }
 
@@ -221,12 +213,12 @@ pub fn decode_rumor_file(path: &Path, bytes: &[u8]) -> Result<RumorFile> {
         let records = split_records(section, &mut file.skipped);
         for body in records {
             if i == 0 {
-                match convert::membership_from_bytes(body) {
+                match warren_wire::decode_membership_record(body) {
                     Ok(m) => file.members.push(m),
                     Err(_) => file.skipped += 1,
                 }
             } else {
-                match convert::rumor_from_bytes(body) {
+                match warren_wire::decode_rumor_record(body) {
                     Ok(r) if section_of(&r) == i => file.rumors.push(r),
                     _ => file.skipped += 1,
                 }

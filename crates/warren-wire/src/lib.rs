@@ -27,6 +27,11 @@ pub mod swim;
 
 pub use error::WireError;
 pub use key::{KeyError, RingKey};
-pub use rumor::{BUTTERFLY_CLIENT, decode_rumor, encode_rumor};
+pub use rumor::{
+    BUTTERFLY_CLIENT, decode_rumor, decode_rumor_record, encode_rumor, encode_rumor_record,
+};
 pub use size::ExactSize;
-pub use swim::{DecodedSwim, decode_swim, decode_swim_counted, encode_swim};
+pub use swim::{
+    DecodedSwim, decode_membership_record, decode_swim, decode_swim_counted,
+    encode_membership_record, encode_swim,
+};

@@ -35,6 +35,18 @@ pub fn encode_rumor(rumor: &Rumor, key: Option<&RingKey>) -> Vec<u8> {
     envelope::seal(&to_proto(rumor).encode_to_vec(), key)
 }
 
+/// Encodes `rumor` as a bare `butterfly.newscast.Rumor` (no `Wire` envelope, never encrypted),
+/// as Habitat's rumor file stores it.
+pub fn encode_rumor_record(rumor: &Rumor) -> Vec<u8> {
+    to_proto(rumor).encode_to_vec()
+}
+
+/// Decodes a bare `butterfly.newscast.Rumor` (a rumor file record) with the same checks as
+/// [`decode_rumor`].
+pub fn decode_rumor_record(bytes: &[u8]) -> Result<Rumor, WireError> {
+    from_proto(pb::Rumor::decode(bytes)?)
+}
+
 // ----- decoding ------------------------------------------------------------------------------
 
 fn from_proto(msg: pb::Rumor) -> Result<Rumor, WireError> {

@@ -175,6 +175,17 @@ fn port(field: &'static str, value: Option<i32>) -> Result<u16, WireError> {
     u16::try_from(value).map_err(|_| WireError::BadPort { field, value })
 }
 
+/// Encodes a bare `butterfly.swim.Membership`, as Habitat's rumor file stores member records.
+pub fn encode_membership_record(m: &Membership) -> Vec<u8> {
+    membership_to_proto(m).encode_to_vec()
+}
+
+/// Decodes a bare `butterfly.swim.Membership` (a rumor file record), with the required-field
+/// checks of a piggybacked record.
+pub fn decode_membership_record(bytes: &[u8]) -> Result<Membership, WireError> {
+    membership_from_proto("membership.member", pb::Membership::decode(bytes)?)
+}
+
 /// A Membership record (SWIM piggyback or Member rumor payload).
 pub(crate) fn membership_from_proto(
     field: &'static str,
