@@ -3,26 +3,43 @@
 //! then SIGCONT refutes; SIGTERM departs and exits 0; a member with another ring key is rejected;
 //! a bad key file fails at start with one line. Each test uses its own ports and state dirs.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use warren_e2e::{Sup, state_dir, wait_until};
 
 fn ring(test: &str, n: usize, extra: &[&str]) -> Vec<Sup> {
-    let seed = Sup::start(&state_dir(test, 0), &[], extra);
-    let seed_addr = seed.gossip;
-    let mut sups = vec![seed];
-    for i in 1..n {
-        sups.push(Sup::start(&state_dir(test, i), &[seed_addr], extra));
+    ring_env(test, n, extra, |_| Vec::new())
+}
+
+/// Starts `n` supervisors joining through the first, each with the environment `env` gives for
+/// its state directory, and waits until every one holds every other Alive.
+fn ring_env(
+    test: &str,
+    n: usize,
+    extra: &[&str],
+    env: impl Fn(&Path) -> Vec<(String, String)>,
+) -> Vec<Sup> {
+    let mut sups: Vec<Sup> = Vec::new();
+    for i in 0..n {
+        let dir = state_dir(test, i);
+        let vars = env(&dir);
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let peers: Vec<_> = sups.first().map(|s| s.gossip).into_iter().collect();
+        sups.push(Sup::start_env(&dir, &peers, extra, &vars));
     }
-    let ids: Vec<String> = sups.iter().map(Sup::id).collect();
-    let formed = wait_until(Duration::from_secs(15), || {
-        sups.iter().all(|s| {
-            ids.iter()
-                .all(|id| s.health_of(id).as_deref() == Some("Alive"))
-        })
-    });
+    let formed = wait_until(Duration::from_secs(20), || all_alive(&sups));
     assert!(formed, "{test}: the ring of {n} did not form");
     sups
+}
+
+/// Whether every supervisor holds every other as Alive.
+fn all_alive(sups: &[Sup]) -> bool {
+    let ids: Vec<String> = sups.iter().map(Sup::id).collect();
+    sups.iter().all(|s| {
+        ids.iter()
+            .all(|id| s.health_of(id).as_deref() == Some("Alive"))
+    })
 }
 
 /// Waits until every supervisor holds `id` Alive at an incarnation above `before`.
@@ -174,25 +191,9 @@ fn a_bad_key_file_fails_at_start_with_one_line() {
 #[test]
 fn ten_percent_datagram_loss_kills_nobody() {
     // Needs the binary built with `--features fault-injection` (.ci/run does).
-    let test = "lossy";
-    let env = [("WARREN_FAULT_DROP", "0.1")];
-    let seed = Sup::start_env(&state_dir(test, 0), &[], &[], &env);
-    let addr = seed.gossip;
-    let mut sups = vec![seed];
-    for i in 1..4 {
-        sups.push(Sup::start_env(&state_dir(test, i), &[addr], &[], &env));
-    }
+    let drop = |_: &Path| vec![("WARREN_FAULT_DROP".to_owned(), "0.1".to_owned())];
+    let sups = ring_env("lossy", 4, &[], drop);
     let ids: Vec<String> = sups.iter().map(Sup::id).collect();
-    let all_alive = |sups: &[Sup]| {
-        sups.iter().all(|s| {
-            ids.iter()
-                .all(|id| s.health_of(id).as_deref() == Some("Alive"))
-        })
-    };
-    assert!(
-        wait_until(Duration::from_secs(20), || all_alive(&sups)),
-        "lossy ring did not form"
-    );
     let log = std::fs::read_to_string(sups[0].root.join("warren.log")).unwrap_or_default();
     assert!(
         log.contains("fault injection is on"),
@@ -293,35 +294,11 @@ fn json_logging_prints_one_json_object_per_line() {
 #[test]
 fn a_partition_is_detected_and_heals() {
     // Needs the binary built with `--features fault-injection` (.ci/run does).
-    let test = "partition";
-    let dirs: Vec<_> = (0..4).map(|i| state_dir(test, i)).collect();
-    let fault_files: Vec<String> = dirs
-        .iter()
-        .map(|d| d.join("faults").to_string_lossy().into_owned())
-        .collect();
-    let seed = Sup::start_env(
-        &dirs[0],
-        &[],
-        &[],
-        &[("WARREN_FAULT_FILE", fault_files[0].as_str())],
-    );
-    let addr = seed.gossip;
-    let mut sups = vec![seed];
-    for i in 1..4 {
-        let env = [("WARREN_FAULT_FILE", fault_files[i].as_str())];
-        sups.push(Sup::start_env(&dirs[i], &[addr], &[], &env));
-    }
+    let fault_file = |dir: &Path| dir.join("faults").to_string_lossy().into_owned();
+    let env = |dir: &Path| vec![("WARREN_FAULT_FILE".to_owned(), fault_file(dir))];
+    let sups = ring_env("partition", 4, &[], env);
     let ids: Vec<String> = sups.iter().map(Sup::id).collect();
-    let all_alive = |sups: &[Sup]| {
-        sups.iter().all(|s| {
-            ids.iter()
-                .all(|id| s.health_of(id).as_deref() == Some("Alive"))
-        })
-    };
-    assert!(
-        wait_until(Duration::from_secs(15), || all_alive(&sups)),
-        "ring did not form"
-    );
+    let fault_files: Vec<String> = sups.iter().map(|s| fault_file(&s.root)).collect();
     // Cut {0, 1} from {2, 3}, both ways.
     for (i, f) in fault_files.iter().enumerate() {
         let other: &[usize] = if i < 2 { &[2, 3] } else { &[0, 1] };

@@ -247,9 +247,9 @@ impl Ring {
 
     /// Joins through `peers` (SWIM addresses): pings each now, and again while too few members
     /// are Alive, and periodically while a peer address is not an Alive member.
-    pub fn join(&mut self, peers: Vec<SocketAddr>, now: Time) {
+    pub fn join(&mut self, peers: Vec<SocketAddr>, _now: Time) {
         self.initial_peers = peers;
-        self.ping_initial_peers(false, now);
+        self.ping_initial_peers(false);
     }
 
     /// Replaces the initial peer list (e.g. a re-read peer-watch file) without pinging at once.
@@ -260,7 +260,7 @@ impl Ring {
     /// Leaves gracefully (Habitat's `set_departed`): incarnation + 1, marked departed, and an Ack
     /// carrying the departed record sent directly to up to `departure_fanout` members. Probing
     /// stops; rumor pushes continue so the departure spreads until the shell stops calling.
-    pub fn leave(&mut self, now: Time) {
+    pub fn leave(&mut self, _now: Time) {
         if self.left {
             return;
         }
@@ -273,7 +273,12 @@ impl Ring {
         self.probe = Probe::Idle;
         let targets = self.random_members(self.cfg.departure_fanout, &[Health::Alive], |_| true);
         for t in targets {
-            self.send_swim(&t, SwimKind::Ack { forward_to: None }, now);
+            self.push_swim(
+                t.swim_addr(),
+                &t.id,
+                SwimKind::Ack { forward_to: None },
+                true,
+            );
         }
     }
 
@@ -356,7 +361,7 @@ impl Ring {
                 let from_id = msg.from.id.clone();
                 self.apply_memberships(msg.membership, &relayer, now);
                 self.contact(msg.from, now);
-                self.ack_received(&from_id, now);
+                self.ack_received(&from_id);
             }
             SwimKind::PingReq { target } => {
                 msg.from.address = src.ip();
@@ -458,7 +463,7 @@ impl Ring {
         }
         if !self.left && now >= self.next_reconnect {
             self.next_reconnect = now + self.cfg.reconnect_interval;
-            self.reconnect(now);
+            self.reconnect();
         }
         if now >= self.next_gc {
             self.next_gc = now + self.cfg.gc_interval;
@@ -828,7 +833,7 @@ impl Ring {
     fn start_probe(&mut self, now: Time) {
         let alive = self.members.count(Health::Alive);
         if !self.initial_peers.is_empty() && alive < self.initial_peers.len() / 2 + 1 {
-            self.ping_initial_peers(false, now);
+            self.ping_initial_peers(false);
         }
         let Some(target) = self.next_probe_target() else {
             return;
@@ -911,7 +916,7 @@ impl Ring {
         }
     }
 
-    fn ack_received(&mut self, from: &MemberId, _now: Time) {
+    fn ack_received(&mut self, from: &MemberId) {
         let hit = match &self.probe {
             Probe::Direct { target, .. } | Probe::Indirect { target, .. } => target == from,
             Probe::Idle => false,
@@ -925,7 +930,7 @@ impl Ring {
         }
     }
 
-    fn ping_initial_peers(&mut self, only_unknown: bool, _now: Time) {
+    fn ping_initial_peers(&mut self, only_unknown: bool) {
         let peers = self.initial_peers.clone();
         for p in peers {
             if only_unknown
@@ -948,7 +953,7 @@ impl Ring {
         }
     }
 
-    fn reconnect(&mut self, now: Time) {
+    fn reconnect(&mut self) {
         // One random Confirmed member: if it answers, the partition that hid it has healed.
         if let Some(t) = self
             .random_members(1, &[Health::Confirmed], |r| !r.member.persistent)
@@ -961,7 +966,7 @@ impl Ring {
                 false,
             );
         }
-        self.ping_initial_peers(true, now);
+        self.ping_initial_peers(true);
     }
 
     // ----- rumors ----------------------------------------------------------------------------
@@ -1241,10 +1246,6 @@ impl Ring {
         pool.choose_multiple(&mut self.rng, n)
             .map(|r| r.member.clone())
             .collect()
-    }
-
-    fn send_swim(&mut self, to: &Member, kind: SwimKind, _now: Time) {
-        self.push_swim(to.swim_addr(), &to.id, kind, true);
     }
 
     /// Queues a SWIM message to `to` (member `target`), piggybacking membership when asked.
