@@ -211,18 +211,11 @@ impl Gossip {
         let mut ring = Ring::new(cfg.ring.clone(), identity, os_seed(), now());
         ring.set_wire_size(Arc::new(ExactSize::for_key(key.as_ref())));
         let me = cfg.member_id.clone();
-        for m in cfg.initial_members.iter().cloned() {
-            ring.handle_rumor(
-                Rumor::Member {
-                    from: me.clone(),
-                    membership: m,
-                },
-                now(),
-            );
-        }
-        for r in cfg.initial_rumors.iter().cloned() {
-            ring.handle_rumor(r, now());
-        }
+        ring.restore(
+            cfg.initial_members.clone(),
+            cfg.initial_rumors.clone(),
+            now(),
+        );
         let mut out = Outbox {
             udp: Arc::clone(&self.udp),
             pusher,

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use crate::election::{ElectionConfig, ElectionRules};
+
 /// A named set of timings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Profile {
@@ -78,6 +80,8 @@ pub struct Config {
     pub gc_interval: Duration,
     /// Members sent the departure Ack on a graceful leave.
     pub departure_fanout: usize,
+    /// How this member takes part in elections.
+    pub election: ElectionConfig,
 }
 
 impl Default for Config {
@@ -106,6 +110,7 @@ impl Default for Config {
             gc_age: Duration::from_secs(3600),
             gc_interval: Duration::from_secs(10),
             departure_fanout: 10,
+            election: ElectionConfig::default(),
         }
     }
 }
@@ -126,6 +131,10 @@ impl Config {
                 gossip_interval: Duration::from_millis(1000),
                 gossip_fanout: 5,
                 max_piggyback: 5,
+                election: ElectionConfig {
+                    rules: ElectionRules::Habitat,
+                    ..ElectionConfig::default()
+                },
                 ..Config::default()
             },
         }

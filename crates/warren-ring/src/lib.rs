@@ -9,12 +9,15 @@
 //! [`Ring`] takes `now` and a seed, and is driven in quinn-proto's shape (`handle_*` in, `poll_*`
 //! out; see [`ring`] for the call order). It does not encode messages either: the shell's codec
 //! maps [`Swim`] and [`Rumor`] to Habitat's protobuf wire format and may supply exact sizes through
-//! [`WireSize`]. Elections are stored and merged here as rumors; running them is a later layer.
+//! [`WireSize`]. Elections run here too: Habitat's rumors and merge, with Warren's liveness and
+//! safety fixes (see [`election`]).
 
 #![forbid(unsafe_code)]
 
+pub mod census;
 pub mod config;
 pub mod dissemination;
+pub mod election;
 pub mod member;
 pub mod members;
 pub mod message;
@@ -25,7 +28,11 @@ pub mod store;
 pub mod suspicion;
 pub mod time;
 
+pub use census::{
+    CensusElectionStatus, CensusGroup, CensusMember, CensusRing, PackageIdent, ServiceGroup,
+};
 pub use config::{Config, Profile};
+pub use election::{ElectionConfig, ElectionKind, ElectionRules, Electorate};
 pub use member::{Health, Member, MemberId, Membership};
 pub use members::{MemberList, MemberRecord};
 pub use message::{Event, Swim, SwimKind, Transmit};

@@ -45,6 +45,7 @@ impl Change {
 pub struct MemberList {
     records: BTreeMap<MemberId, MemberRecord>,
     by_health: [BTreeSet<MemberId>; 4],
+    update_counter: u64,
 }
 
 fn slot(h: Health) -> usize {
@@ -100,6 +101,7 @@ impl MemberList {
     pub fn set(&mut self, incoming: &Membership, now: Time) -> Change {
         match self.records.get_mut(&incoming.member.id) {
             None => {
+                self.update_counter += 1;
                 self.by_health[slot(incoming.health)].insert(incoming.member.id.clone());
                 self.records.insert(
                     incoming.member.id.clone(),
@@ -115,6 +117,7 @@ impl MemberList {
                 if rec.member == incoming.member && rec.health == incoming.health {
                     return Change::Unchanged;
                 }
+                self.update_counter += 1;
                 let previous = rec.health;
                 if previous != incoming.health {
                     self.by_health[slot(previous)].remove(&incoming.member.id);
@@ -132,7 +135,13 @@ impl MemberList {
     pub fn remove(&mut self, id: &MemberId) -> Option<MemberRecord> {
         let rec = self.records.remove(id)?;
         self.by_health[slot(rec.health)].remove(id);
+        self.update_counter += 1;
         Some(rec)
+    }
+
+    /// How many times a record was added, changed or removed.
+    pub fn update_counter(&self) -> u64 {
+        self.update_counter
     }
 
     /// Every record, in id order.

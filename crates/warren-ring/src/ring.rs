@@ -12,10 +12,13 @@
 //! Shells should drain received datagrams before firing timers that are already due: an Ack that
 //! arrived while the process was descheduled then still counts.
 //!
+//! Elections of the service groups this member belongs to run inside the same state machine
+//! (`ring/elections.rs`, rules in `crate::election`), because they judge quorum from the member
+//! list at the moment a rumor arrives.
+//!
 //! # What is not here
 //! No clock, socket, thread or unseeded randomness: `now` is an argument and the RNG is seeded by
-//! the caller. No encoding: sizes come from a [`WireSize`]. No elections logic beyond storing and
-//! merging election rumors.
+//! the caller. No encoding: sizes come from a [`WireSize`].
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -27,8 +30,11 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+mod elections;
+
 use crate::config::Config;
 use crate::dissemination::{Dissemination, budget};
+use crate::election::{ElectionKind, GroupElection};
 use crate::member::{Health, Member, MemberId, Membership};
 use crate::members::{Change, MemberList, MemberRecord};
 use crate::message::{Event, Swim, SwimKind, Transmit};
@@ -87,6 +93,13 @@ pub struct Stats {
     pub new_rumors: u64,
     /// Entries removed by garbage collection (members and rumors).
     pub collected: u64,
+    /// Candidacies this member started (first starts, restarts, joins of a newer term).
+    pub elections_started: u64,
+    /// Elections this member restarted because the leader (or candidate) was gone or it lost
+    /// quorum as leader.
+    pub elections_restarted: u64,
+    /// Election rumors ignored under Habitat's rules (a newer term from a bystander).
+    pub elections_ignored: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -122,6 +135,10 @@ pub struct Ring {
     next_gc: Time,
     next_reconnect: Time,
     local_health: u32,
+    elections: BTreeMap<(ElectionKind, String), GroupElection>,
+    elections_dirty: bool,
+    met_peer: bool,
+    met_ring_at: Option<Time>,
     rng: Xoshiro256PlusPlus,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -184,6 +201,10 @@ impl Ring {
             next_gc,
             next_reconnect,
             local_health: 0,
+            elections: BTreeMap::new(),
+            elections_dirty: false,
+            met_peer: false,
+            met_ring_at: None,
             rng,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -245,6 +266,35 @@ impl Ring {
 
     // ----- commands --------------------------------------------------------------------------
 
+    /// Restores this member's own saved state at start (the rumor file): member records are taken
+    /// as they were saved, Confirmed ones included (a record heard from a peer about a failed
+    /// member we never knew is dropped; our own is not hearsay), then rumors are merged. Call it
+    /// before [`Ring::join`].
+    pub fn restore(&mut self, members: Vec<Membership>, rumors: Vec<Rumor>, now: Time) {
+        for m in members {
+            if m.member.id == self.me.id || self.members.get(&m.member.id).is_some() {
+                continue;
+            }
+            let id = m.member.id.clone();
+            let change = self.members.set(&m, now);
+            self.on_member_change(&id, change, None, now);
+        }
+        for r in rumors {
+            // My own unfinished candidacy is not restored: its votes were cast for the process
+            // that crashed, and the group has moved on since; counting them again could finish a
+            // term the others already finished without me.
+            let mine_unfinished = match &r {
+                Rumor::Election(e) | Rumor::ElectionUpdate(e) => {
+                    e.member_id == self.me.id && e.status != crate::rumor::ElectionStatus::Finished
+                }
+                _ => false,
+            };
+            if !mine_unfinished {
+                self.handle_rumor(r, now);
+            }
+        }
+    }
+
     /// Joins through `peers` (SWIM addresses): pings each now, and again while too few members
     /// are Alive, and periodically while a peer address is not an Alive member.
     pub fn join(&mut self, peers: Vec<SocketAddr>, _now: Time) {
@@ -271,7 +321,14 @@ impl Ring {
             .push_back(Event::IncarnationChanged(self.me.incarnation));
         self.start_hot(RumorKey::Member(self.me.id.clone()), None);
         self.probe = Probe::Idle;
-        let targets = self.random_members(self.cfg.departure_fanout, &[Health::Alive], |_| true);
+        // The members of my groups first: they start the next election the moment they hear.
+        let mut targets = self.election_peers();
+        targets.truncate(self.cfg.departure_fanout);
+        let more = self.cfg.departure_fanout.saturating_sub(targets.len());
+        let already: Vec<MemberId> = targets.iter().map(|m| m.id.clone()).collect();
+        targets.extend(
+            self.random_members(more, &[Health::Alive], |r| !already.contains(&r.member.id)),
+        );
         for t in targets {
             self.push_swim(
                 t.swim_addr(),
@@ -289,13 +346,20 @@ impl Ring {
         if matches!(rumor, Rumor::Member { .. }) {
             return Outcome::Unchanged;
         }
-        self.merge_rumor(rumor, None, now)
+        let outcome = self.merge_rumor(rumor, None, now);
+        self.election_timers(now);
+        outcome
     }
 
     // ----- inputs ----------------------------------------------------------------------------
 
     /// Handles one decoded SWIM datagram received from `src`.
-    pub fn handle_datagram(&mut self, src: SocketAddr, mut msg: Swim, now: Time) {
+    pub fn handle_datagram(&mut self, src: SocketAddr, msg: Swim, now: Time) {
+        self.datagram(src, msg, now);
+        self.election_timers(now);
+    }
+
+    fn datagram(&mut self, src: SocketAddr, mut msg: Swim, now: Time) {
         if msg.from.id == self.me.id || self.departed_by_ring {
             self.stats.dropped_datagrams += 1;
             return;
@@ -423,6 +487,12 @@ impl Ring {
             Rumor::Member { from, membership } => {
                 self.apply_membership(membership, Some(&from), now);
             }
+            Rumor::Election(e) if self.in_group(&e.service_group) && !self.left => {
+                self.receive_election(ElectionKind::Leader, Arc::unwrap_or_clone(e), now);
+            }
+            Rumor::ElectionUpdate(e) if self.in_group(&e.service_group) && !self.left => {
+                self.receive_election(ElectionKind::Update, Arc::unwrap_or_clone(e), now);
+            }
             other => {
                 let holder = match &other {
                     Rumor::Service(s) => Some(s.member_id.clone()),
@@ -431,6 +501,7 @@ impl Ring {
                 self.merge_rumor(other, holder.as_ref(), now);
             }
         }
+        self.election_timers(now);
     }
 
     /// Fires every timer due at `now`.
@@ -469,6 +540,7 @@ impl Ring {
             self.next_gc = now + self.cfg.gc_interval;
             self.collect(now);
         }
+        self.election_timers(now);
     }
 
     // ----- outputs ---------------------------------------------------------------------------
@@ -504,6 +576,9 @@ impl Ring {
         for (d, _) in self.probe_pings.values() {
             t = t.min(*d);
         }
+        if let Some(d) = self.election_deadline() {
+            t = t.min(d);
+        }
         Some(t)
     }
 
@@ -532,6 +607,7 @@ impl Ring {
             Health::Alive
         };
         let id = member.id.clone();
+        let member_incarnation = member.incarnation;
         let previous = self.members.get(&id).map(|r| (r.health, r.member.clone()));
         let apply = match &previous {
             // A departing member we never knew is no member of ours (see apply_membership).
@@ -543,14 +619,37 @@ impl Ring {
             }
         };
         if !apply {
+            // A member we heard of from others before it reached us directly may be new to the
+            // ring and hold nothing yet (the member that met it first may have heard of it first
+            // too). Each member that meets it in its first seconds sends it everything with
+            // probability 3/N: about three full syncs per newcomer, not N.
+            let young = self.members.get(&id).is_some_and(|r| {
+                r.health == Health::Alive
+                    && now.saturating_since(r.health_changed_at) < self.cfg.reconnect_interval
+            });
+            let p = (3.0 / self.cluster_size() as f64).min(1.0);
+            if young
+                && !self.last_sync.contains_key(&id)
+                && self.rng.random_bool(p)
+                && let Some(m) = self.members.get(&id).map(|r| r.member.clone())
+            {
+                self.sync_to(&m, now);
+            }
             return;
         }
         let change = self.members.set(&Membership { member, health }, now);
         self.on_member_change(&id, change, None, now);
-        let resurrected = matches!(
-            previous,
-            None | Some((Health::Confirmed | Health::Departed, _))
-        );
+        // A member we did not hold Alive, or that restarted (its incarnation rose), may have
+        // missed rumors or lost them all: send it everything once (rate-limited in sync_to).
+        let restarted = match &previous {
+            None => true,
+            Some((h, m)) => *h >= Health::Confirmed || member_incarnation > m.incarnation,
+        };
+        if restarted {
+            // What we sent it before is gone with its old process: skip the rate limit.
+            self.last_sync.remove(&id);
+        }
+        let resurrected = restarted || previous.as_ref().is_some_and(|(h, _)| *h != Health::Alive);
         if resurrected
             && health == Health::Alive
             && let Some(m) = self.members.get(&id).map(|r| r.member.clone())
@@ -691,11 +790,18 @@ impl Ring {
             self.probe_pings.remove(id);
         }
         let was_pingable = previous.is_some_and(|h| h <= Health::Suspect);
-        if rec.health == Health::Alive && !was_pingable && !self.probe_order.contains(id) {
-            // New members go to a random place in the probe order (as memberlist does).
-            let at = self.rng.random_range(0..=self.probe_order.len());
-            self.probe_order.insert(at, id.clone());
+        if rec.health == Health::Alive && !was_pingable {
+            // New and returning members go to a random place in the rest of this round. An entry
+            // left from before it failed sits behind the index (everyone probed it at once while
+            // it was suspected), so it would not be probed again for up to a whole round: a
+            // restarted member that crashed again went undetected for tens of seconds.
+            let from = self.probe_index.min(self.probe_order.len());
+            if !self.probe_order[from..].contains(id) {
+                let at = self.rng.random_range(from..=self.probe_order.len());
+                self.probe_order.insert(at, id.clone());
+            }
         }
+        self.elections_dirty = true;
         self.events.push_back(Event::MemberChanged {
             member: rec.member,
             health: rec.health,
@@ -703,14 +809,10 @@ impl Ring {
         });
     }
 
-    fn start_suspicion(
-        &mut self,
-        id: &MemberId,
-        incarnation: u64,
-        originator: Option<&MemberId>,
-        now: Time,
-    ) {
-        let (min, max, k) = match self.cfg.fixed_suspicion_timeout {
+    /// Lifeguard's suspicion timeout bounds for the current ring size, and the number of
+    /// independent confirmations that bring it from the maximum to the minimum.
+    fn suspicion_bounds(&self) -> (Duration, Duration, u32) {
+        match self.cfg.fixed_suspicion_timeout {
             Some(t) => (t, t, 0),
             None => {
                 let n = self.cluster_size() as f64;
@@ -723,7 +825,17 @@ impl Ring {
                     u32::try_from(self.cluster_size().saturating_sub(2)).unwrap_or(u32::MAX);
                 (min, max, self.cfg.suspicion_confirmations.min(expected))
             }
-        };
+        }
+    }
+
+    fn start_suspicion(
+        &mut self,
+        id: &MemberId,
+        incarnation: u64,
+        originator: Option<&MemberId>,
+        now: Time,
+    ) {
+        let (min, max, k) = self.suspicion_bounds();
         let s = Suspicion::new(incarnation, now, min, max, k, originator);
         self.suspicion_timers
             .push(Reverse((s.deadline, id.clone())));
@@ -981,6 +1093,9 @@ impl Ring {
         match outcome {
             Outcome::Changed => {
                 self.stats.new_rumors += 1;
+                if matches!(key, RumorKey::Service(..)) {
+                    self.elections_dirty = true;
+                }
                 // The service of a departed member is kept (until GC) but not spread further.
                 if !self.owner_gone(&key, false) {
                     self.start_hot(key.clone(), holder);
@@ -1193,6 +1308,7 @@ impl Ring {
             self.probe_order.retain(|x| *x != id);
             self.probe_index = self.probe_index.min(self.probe_order.len());
             self.stats.collected += 1;
+            self.elections_dirty = true;
             self.events.push_back(Event::MemberRemoved(id));
         }
         let gc_age = self.cfg.gc_age;

@@ -235,21 +235,29 @@ pub fn merge_versioned<T: Ord + Clone>(stored: &T, incoming: &T) -> Merged<T> {
 
 /// Habitat's election merge (spec §6.3), applied to stored `s` and received `r`.
 ///
-/// Rules in order: equal → no change; `r` finished at a term ≥ ours → take it; same term and ours
-/// finished → absorb `r`'s votes unless `r` is finished too; our term newer → keep and keep sharing;
+/// Rules in order: equal → no change; both finished in the same term → the better candidate
+/// (higher suitability, then greater member id) stays, where Habitat takes the later arrival; `r`
+/// finished at a term ≥ ours → take it; same term and ours finished → absorb `r`'s votes; our term newer → keep and keep sharing;
 /// otherwise the higher suitability wins, ties to the greater member id, and the winner absorbs the
 /// loser's votes (set union, existing order kept).
 pub fn merge_election(s: &Election, r: &Election) -> Merged<Election> {
     if s == r {
         return Merged::Unchanged;
     }
-    if r.term >= s.term && r.status == ElectionStatus::Finished {
+    let finished = ElectionStatus::Finished;
+    if r.status == finished && s.status == finished && r.term == s.term {
+        // Two results of one term (possible only after a split). Habitat takes whichever arrived
+        // last, so two members can swap results forever; Warren keeps the better candidate.
+        return match (r.suitability, &r.member_id).cmp(&(s.suitability, &s.member_id)) {
+            Ordering::Greater => Merged::Replaced(r.clone()),
+            Ordering::Less => Merged::KeepSharing,
+            Ordering::Equal => Merged::Unchanged,
+        };
+    }
+    if r.term >= s.term && r.status == finished {
         return Merged::Replaced(r.clone());
     }
-    if r.term == s.term && s.status == ElectionStatus::Finished {
-        if r.status == ElectionStatus::Finished {
-            return Merged::Unchanged;
-        }
+    if r.term == s.term && s.status == finished {
         return absorb_votes(s, r);
     }
     if s.term > r.term {

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::member::MemberId;
 use crate::rumor::{Merged, Rumor, RumorKey, merge_election, merge_versioned};
 use crate::time::Time;
 
@@ -34,6 +35,7 @@ pub struct Entry {
 #[derive(Clone, Debug, Default)]
 pub struct RumorStore {
     entries: BTreeMap<RumorKey, Entry>,
+    counters: BTreeMap<&'static str, u64>,
 }
 
 impl RumorStore {
@@ -49,6 +51,7 @@ impl RumorStore {
         }
         let key = rumor.key();
         let Some(entry) = self.entries.get_mut(&key) else {
+            *self.counters.entry(key.kind()).or_default() += 1;
             self.entries.insert(
                 key,
                 Entry {
@@ -83,9 +86,47 @@ impl RumorStore {
             Merged::Replaced(v) => {
                 entry.rumor = v;
                 entry.changed_at = now;
+                *self.counters.entry(key.kind()).or_default() += 1;
                 Outcome::Changed
             }
         }
+    }
+
+    /// Sets `key`'s value without merging: for a member's own authoritative change of a value it
+    /// owns (a candidate finishing its election). Returns whether the value differed.
+    pub fn set(&mut self, rumor: Rumor, now: Time) -> bool {
+        let key = rumor.key();
+        let kind = key.kind();
+        match self.entries.get_mut(&key) {
+            Some(e) if e.rumor == rumor => false,
+            Some(e) => {
+                e.rumor = rumor;
+                e.changed_at = now;
+                *self.counters.entry(kind).or_default() += 1;
+                true
+            }
+            None => {
+                *self.counters.entry(kind).or_default() += 1;
+                self.entries.insert(
+                    key,
+                    Entry {
+                        rumor,
+                        changed_at: now,
+                    },
+                );
+                true
+            }
+        }
+    }
+
+    /// The owners of the Service rumors stored for `service_group`, in member-id order.
+    pub fn services_in<'a>(&'a self, service_group: &str) -> impl Iterator<Item = &'a MemberId> {
+        let sg = service_group.to_owned();
+        let from = RumorKey::Service(sg.clone(), MemberId::new(""));
+        self.entries.range(from..).map_while(move |(k, _)| match k {
+            RumorKey::Service(g, id) if *g == sg => Some(id),
+            _ => None,
+        })
     }
 
     /// The stored value for `key`.
@@ -95,7 +136,16 @@ impl RumorStore {
 
     /// Removes `key`; returns whether it was there.
     pub fn remove(&mut self, key: &RumorKey) -> bool {
-        self.entries.remove(key).is_some()
+        let removed = self.entries.remove(key).is_some();
+        if removed {
+            *self.counters.entry(key.kind()).or_default() += 1;
+        }
+        removed
+    }
+
+    /// How many times rumors of `kind` ([`RumorKey::kind`]) were added, replaced or removed.
+    pub fn counter(&self, kind: &str) -> u64 {
+        self.counters.get(kind).copied().unwrap_or(0)
     }
 
     /// Every entry, in key order.

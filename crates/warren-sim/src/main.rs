@@ -1,5 +1,5 @@
 //! The simulator's report command: `warren-sim SCENARIO [--nodes N] [--seed S] [--profile P]
-//! [--seconds T] [--loss P] [--json]`. Prints one JSON object (or `key: value` lines without
+//! [--seconds T] [--loss P] [--group-size G] [--runs R] [--partition-storm] [--json]`. Prints one JSON object (or `key: value` lines without
 //! `--json`). It only parses flags and prints; the scenarios live in the library.
 
 use std::process::ExitCode;
@@ -12,7 +12,7 @@ use warren_sim::scenario::{self, Params};
 #[derive(Parser, Debug)]
 #[command(name = "warren-sim", version, about)]
 struct Args {
-    /// One of: converge, crash, loss, slow, rumor, join, churn.
+    /// One of: converge, crash, loss, slow, rumor, join, churn, election, election-fuzz, graceful.
     scenario: String,
     /// Ring size.
     #[arg(long, default_value_t = 50)]
@@ -29,6 +29,18 @@ struct Args {
     /// Datagram loss probability during the measured phase (0.0–1.0).
     #[arg(long, default_value_t = 0.0)]
     loss: f64,
+    /// Election scenarios: members of the leader-topology service group.
+    #[arg(long, default_value_t = 5)]
+    group_size: usize,
+    /// Election scenarios: leader kills (election, graceful; default 20) or randomized runs
+    /// (election-fuzz; default 1000).
+    #[arg(long, default_value_t = 0)]
+    runs: usize,
+    /// election-fuzz: split the ring again without waiting for the group to agree after the last
+    /// heal (a fault model Warren's election does not promise safety under; reported for
+    /// comparison).
+    #[arg(long)]
+    partition_storm: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -49,6 +61,9 @@ fn main() -> ExitCode {
         profile: args.profile,
         seconds: args.seconds,
         loss: args.loss,
+        group_size: args.group_size,
+        runs: args.runs,
+        partition_storm: args.partition_storm,
     };
     match scenario::run(&args.scenario, &params) {
         Ok(report) => {

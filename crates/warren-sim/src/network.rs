@@ -16,8 +16,8 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use warren_ring::{
-    Config, EstimatedSize, Event, Health, Identity, MemberId, Ring, Rumor, RumorKey, Swim, Time,
-    Transmit, WireSize,
+    Config, EstimatedSize, Event, Health, Identity, MemberId, Membership, Ring, Rumor, RumorKey,
+    Swim, Time, Transmit, WireSize,
 };
 
 /// The SWIM and gossip port every simulated member uses.
@@ -134,6 +134,7 @@ pub struct Node {
     /// Messages this member sent.
     pub msgs_sent: u64,
     started_before: bool,
+    saved: Option<(Vec<Membership>, Vec<Rumor>)>,
     timer_gen: u64,
     timer_at: Option<Time>,
 }
@@ -171,6 +172,9 @@ pub struct Sim {
     pub largest_datagram: usize,
     /// Debugging aid: print every verdict about these members to stderr as it happens.
     pub trace: HashSet<usize>,
+    /// Members keep their member list and rumors across a crash and reload them on restart, as
+    /// `warren run` does with its rumor file (off by default).
+    pub persist: bool,
     rng: Xoshiro256PlusPlus,
     queue: BinaryHeap<Reverse<Queued>>,
     seq: u64,
@@ -200,6 +204,7 @@ impl Sim {
             watch: HashSet::new(),
             watch_rumors: HashSet::new(),
             trace: HashSet::new(),
+            persist: false,
             largest_datagram: 0,
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             queue: BinaryHeap::new(),
@@ -245,6 +250,7 @@ impl Sim {
             bytes_sent: 0,
             msgs_sent: 0,
             started_before: false,
+            saved: None,
             timer_gen: 0,
             timer_at: None,
         });
@@ -282,6 +288,12 @@ impl Sim {
             .filter(|&&p| p != i)
             .map(|&p| self.addr(p))
             .collect();
+        if let Some((members, rumors)) = self.nodes[i].saved.take() {
+            // As warren-net does with the rumor file.
+            ring.restore(members, rumors, self.now);
+            while ring.poll_transmit().is_some() {}
+            while ring.poll_event().is_some() {}
+        }
         ring.join(peer_addrs, self.now);
         self.nodes[i].incarnation = incarnation;
         self.nodes[i].ring = Some(ring);
@@ -292,6 +304,18 @@ impl Sim {
     pub fn crash(&mut self, i: usize) {
         if let Some(r) = self.nodes[i].ring.take() {
             self.nodes[i].incarnation = r.myself().incarnation;
+            if self.persist {
+                let members = r
+                    .members()
+                    .iter()
+                    .map(|m| Membership {
+                        member: m.member.clone(),
+                        health: m.health,
+                    })
+                    .collect();
+                let rumors = r.rumors().iter().map(|(_, e)| e.rumor.clone()).collect();
+                self.nodes[i].saved = Some((members, rumors));
+            }
         }
         self.nodes[i].timer_gen += 1;
         self.nodes[i].timer_at = None;
@@ -323,6 +347,20 @@ impl Sim {
             r.publish(rumor, now);
         }
         self.drain(i);
+    }
+
+    /// Runs `f` on member `i`'s core (if it is running), then sends what it produced.
+    pub fn with_ring(&mut self, i: usize, f: impl FnOnce(&mut Ring, Time)) {
+        let now = self.now;
+        if let Some(r) = self.nodes[i].ring.as_mut() {
+            f(r, now);
+        }
+        self.drain(i);
+    }
+
+    /// Member `i`'s core, if it is running.
+    pub fn ring(&self, i: usize) -> Option<&Ring> {
+        self.nodes[i].ring.as_ref()
     }
 
     /// Drops everything from `a` to `b` (one way).

@@ -28,6 +28,13 @@ pub struct Params {
     pub seconds: Option<f64>,
     /// Datagram loss during the measured phase.
     pub loss: f64,
+    /// Election scenarios: members of the service group.
+    pub group_size: usize,
+    /// Election scenarios: trials or randomized runs (0 = the scenario's default).
+    pub runs: usize,
+    /// `election-fuzz`: split the ring again without waiting for the group to agree after the
+    /// previous heal.
+    pub partition_storm: bool,
 }
 
 impl Default for Params {
@@ -38,6 +45,9 @@ impl Default for Params {
             profile: Profile::Default,
             seconds: None,
             loss: 0.0,
+            group_size: 5,
+            runs: 0,
+            partition_storm: false,
         }
     }
 }
@@ -47,7 +57,7 @@ impl Params {
         Duration::from_secs_f64(self.seconds.unwrap_or(default).max(0.0))
     }
 
-    fn profile_name(&self) -> &'static str {
+    pub(crate) fn profile_name(&self) -> &'static str {
         match self.profile {
             Profile::Default => "default",
             Profile::Habitat => "habitat",
@@ -67,11 +77,20 @@ impl std::fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
-type Result<T> = std::result::Result<T, ScenarioError>;
+pub(crate) type Result<T> = std::result::Result<T, ScenarioError>;
 
 /// The names `run` accepts.
 pub const SCENARIOS: &[&str] = &[
-    "converge", "crash", "loss", "slow", "rumor", "join", "churn",
+    "converge",
+    "crash",
+    "loss",
+    "slow",
+    "rumor",
+    "join",
+    "churn",
+    "election",
+    "election-fuzz",
+    "graceful",
 ];
 
 /// Runs the scenario called `name`.
@@ -85,6 +104,9 @@ pub fn run(name: &str, p: &Params) -> Result<Value> {
         "rumor" => rumor(p)?,
         "join" => join(p)?,
         "churn" => churn(p)?,
+        "election" => crate::elections::election(p)?,
+        "election-fuzz" => crate::elections::election_fuzz(p)?,
+        "graceful" => crate::elections::graceful(p)?,
         other => {
             return Err(ScenarioError(format!(
                 "unknown scenario {other:?}; expected one of {}",
@@ -98,7 +120,7 @@ pub fn run(name: &str, p: &Params) -> Result<Value> {
     Ok(v)
 }
 
-fn round3(x: f64) -> f64 {
+pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
@@ -111,7 +133,7 @@ pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
     sorted.get(rank.min(sorted.len()) - 1).copied()
 }
 
-fn header(name: &str, p: &Params, sim: &Sim) -> serde_json::Map<String, Value> {
+pub(crate) fn header(name: &str, p: &Params, sim: &Sim) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
     m.insert("scenario".into(), json!(name));
     m.insert("nodes".into(), json!(p.nodes));

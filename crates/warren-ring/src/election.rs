@@ -1,0 +1,777 @@
+//! Elections: the rules that decide who leads a service group, as pure functions and small
+//! per-group state.
+//!
+//! Habitat runs two elections per service group with one shape (spec §6): the topology leader
+//! ([`ElectionKind::Leader`], rumor type Election) and the rolling-update leader
+//! ([`ElectionKind::Update`], rumor type ElectionUpdate). Rumors and their merge stay exactly
+//! Habitat's (`rumor::merge_election`), so Habitat peers in a group agree with Warren peers. What
+//! Warren changes is local judgement, selected by [`ElectionRules`]:
+//!
+//! | Habitat | Warren |
+//! |---|---|
+//! | population = every member with a Service rumor that is Alive, Suspect or Confirmed | a remembered population: Departed members leave it at once, members Confirmed longer than a grace leave it, new Alive members join it, and both changes need quorum of the population as it stands (Raft's rule for membership changes), so a minority never shrinks its way into quorum |
+//! | a higher term from anyone but the old winner is ignored | a higher term is adopted from anyone (a Finished one is taken as is) |
+//! | the leader's death, or not knowing the leader, restarts a finished election | only its death (Confirmed or Departed) does, and also the death of the candidate of an unfinished one |
+//! | a candidate finishes when its own rumor comes back with every vote | also when the merged value it stores is its own with every vote (one hop sooner) |
+//! | a lone member that has peers to join may elect itself before meeting them, and members loading a service together may each elect themselves | no quorum before it has met a peer and has been in the group for a settling time |
+//! | changes wait for the next gossip round | changes are pushed to the group's members at once and re-sent while unfinished |
+//!
+//! This module holds no rumors and sends nothing: the ring applies these decisions in
+//! `ring/elections.rs`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use crate::member::{Health, MemberId};
+use crate::rumor::{Election, RumorKey};
+use crate::time::Time;
+
+/// Which of a group's two elections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ElectionKind {
+    /// The topology leader (`--topology leader`; rumor type Election).
+    Leader,
+    /// The rolling-update leader (`--strategy rolling`; rumor type ElectionUpdate).
+    Update,
+}
+
+impl ElectionKind {
+    /// The store key of this kind of election for `service_group`.
+    pub fn key(self, service_group: &str) -> RumorKey {
+        match self {
+            ElectionKind::Leader => RumorKey::Election(service_group.to_owned()),
+            ElectionKind::Update => RumorKey::ElectionUpdate(service_group.to_owned()),
+        }
+    }
+}
+
+/// Whose judgement the local member applies (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElectionRules {
+    /// Habitat 2.x's rules, for comparison and for the `habitat` profile.
+    Habitat,
+    /// Habitat's rules with Warren's liveness and safety fixes.
+    Warren,
+}
+
+/// How this member takes part in elections.
+#[derive(Clone, Debug)]
+pub struct ElectionConfig {
+    /// Habitat's or Warren's judgement.
+    pub rules: ElectionRules,
+    /// Warren: a member Confirmed this long leaves the population (quorum permitting). `None`
+    /// means the suspicion maximum for the current ring size.
+    pub confirmed_grace: Option<Duration>,
+    /// Warren: an unfinished election of one of my groups is re-sent to the group this often, and
+    /// restart conditions are checked at least this often (Habitat: every second).
+    pub check_interval: Duration,
+    /// Warren: at most this many members of a group get an election change pushed directly.
+    pub direct_fanout: usize,
+    /// Warren: a member judges no quorum for this long after it joins a group, so that it has
+    /// heard of the group's other members before it can count them (members that load a service
+    /// at the same moment would otherwise each see a group of one and all finish).
+    pub settle: Duration,
+    /// Warren: a member whose peer addresses never turn out to be members (a virtual IP in front
+    /// of the ring) counts as having joined after knowing an Alive member this long.
+    pub peer_fallback: Duration,
+    /// Warren: a finished election's leader acts as leader only once the result has stood this
+    /// long, time for a competing result of the same term (possible when views of who is alive
+    /// disagree for a moment) to arrive and be resolved by the merge's tie-break.
+    pub confirm: Duration,
+}
+
+impl Default for ElectionConfig {
+    fn default() -> Self {
+        ElectionConfig {
+            rules: ElectionRules::Warren,
+            confirmed_grace: None,
+            check_interval: Duration::from_secs(1),
+            direct_fanout: 16,
+            settle: Duration::from_secs(2),
+            peer_fallback: Duration::from_secs(60),
+            confirm: Duration::from_millis(800),
+        }
+    }
+}
+
+/// How one member sees the voters of a group.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Electorate {
+    /// Members whose votes count toward quorum.
+    pub population: BTreeSet<MemberId>,
+    /// The Alive part of the population: every one of them must vote for a candidate to finish.
+    pub electorate: BTreeSet<MemberId>,
+    /// Whether the electorate is a strict majority of the population (and, under Warren's rules,
+    /// this member has met the ring).
+    pub quorum: bool,
+    /// Warren: the voters of the last finished election this member holds (empty: none).
+    pub agreed: BTreeSet<MemberId>,
+}
+
+impl Electorate {
+    /// Whether `votes` let a candidate finish: every member of the electorate voted and, under
+    /// Warren's rules, so did a majority of the last result's voters. The second condition is
+    /// Raft's joint consensus: two results in a row share a voter, so a side of a partition that
+    /// missed the newest result cannot elect from the older one alone.
+    pub fn all_voted(&self, votes: &[MemberId]) -> bool {
+        let agreed = self.agreed.is_empty() || {
+            let n = self.agreed.iter().filter(|id| votes.contains(id)).count();
+            has_quorum(n, self.agreed.len())
+        };
+        agreed && self.electorate.iter().all(|id| votes.contains(id))
+    }
+}
+
+/// A member of a group as the ring holds it: its health (`None` when the member is unknown) and
+/// for how long it has had that health.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// The member.
+    pub id: MemberId,
+    /// Its health, if known.
+    pub health: Option<Health>,
+    /// How long it has had that health.
+    pub for_how_long: Duration,
+}
+
+/// Strict majority, Habitat's way: `electorate > population / 2` with integer division.
+pub fn has_quorum(electorate: usize, population: usize) -> bool {
+    electorate > population / 2
+}
+
+/// Habitat's electorate: population = Alive, Suspect or Confirmed owners of a Service rumor;
+/// electorate = the Alive ones.
+pub fn habitat_electorate(group: &[Candidate]) -> Electorate {
+    let mut e = Electorate::default();
+    for c in group {
+        match c.health {
+            Some(Health::Alive) => {
+                e.population.insert(c.id.clone());
+                e.electorate.insert(c.id.clone());
+            }
+            Some(Health::Suspect | Health::Confirmed) => {
+                e.population.insert(c.id.clone());
+            }
+            Some(Health::Departed) | None => {}
+        }
+    }
+    e.quorum = has_quorum(e.electorate.len(), e.population.len());
+    e
+}
+
+/// Warren's remembered population of one group, updated by [`Population::update`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Population {
+    members: BTreeSet<MemberId>,
+    /// Members that left by quorum while dead: they come back only by being Alive.
+    removed: BTreeSet<MemberId>,
+    initialized: bool,
+}
+
+impl Population {
+    /// The members counted now.
+    pub fn members(&self) -> &BTreeSet<MemberId> {
+        &self.members
+    }
+
+    /// Folds the current view of the group into the population and returns the electorate.
+    ///
+    /// Departed members leave at once: a departure is explicit (a graceful leave, a `sup depart`,
+    /// or a Confirmed member expiring) and agreed by the whole ring. A member heard of for the
+    /// first time that is not Alive joins at once: it only makes quorum harder. Every other change
+    /// needs quorum of the population as it stands: members Confirmed longer than `grace` leave
+    /// (and stay out until they are Alive again), and new Alive members join. Both keep quorum
+    /// once it holds, and neither can create it, so a minority partition keeps reporting NoQuorum
+    /// however long it lasts (until its view of the others expires to Departed,
+    /// `Config::departure_timeout`).
+    ///
+    /// Until `joined` (this member has met the ring and settled in the group) the population is
+    /// re-seeded on every call with every member not Departed. `agreed` is the voters of the last
+    /// finished election: when given, quorum also needs a majority of them Alive.
+    pub fn update(
+        &mut self,
+        group: &[Candidate],
+        grace: Duration,
+        joined: bool,
+        agreed: Option<&BTreeSet<MemberId>>,
+    ) -> Electorate {
+        let health: BTreeMap<&MemberId, &Candidate> = group.iter().map(|c| (&c.id, c)).collect();
+        let present = |c: &Candidate| matches!(c.health, Some(h) if h != Health::Departed);
+        if !self.initialized || !joined {
+            // Until this member has met the ring and settled, what it knows of the group is still
+            // arriving: the population is simply everything it has heard of.
+            self.initialized = true;
+            self.removed.clear();
+            self.members = group
+                .iter()
+                .filter(|c| present(c))
+                .map(|c| c.id.clone())
+                .collect();
+        }
+        self.members
+            .retain(|id| health.get(id).is_some_and(|c| present(c)));
+        self.removed
+            .retain(|id| health.get(id).is_some_and(|c| present(c)));
+        for c in group {
+            let newcomer = !self.members.contains(&c.id) && !self.removed.contains(&c.id);
+            if newcomer && present(c) && c.health != Some(Health::Alive) {
+                self.members.insert(c.id.clone());
+            }
+        }
+        let alive = |id: &MemberId| {
+            health
+                .get(id)
+                .is_some_and(|c| c.health == Some(Health::Alive))
+        };
+        let alive_count = self.members.iter().filter(|id| alive(id)).count();
+        if has_quorum(alive_count, self.members.len()) {
+            let leaving: Vec<MemberId> = self
+                .members
+                .iter()
+                .filter(|id| {
+                    health.get(id).is_some_and(|c| {
+                        c.health == Some(Health::Confirmed) && c.for_how_long >= grace
+                    })
+                })
+                .cloned()
+                .collect();
+            for id in leaving {
+                self.members.remove(&id);
+                self.removed.insert(id);
+            }
+            for c in group {
+                if c.health == Some(Health::Alive) {
+                    self.removed.remove(&c.id);
+                    self.members.insert(c.id.clone());
+                }
+            }
+        }
+        let electorate: BTreeSet<MemberId> = self
+            .members
+            .iter()
+            .filter(|id| alive(id))
+            .cloned()
+            .collect();
+        // The voters of the last finished election are a population every holder of that result
+        // agrees on, where the remembered population is only this member's. Quorum needs a
+        // majority of both: two sides of a partition that hold the same result cannot both have
+        // one, whatever each side has since forgotten.
+        let agreed_quorum = agreed.is_none_or(|v| {
+            let live = v.iter().filter(|id| alive(id)).count();
+            has_quorum(live, v.len())
+        });
+        Electorate {
+            quorum: joined && agreed_quorum && has_quorum(electorate.len(), self.members.len()),
+            population: self.members.clone(),
+            electorate,
+            agreed: agreed.cloned().unwrap_or_default(),
+        }
+    }
+}
+
+/// What to do with an election rumor received for a group this member belongs to, before it is
+/// merged (spec §6.4, and Warren's change to it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OnReceive {
+    /// Merge it as it is (after its status is judged, see [`judge_status`]).
+    Merge,
+    /// Start my own candidacy at the received term first (suitability given), then merge it.
+    StartThenMerge {
+        /// Drop the stored election first (it is of an older term).
+        drop_stored: bool,
+        /// The suitability of my new candidacy.
+        suitability: u64,
+    },
+    /// Drop the stored election (of an older term) and store the received Finished one.
+    Adopt,
+    /// Ignore it entirely (Habitat: a newer term from someone who neither won nor ran before).
+    Ignore,
+}
+
+/// Decides how a received election `r` meets the stored `s` (spec §6.4). `leader_alive` says
+/// whether the stored election's candidate is Alive to this member.
+pub fn on_receive(
+    rules: ElectionRules,
+    me: &MemberId,
+    stored: Option<&Election>,
+    r: &Election,
+    my_suitability: u64,
+    leader_alive: bool,
+) -> OnReceive {
+    use crate::rumor::ElectionStatus::Finished;
+    let Some(s) = stored else {
+        return OnReceive::StartThenMerge {
+            drop_stored: false,
+            suitability: my_suitability,
+        };
+    };
+    if r.term <= s.term {
+        return OnReceive::Merge;
+    }
+    // Habitat: "I was the winner" whenever the stored candidate is me; Warren: only when I had
+    // actually won (a member's own unfinished candidacy is no reason to stand with the highest
+    // suitability).
+    let i_won = s.member_id == *me && (rules == ElectionRules::Habitat || s.status == Finished);
+    let suitability = if i_won { u64::MAX } else { my_suitability };
+    match rules {
+        ElectionRules::Habitat => {
+            if i_won || r.member_id == s.member_id {
+                OnReceive::StartThenMerge {
+                    drop_stored: true,
+                    suitability,
+                }
+            } else {
+                OnReceive::Ignore
+            }
+        }
+        ElectionRules::Warren => {
+            if r.status == Finished {
+                OnReceive::Adopt
+            } else if s.status == Finished
+                && !i_won
+                && leader_alive
+                && r.member_id != s.member_id
+                && !r.votes.contains(&s.member_id)
+            {
+                // Someone who believes our leader is gone started a new term. While the leader
+                // is Alive to us and has not voted in the new term, we do not follow (a member
+                // with a stale view must not pull the group into a term it can win without the
+                // leader's vote); the leader itself re-runs in the new term with the highest
+                // suitability and we follow it then, and if the leader is really gone we restart
+                // on our own when we see it.
+                OnReceive::Ignore
+            } else {
+                OnReceive::StartThenMerge {
+                    drop_stored: true,
+                    suitability,
+                }
+            }
+        }
+    }
+}
+
+/// The status a member gives a received election before merging it (spec §6.4): the candidate
+/// finishes its own with quorum and every vote; anyone else marks an unfinished election Running
+/// or NoQuorum by its own view.
+pub fn judge_status(me: &MemberId, r: &mut Election, view: &Electorate) {
+    use crate::rumor::ElectionStatus::{Finished, NoQuorum, Running};
+    if r.member_id == *me {
+        if !view.quorum {
+            r.status = NoQuorum;
+        } else if view.all_voted(&r.votes) {
+            r.status = Finished;
+        }
+    } else if r.status != Finished {
+        r.status = if view.quorum { Running } else { NoQuorum };
+    }
+}
+
+/// Why an election has to start again (spec §6.5 and Warren's additions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restart {
+    /// I lead a finished election but lost quorum.
+    LeaderLostQuorum,
+    /// The finished election's leader is Confirmed or Departed (Habitat: or unknown).
+    LeaderGone,
+    /// Warren: the candidate of an unfinished election is Confirmed or Departed, so it can never
+    /// finish it.
+    CandidateGone,
+    /// Warren: I lead, and the population is no longer the one that elected me (see
+    /// [`population_changed`]).
+    PopulationChanged,
+}
+
+/// Whether the stored election `s` must restart at `s.term + 1`. `health` gives the health of a
+/// member id (this member is Alive).
+pub fn restart_needed(
+    rules: ElectionRules,
+    me: &MemberId,
+    s: &Election,
+    view: &Electorate,
+    agreed: Option<&BTreeSet<MemberId>>,
+    health: impl Fn(&MemberId) -> Option<Health>,
+) -> Option<Restart> {
+    use crate::rumor::ElectionStatus::Finished;
+    // Habitat also restarts when the leader is unknown; a member that has just (re)joined then
+    // restarts a healthy group's election before it has heard of the leader (#5188). Warren waits
+    // to know the leader: a dead one is Confirmed or Departed everywhere soon enough.
+    let gone = |h: Option<Health>| match rules {
+        ElectionRules::Habitat => !matches!(h, Some(Health::Alive | Health::Suspect)),
+        ElectionRules::Warren => matches!(h, Some(Health::Confirmed | Health::Departed)),
+    };
+    if s.status == Finished {
+        if s.member_id == *me && !view.quorum {
+            return Some(Restart::LeaderLostQuorum);
+        }
+        if s.member_id != *me && gone(health(&s.member_id)) {
+            return Some(Restart::LeaderGone);
+        }
+        if rules == ElectionRules::Warren
+            && s.member_id == *me
+            && agreed.is_some_and(|v| population_changed(v, view))
+        {
+            return Some(Restart::PopulationChanged);
+        }
+        return None;
+    }
+    if rules == ElectionRules::Warren
+        && s.member_id != *me
+        && matches!(
+            health(&s.member_id),
+            Some(Health::Confirmed | Health::Departed)
+        )
+    {
+        return Some(Restart::CandidateGone);
+    }
+    None
+}
+
+/// Whether the leader should run a new term to make the population agreed again: a member of the
+/// last result's voters has left the population (Confirmed past the grace, or Departed), or an
+/// Alive member of the population did not vote in it. The old leader stands with the highest
+/// suitability and wins again; the new voters become the agreed population.
+pub fn population_changed(agreed: &BTreeSet<MemberId>, view: &Electorate) -> bool {
+    agreed.iter().any(|id| !view.population.contains(id))
+        || view.electorate.iter().any(|id| !agreed.contains(id))
+}
+
+/// This member's part in one election of one group.
+#[derive(Clone, Debug)]
+pub struct GroupElection {
+    /// My suitability (the `suitability` hook's value; 0 without one).
+    pub suitability: u64,
+    /// Warren's remembered population.
+    pub population: Population,
+    /// The electorate as last judged.
+    pub view: Electorate,
+    /// When the election is next re-sent and re-checked.
+    pub next_check: Time,
+    /// Elections this member started (first start and restarts).
+    pub starts: u64,
+    /// When this member joined the group's election.
+    pub since: Time,
+    /// The term and voters of the newest finished election this member has held.
+    pub agreed: Option<(u64, BTreeSet<MemberId>)>,
+    /// When this member may next answer a member that is behind.
+    pub next_reply: Time,
+    /// The finished result held (term, leader), since when, and whether its confirmation was
+    /// announced.
+    pub finished: Option<(u64, MemberId, Time, bool)>,
+}
+
+impl GroupElection {
+    /// A fresh registration.
+    pub fn new(suitability: u64, now: Time) -> Self {
+        GroupElection {
+            suitability,
+            population: Population::default(),
+            view: Electorate::default(),
+            next_check: now,
+            starts: 0,
+            since: now,
+            agreed: None,
+            next_reply: now,
+            finished: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rumor::ElectionStatus::{self, Finished, NoQuorum, Running};
+
+    fn id(s: &str) -> MemberId {
+        MemberId::from(s)
+    }
+
+    fn cand(s: &str, h: Option<Health>, secs: u64) -> Candidate {
+        Candidate {
+            id: id(s),
+            health: h,
+            for_how_long: Duration::from_secs(secs),
+        }
+    }
+
+    fn election(who: &str, term: u64, status: ElectionStatus, votes: &[&str]) -> Election {
+        Election {
+            member_id: id(who),
+            service_group: "redis.default".into(),
+            term,
+            suitability: 0,
+            status,
+            votes: votes.iter().map(|v| id(v)).collect(),
+        }
+    }
+
+    const GRACE: Duration = Duration::from_secs(10);
+    use Health::{Alive, Confirmed, Departed, Suspect};
+
+    #[test]
+    fn habitat_quorum_table() {
+        // Spec §6.2's table.
+        let one = habitat_electorate(&[cand("a", Some(Alive), 0)]);
+        assert!(one.quorum);
+        let two_of_three = habitat_electorate(&[
+            cand("a", Some(Alive), 0),
+            cand("b", Some(Alive), 0),
+            cand("c", Some(Confirmed), 0),
+        ]);
+        assert!(two_of_three.quorum);
+        let one_and_confirmed =
+            habitat_electorate(&[cand("a", Some(Alive), 0), cand("b", Some(Confirmed), 0)]);
+        assert!(!one_and_confirmed.quorum);
+    }
+
+    /// Habitat #1994: Confirmed members stay in the population, so after enough failures quorum
+    /// never returns. Warren drops them after the grace, one quorum-keeping step at a time.
+    #[test]
+    fn quorum_recovers_after_successive_failures() {
+        let mut pop = Population::default();
+        let names = ["a", "b", "c", "d", "e"];
+        let all_alive: Vec<_> = names.iter().map(|n| cand(n, Some(Alive), 0)).collect();
+        assert!(pop.update(&all_alive, GRACE, true, None).quorum);
+        // e, d, then c die, each long enough ago.
+        let mut group = all_alive.clone();
+        for dead in [4, 3, 2] {
+            group[dead] = cand(names[dead], Some(Confirmed), 60);
+            let habitat = habitat_electorate(&group);
+            let warren = pop.update(&group, GRACE, true, None);
+            assert!(
+                warren.quorum,
+                "warren lost quorum after {} died",
+                names[dead]
+            );
+            if dead == 2 {
+                assert!(!habitat.quorum, "Habitat keeps the dead in the population");
+            }
+        }
+        assert_eq!(pop.members().len(), 2);
+    }
+
+    #[test]
+    fn a_minority_partition_never_shrinks_into_quorum() {
+        let mut pop = Population::default();
+        let names = ["a", "b", "c", "d", "e"];
+        let group: Vec<_> = names.iter().map(|n| cand(n, Some(Alive), 0)).collect();
+        pop.update(&group, GRACE, true, None);
+        // a and b are cut off from c, d, e, for an hour.
+        let view: Vec<_> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                if i < 2 {
+                    cand(n, Some(Alive), 0)
+                } else {
+                    cand(n, Some(Confirmed), 3600)
+                }
+            })
+            .collect();
+        let e = pop.update(&view, GRACE, true, None);
+        assert!(!e.quorum);
+        assert_eq!(pop.members().len(), 5);
+        // Two newcomers join the minority side: still no quorum, and they are not admitted.
+        let mut grown = view.clone();
+        grown.push(cand("f", Some(Alive), 0));
+        grown.push(cand("g", Some(Alive), 0));
+        let e = pop.update(&grown, GRACE, true, None);
+        assert!(!e.quorum);
+        assert!(!pop.members().contains(&id("f")));
+        // Habitat would count the newcomers and find quorum on the minority side.
+        assert!(habitat_electorate(&grown).quorum);
+    }
+
+    #[test]
+    fn suspects_count_but_need_not_vote_and_departed_leave_at_once() {
+        let mut pop = Population::default();
+        let group = vec![
+            cand("a", Some(Alive), 0),
+            cand("b", Some(Suspect), 0),
+            cand("c", Some(Alive), 0),
+        ];
+        let e = pop.update(&group, GRACE, true, None);
+        assert_eq!(e.population.len(), 3);
+        assert!(e.all_voted(&[id("a"), id("c")]));
+        let group = vec![
+            cand("a", Some(Alive), 0),
+            cand("b", Some(Departed), 0),
+            cand("c", Some(Confirmed), 0),
+        ];
+        let e = pop.update(&group, GRACE, true, None);
+        // b left at once; c (Confirmed just now) still counts: 1 of 2 is no quorum.
+        assert_eq!(e.population.len(), 2);
+        assert!(!e.quorum);
+    }
+
+    #[test]
+    fn no_quorum_before_meeting_the_ring() {
+        let mut pop = Population::default();
+        let e = pop.update(&[cand("me", Some(Alive), 0)], GRACE, false, None);
+        assert!(!e.quorum);
+        let e = pop.update(&[cand("me", Some(Alive), 0)], GRACE, true, None);
+        assert!(e.quorum);
+    }
+
+    #[test]
+    fn habitat_ignores_a_newer_term_from_a_bystander_warren_joins_it() {
+        let me = id("m");
+        let s = election("x", 1, Finished, &["x", "m"]);
+        let r = election("y", 2, Running, &["y"]);
+        assert_eq!(
+            on_receive(ElectionRules::Habitat, &me, Some(&s), &r, 5, false),
+            OnReceive::Ignore
+        );
+        assert_eq!(
+            on_receive(ElectionRules::Warren, &me, Some(&s), &r, 5, false),
+            OnReceive::StartThenMerge {
+                drop_stored: true,
+                suitability: 5
+            }
+        );
+        let done = election("y", 2, Finished, &["y"]);
+        assert_eq!(
+            on_receive(ElectionRules::Warren, &me, Some(&s), &done, 5, false),
+            OnReceive::Adopt
+        );
+        // The old winner re-runs with the highest suitability in both rule sets.
+        let mine = election("m", 1, Finished, &["m"]);
+        for rules in [ElectionRules::Habitat, ElectionRules::Warren] {
+            assert_eq!(
+                on_receive(rules, &me, Some(&mine), &r, 5, false),
+                OnReceive::StartThenMerge {
+                    drop_stored: true,
+                    suitability: u64::MAX
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_candidate_finishes_and_only_with_every_vote() {
+        let me = id("a");
+        let view = Electorate {
+            population: [id("a"), id("b")].into(),
+            electorate: [id("a"), id("b")].into(),
+            quorum: true,
+            ..Electorate::default()
+        };
+        let mut r = election("a", 0, Running, &["a"]);
+        judge_status(&me, &mut r, &view);
+        assert_eq!(r.status, Running);
+        r.votes.push(id("b"));
+        judge_status(&me, &mut r, &view);
+        assert_eq!(r.status, Finished);
+        let mut other = election("b", 0, Running, &["a", "b"]);
+        judge_status(&me, &mut other, &view);
+        assert_eq!(other.status, Running);
+        let lost = Electorate {
+            quorum: false,
+            ..view
+        };
+        let mut mine = election("a", 0, Running, &["a", "b"]);
+        judge_status(&me, &mut mine, &lost);
+        assert_eq!(mine.status, NoQuorum);
+    }
+
+    /// Habitat restarts only finished elections; an unfinished one whose candidate died hangs.
+    #[test]
+    fn a_dead_candidate_restarts_under_warren_only() {
+        let me = id("a");
+        let view = Electorate {
+            quorum: true,
+            ..Electorate::default()
+        };
+        let s = election("z", 3, Running, &["z", "a"]);
+        let health = |m: &MemberId| (m.as_str() == "z").then_some(Confirmed);
+        assert_eq!(
+            restart_needed(ElectionRules::Habitat, &me, &s, &view, None, health),
+            None
+        );
+        assert_eq!(
+            restart_needed(ElectionRules::Warren, &me, &s, &view, None, health),
+            Some(Restart::CandidateGone)
+        );
+        let done = election("z", 3, Finished, &["z", "a"]);
+        for rules in [ElectionRules::Habitat, ElectionRules::Warren] {
+            assert_eq!(
+                restart_needed(rules, &me, &done, &view, None, health),
+                Some(Restart::LeaderGone)
+            );
+        }
+        let mine = election("a", 3, Finished, &["a"]);
+        let lost = Electorate::default();
+        assert_eq!(
+            restart_needed(ElectionRules::Warren, &me, &mine, &lost, None, health),
+            Some(Restart::LeaderLostQuorum)
+        );
+    }
+
+    /// A member whose leader is Alive to it does not follow a new term started by someone who
+    /// thinks the leader is gone, unless the leader itself has voted in it.
+    #[test]
+    fn a_stale_view_cannot_pull_the_group_into_a_new_term() {
+        let me = id("m");
+        let s = election("l", 4, Finished, &["l", "m", "x"]);
+        let r = election("x", 5, Running, &["x"]);
+        assert_eq!(
+            on_receive(ElectionRules::Warren, &me, Some(&s), &r, 0, true),
+            OnReceive::Ignore
+        );
+        let with_leader = election("x", 5, Running, &["x", "l"]);
+        assert!(matches!(
+            on_receive(ElectionRules::Warren, &me, Some(&s), &with_leader, 0, true),
+            OnReceive::StartThenMerge { .. }
+        ));
+        assert!(matches!(
+            on_receive(ElectionRules::Warren, &me, Some(&s), &r, 0, false),
+            OnReceive::StartThenMerge { .. }
+        ));
+    }
+
+    /// Joint consensus: a candidate needs a majority of the last result's voters as well as every
+    /// member of its electorate.
+    #[test]
+    fn finishing_needs_a_majority_of_the_last_voters() {
+        let view = Electorate {
+            population: [id("a"), id("b")].into(),
+            electorate: [id("a"), id("b")].into(),
+            quorum: true,
+            agreed: [id("a"), id("c"), id("d"), id("e")].into(),
+        };
+        assert!(!view.all_voted(&[id("a"), id("b")]));
+        assert!(!view.all_voted(&[id("a"), id("b"), id("c")]));
+        assert!(view.all_voted(&[id("a"), id("b"), id("c"), id("d")]));
+    }
+
+    #[test]
+    fn members_heard_of_dead_join_at_once_and_removed_ones_stay_out() {
+        let mut pop = Population::default();
+        let start = vec![
+            cand("a", Some(Alive), 0),
+            cand("b", Some(Alive), 0),
+            cand("c", Some(Alive), 0),
+        ];
+        pop.update(&start, GRACE, true, None);
+        // Two members we never heard of, already dead: they count at once (no quorum now).
+        let mut grown = start.clone();
+        grown.push(cand("x", Some(Confirmed), 0));
+        grown.push(cand("y", Some(Confirmed), 0));
+        grown[2] = cand("c", Some(Suspect), 0);
+        let e = pop.update(&grown, GRACE, true, None);
+        assert_eq!(e.population.len(), 5);
+        assert!(!e.quorum);
+        // c comes back; x and y pass the grace and leave by quorum, and stay out while dead.
+        grown[2] = cand("c", Some(Alive), 0);
+        grown[3] = cand("x", Some(Confirmed), 60);
+        grown[4] = cand("y", Some(Confirmed), 60);
+        let e = pop.update(&grown, GRACE, true, None);
+        assert!(e.quorum);
+        assert_eq!(e.population.len(), 3);
+        let e = pop.update(&grown, GRACE, true, None);
+        assert_eq!(e.population.len(), 3);
+        // x comes back Alive: it joins again.
+        grown[3] = cand("x", Some(Alive), 0);
+        let e = pop.update(&grown, GRACE, true, None);
+        assert_eq!(e.population.len(), 4);
+    }
+}

@@ -1,0 +1,631 @@
+//! The ring's side of elections: taking part in a group's elections, judging received election
+//! rumors, restarting elections, and pushing election changes to the group.
+//!
+//! The rules themselves are pure functions in `crate::election`; this module applies them to the
+//! ring's member list and rumor store. A member takes part in the elections of a group once the
+//! shell calls [`Ring::start_election`] and while its own Service rumor for the group is stored
+//! (Habitat's test of membership). Elections of other groups are merged and relayed like any
+//! rumor.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::seq::IndexedRandom;
+
+use super::Ring;
+use crate::election::{
+    Candidate, ElectionKind, ElectionRules, Electorate, GroupElection, OnReceive, Restart,
+    habitat_electorate, judge_status, on_receive, restart_needed,
+};
+use crate::member::{Health, Member, MemberId};
+use crate::message::{Event, Transmit};
+use crate::rumor::{Election, ElectionStatus, Rumor, RumorKey};
+use crate::store::Outcome;
+use crate::time::Time;
+
+fn wrap(kind: ElectionKind, e: Election) -> Rumor {
+    match kind {
+        ElectionKind::Leader => Rumor::Election(Arc::new(e)),
+        ElectionKind::Update => Rumor::ElectionUpdate(Arc::new(e)),
+    }
+}
+
+impl Ring {
+    // ----- commands --------------------------------------------------------------------------
+
+    /// Takes part in the `kind` election of `service_group` with `suitability` (Habitat: loading
+    /// a leader-topology service, or the rolling updater). The member's own Service rumor for the
+    /// group must be published for it to count as a member of the group. Starts a candidacy at
+    /// term 0 unless an election is already stored, and from then on restarts the election when
+    /// its leader is gone (spec §6.5).
+    pub fn start_election(
+        &mut self,
+        service_group: &str,
+        kind: ElectionKind,
+        suitability: u64,
+        now: Time,
+    ) {
+        let key = (kind, service_group.to_owned());
+        self.elections
+            .entry(key)
+            .or_insert_with(|| GroupElection::new(suitability, now))
+            .suitability = suitability;
+        if self.in_group(service_group) {
+            self.refresh_view(kind, service_group, now);
+            self.begin(kind, service_group, 0, suitability, false, true, now);
+        }
+        self.run_elections(now);
+    }
+
+    /// Changes the suitability this member stands with in later candidacies (the `suitability`
+    /// hook's new value).
+    pub fn set_suitability(&mut self, service_group: &str, kind: ElectionKind, suitability: u64) {
+        if let Some(g) = self.elections.get_mut(&(kind, service_group.to_owned())) {
+            g.suitability = suitability;
+        }
+    }
+
+    /// Stops taking part in the `kind` election of `service_group` (the service was unloaded).
+    /// The stored election stays and is relayed like any rumor.
+    pub fn stop_election(&mut self, service_group: &str, kind: ElectionKind) {
+        self.elections.remove(&(kind, service_group.to_owned()));
+    }
+
+    // ----- accessors -------------------------------------------------------------------------
+
+    /// The stored `kind` election of `service_group`.
+    pub fn election(&self, service_group: &str, kind: ElectionKind) -> Option<&Election> {
+        match &self.store.get(&kind.key(service_group))?.rumor {
+            Rumor::Election(e) | Rumor::ElectionUpdate(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The leader of `service_group` as this member acts on it: the candidate of a Finished
+    /// election, once the result has stood for `ElectionConfig::confirm` (Warren) — immediately
+    /// under Habitat's rules, or for groups this member does not take part in.
+    pub fn leader(&self, service_group: &str, kind: ElectionKind, now: Time) -> Option<&MemberId> {
+        let e = self
+            .election(service_group, kind)
+            .filter(|e| e.status == ElectionStatus::Finished)?;
+        if self.cfg.election.rules == ElectionRules::Habitat {
+            return Some(&e.member_id);
+        }
+        match self.elections.get(&(kind, service_group.to_owned())) {
+            None => Some(&e.member_id),
+            Some(g) => match &g.finished {
+                Some((t, id, since, _))
+                    if *t == e.term
+                        && *id == e.member_id
+                        && now >= *since + self.cfg.election.confirm =>
+                {
+                    Some(&e.member_id)
+                }
+                _ => None,
+            },
+        }
+    }
+
+    /// The electorate as this member last judged it, for a group whose election it takes part in.
+    pub fn electorate(&self, service_group: &str, kind: ElectionKind) -> Option<&Electorate> {
+        self.elections
+            .get(&(kind, service_group.to_owned()))
+            .map(|g| &g.view)
+    }
+
+    /// The elections this member takes part in.
+    pub fn election_groups(&self) -> impl Iterator<Item = (ElectionKind, &str)> {
+        self.elections.keys().map(|(k, sg)| (*k, sg.as_str()))
+    }
+
+    // ----- inside the ring -------------------------------------------------------------------
+
+    /// Whether this member's own Service rumor for `service_group` is stored.
+    pub(super) fn in_group(&self, service_group: &str) -> bool {
+        self.store
+            .get(&RumorKey::Service(
+                service_group.to_owned(),
+                self.me.id.clone(),
+            ))
+            .is_some()
+    }
+
+    /// Owners of Service rumors in `service_group` other than me.
+    fn group_owners(&self, service_group: &str) -> Vec<MemberId> {
+        self.store
+            .services_in(service_group)
+            .filter(|id| **id != self.me.id)
+            .cloned()
+            .collect()
+    }
+
+    /// Reachable members of the groups whose elections this member takes part in.
+    pub(super) fn election_peers(&self) -> Vec<Member> {
+        let mut out: Vec<Member> = Vec::new();
+        for (_, sg) in self.elections.keys() {
+            for id in self.group_owners(sg) {
+                if let Some(r) = self.members.get(&id)
+                    && r.health <= Health::Suspect
+                    && !out.iter().any(|m| m.id == id)
+                {
+                    out.push(r.member.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// How long a Confirmed member keeps counting in a population under Warren's rules.
+    fn confirmed_grace(&self) -> Duration {
+        self.cfg
+            .election
+            .confirmed_grace
+            .unwrap_or_else(|| self.suspicion_bounds().1)
+    }
+
+    /// Whether this member has met the ring it was told to join: it was given no peers, or one of
+    /// its peer addresses is an Alive member. Two newcomers that reach only each other are not a
+    /// ring. A peer address that never matches a member (a load-balancing virtual IP) falls back
+    /// to knowing any Alive member for `ElectionConfig::peer_fallback`.
+    fn joined(&mut self, now: Time) -> bool {
+        if self.met_peer {
+            return true;
+        }
+        let me = (self.me.address, self.me.swim_port);
+        let peers: Vec<std::net::SocketAddr> = self
+            .initial_peers
+            .iter()
+            .filter(|p| (p.ip(), p.port()) != me)
+            .copied()
+            .collect();
+        let alive_peer = self
+            .members
+            .with_health(Health::Alive)
+            .any(|r| peers.contains(&r.member.swim_addr()));
+        if self.members.count(Health::Alive) == 0 {
+            self.met_ring_at = None;
+        } else if self.met_ring_at.is_none() {
+            self.met_ring_at = Some(now);
+        }
+        let fallback = self
+            .met_ring_at
+            .is_some_and(|t| now >= t + self.cfg.election.peer_fallback);
+        self.met_peer = peers.is_empty() || alive_peer || fallback;
+        self.met_peer
+    }
+
+    /// Re-judges the electorate of one of my groups from the member list.
+    fn refresh_view(&mut self, kind: ElectionKind, sg: &str, now: Time) {
+        let rules = self.cfg.election.rules;
+        let group: Vec<Candidate> = self
+            .store
+            .services_in(sg)
+            .map(|id| {
+                if *id == self.me.id {
+                    let h = if self.left {
+                        Health::Departed
+                    } else {
+                        Health::Alive
+                    };
+                    return Candidate {
+                        id: id.clone(),
+                        health: Some(h),
+                        for_how_long: Duration::ZERO,
+                    };
+                }
+                match self.members.get(id) {
+                    Some(r) => Candidate {
+                        id: id.clone(),
+                        health: Some(r.health),
+                        for_how_long: now.saturating_since(r.health_changed_at),
+                    },
+                    // We hold its service but not the member: it failed before we joined (a
+                    // member never stores a Confirmed record it did not know). Warren counts it
+                    // as Confirmed since its rumor arrived, so that a newcomer on the small side
+                    // of a partition does not see a small group; Habitat leaves it out.
+                    None if rules == ElectionRules::Warren => Candidate {
+                        id: id.clone(),
+                        health: Some(Health::Confirmed),
+                        for_how_long: self
+                            .store
+                            .get(&RumorKey::Service(sg.to_owned(), id.clone()))
+                            .map(|e| now.saturating_since(e.changed_at))
+                            .unwrap_or_default(),
+                    },
+                    None => Candidate {
+                        id: id.clone(),
+                        health: None,
+                        for_how_long: Duration::ZERO,
+                    },
+                }
+            })
+            .collect();
+        let grace = self.confirmed_grace();
+        let settle = self.cfg.election.settle;
+        let mut joined = self.joined(now);
+        let finished = self
+            .election(sg, kind)
+            .filter(|e| e.status == ElectionStatus::Finished)
+            .map(|e| (e.term, e.votes.iter().cloned().collect()));
+        let Some(g) = self.elections.get_mut(&(kind, sg.to_owned())) else {
+            return;
+        };
+        if let Some((term, votes)) = finished
+            && g.agreed.as_ref().is_none_or(|(t, _)| term >= *t)
+        {
+            g.agreed = Some((term, votes));
+        }
+        joined &= now >= g.since + settle;
+        let agreed = g.agreed.as_ref().map(|(_, v)| v);
+        g.view = match rules {
+            ElectionRules::Habitat => habitat_electorate(&group),
+            ElectionRules::Warren => g.population.update(&group, grace, joined, agreed),
+        };
+    }
+
+    fn view_of(&self, kind: ElectionKind, sg: &str) -> Electorate {
+        self.elections
+            .get(&(kind, sg.to_owned()))
+            .map(|g| g.view.clone())
+            .unwrap_or_default()
+    }
+
+    /// Stands as a candidate at `term` (Habitat's `start_election`); with `replace`, the stored
+    /// election is dropped first so the new term is not merged away by an older, more suitable
+    /// candidacy.
+    ///
+    /// Under Warren's rules a member votes only with quorum (`needs_quorum`): a candidacy is a
+    /// vote, and votes are absorbed by whichever candidate wins a merge, so the votes of members
+    /// that cannot judge the group could complete the election of a candidate whose view of the
+    /// group is wrong. Restarts that step a leader down are made regardless.
+    #[allow(clippy::too_many_arguments)]
+    fn begin(
+        &mut self,
+        kind: ElectionKind,
+        sg: &str,
+        term: u64,
+        suitability: u64,
+        replace: bool,
+        needs_quorum: bool,
+        now: Time,
+    ) {
+        let view = self.view_of(kind, sg);
+        if needs_quorum && !view.quorum && self.cfg.election.rules == ElectionRules::Warren {
+            if replace && self.store.remove(&kind.key(sg)) {
+                self.events.push_back(Event::RumorChanged(kind.key(sg)));
+            }
+            return;
+        }
+        let mut e = Election {
+            member_id: self.me.id.clone(),
+            service_group: sg.to_owned(),
+            term,
+            suitability,
+            status: if view.quorum {
+                ElectionStatus::Running
+            } else {
+                ElectionStatus::NoQuorum
+            },
+            votes: vec![self.me.id.clone()],
+        };
+        judge_status(&self.me.id, &mut e, &view);
+        if replace {
+            self.store.remove(&kind.key(sg));
+        }
+        if let Some(g) = self.elections.get_mut(&(kind, sg.to_owned())) {
+            g.starts += 1;
+        }
+        self.stats.elections_started += 1;
+        let outcome = self.store.merge(wrap(kind, e), now);
+        self.election_changed(kind, sg, outcome, now);
+    }
+
+    /// A received election rumor for a group this member belongs to (spec §6.4).
+    pub(super) fn receive_election(
+        &mut self,
+        kind: ElectionKind,
+        mut r: Election,
+        now: Time,
+    ) -> Outcome {
+        let sg = r.service_group.clone();
+        let rules = self.cfg.election.rules;
+        // A member of the group that does not run this election itself (Habitat: any service in
+        // the group) still votes, with the default suitability.
+        self.elections
+            .entry((kind, sg.clone()))
+            .or_insert_with(|| GroupElection::new(0, now));
+        self.refresh_view(kind, &sg, now);
+        let my_suitability = self
+            .elections
+            .get(&(kind, sg.clone()))
+            .map_or(0, |g| g.suitability);
+        let stored = self.election(&sg, kind).cloned();
+        let leader_alive = stored.as_ref().is_some_and(|s| {
+            s.member_id == self.me.id || self.members.health(&s.member_id) == Some(Health::Alive)
+        });
+        match on_receive(
+            rules,
+            &self.me.id,
+            stored.as_ref(),
+            &r,
+            my_suitability,
+            leader_alive,
+        ) {
+            OnReceive::Ignore => {
+                self.stats.elections_ignored += 1;
+                return Outcome::Unchanged;
+            }
+            OnReceive::Adopt => {
+                self.store.remove(&kind.key(&sg));
+            }
+            OnReceive::StartThenMerge {
+                drop_stored,
+                suitability,
+            } => self.begin(kind, &sg, r.term, suitability, drop_stored, true, now),
+            OnReceive::Merge => {}
+        }
+        judge_status(&self.me.id, &mut r, &self.view_of(kind, &sg));
+        let candidate = r.member_id.clone();
+        let (r_term, r_finished) = (r.term, r.status == ElectionStatus::Finished);
+        let outcome = self.store.merge(wrap(kind, r), now);
+        self.election_changed(kind, &sg, outcome, now);
+        if rules == ElectionRules::Warren {
+            self.try_finish(kind, &sg, now);
+            // A candidate still campaigning for a term whose result we hold (or an older term)
+            // learns the result from us at once, instead of at the next full sync.
+            let behind = self.election(&sg, kind).is_some_and(|s| {
+                s.term > r_term
+                    || (s.term == r_term && s.status == ElectionStatus::Finished && !r_finished)
+            });
+            // Election rumors do not say who relayed them, so the whole group hears the answer
+            // (at most once per check interval).
+            let due = self
+                .elections
+                .get(&(kind, sg.clone()))
+                .is_some_and(|g| now >= g.next_reply);
+            if behind && due {
+                if candidate != self.me.id {
+                    self.send_election(kind, &sg, &candidate);
+                }
+                self.push_to_group(kind, &sg, now);
+                if let Some(g) = self.elections.get_mut(&(kind, sg.clone())) {
+                    g.next_reply = now + self.cfg.election.check_interval;
+                }
+            }
+        }
+        outcome
+    }
+
+    /// Warren: finishes my own stored candidacy once it holds every vote and quorum, and keeps its
+    /// status in line with my quorum.
+    fn try_finish(&mut self, kind: ElectionKind, sg: &str, now: Time) {
+        let view = self.view_of(kind, sg);
+        let Some(s) = self.election(sg, kind) else {
+            return;
+        };
+        if s.member_id != self.me.id || s.status == ElectionStatus::Finished {
+            return;
+        }
+        let mut e = s.clone();
+        judge_status(&self.me.id, &mut e, &view);
+        if e.status == ElectionStatus::Running && !view.quorum {
+            e.status = ElectionStatus::NoQuorum;
+        } else if e.status == ElectionStatus::NoQuorum && view.quorum {
+            e.status = ElectionStatus::Running;
+        }
+        if e.status != s.status {
+            self.store.set(wrap(kind, e), now);
+            self.election_changed(kind, sg, Outcome::Changed, now);
+        }
+    }
+
+    /// Bookkeeping after the stored election of one of my groups was merged or set.
+    fn election_changed(&mut self, kind: ElectionKind, sg: &str, outcome: Outcome, now: Time) {
+        let key = kind.key(sg);
+        match outcome {
+            Outcome::Changed => {
+                let result = self
+                    .election(sg, kind)
+                    .filter(|e| e.status == ElectionStatus::Finished)
+                    .map(|e| (e.term, e.member_id.clone()));
+                if let Some(g) = self.elections.get_mut(&(kind, sg.to_owned())) {
+                    let same = match (&g.finished, &result) {
+                        (Some((t, id, ..)), Some((rt, rid))) => t == rt && id == rid,
+                        _ => false,
+                    };
+                    if !same {
+                        g.finished = result.map(|(t, id)| (t, id, now, false));
+                    }
+                }
+                self.stats.new_rumors += 1;
+                self.start_hot(key.clone(), None);
+                self.events.push_back(Event::RumorChanged(key.clone()));
+                self.push_to_group(kind, sg, now);
+            }
+            Outcome::KeepSharing => self.start_hot(key, None),
+            Outcome::Unchanged => self.stats.stale_rumors += 1,
+        }
+    }
+
+    /// Sends the stored election to one member, if it is reachable.
+    fn send_election(&mut self, kind: ElectionKind, sg: &str, to: &MemberId) {
+        let Some(rumor) = self.store.get(&kind.key(sg)).map(|e| e.rumor.clone()) else {
+            return;
+        };
+        if let Some(m) = self
+            .members
+            .get(to)
+            .filter(|r| r.health <= Health::Suspect)
+            .map(|r| r.member.clone())
+        {
+            self.transmits.push_back(Transmit::Rumors {
+                to: m.gossip_addr(),
+                to_id: m.id,
+                rumors: vec![rumor],
+            });
+        }
+    }
+
+    /// Warren: sends the stored election straight to the group's reachable members.
+    fn push_to_group(&mut self, kind: ElectionKind, sg: &str, now: Time) {
+        if self.cfg.election.rules != ElectionRules::Warren {
+            return;
+        }
+        let Some(rumor) = self.store.get(&kind.key(sg)).map(|e| e.rumor.clone()) else {
+            return;
+        };
+        let peers: Vec<Member> = self
+            .group_owners(sg)
+            .iter()
+            .filter_map(|id| self.members.get(id))
+            .filter(|r| r.health <= Health::Suspect)
+            .map(|r| r.member.clone())
+            .collect();
+        let chosen: Vec<Member> = peers
+            .choose_multiple(&mut self.rng, self.cfg.election.direct_fanout)
+            .cloned()
+            .collect();
+        for m in chosen {
+            self.transmits.push_back(Transmit::Rumors {
+                to: m.gossip_addr(),
+                to_id: m.id.clone(),
+                rumors: vec![rumor.clone()],
+            });
+        }
+        if let Some(g) = self.elections.get_mut(&(kind, sg.to_owned())) {
+            g.next_check = now + self.cfg.election.check_interval;
+        }
+    }
+
+    /// Restarts, finishes and re-sends the elections this member takes part in. Warren runs this
+    /// after every input that changed a member or a group; Habitat's rules run it once a second.
+    pub(super) fn run_elections(&mut self, now: Time) {
+        self.elections_dirty = false;
+        if self.left || self.elections.is_empty() {
+            return;
+        }
+        let rules = self.cfg.election.rules;
+        let keys: Vec<(ElectionKind, String)> = self.elections.keys().cloned().collect();
+        let interval = self.cfg.election.check_interval;
+        for (kind, sg) in keys {
+            let due = match self.elections.get_mut(&(kind, sg.clone())) {
+                Some(g) if now >= g.next_check => {
+                    g.next_check = now + interval;
+                    true
+                }
+                _ => false,
+            };
+            if !self.in_group(&sg) {
+                continue;
+            }
+            self.refresh_view(kind, &sg, now);
+            let view = self.view_of(kind, &sg);
+            let Some(s) = self.election(&sg, kind).cloned() else {
+                let suitability = self
+                    .elections
+                    .get(&(kind, sg.clone()))
+                    .map_or(0, |g| g.suitability);
+                self.begin(kind, &sg, 0, suitability, false, true, now);
+                continue;
+            };
+            let me = self.me.id.clone();
+            let health = |id: &MemberId| {
+                if *id == me {
+                    Some(Health::Alive)
+                } else {
+                    self.members.health(id)
+                }
+            };
+            let agreed = self
+                .elections
+                .get(&(kind, sg.clone()))
+                .and_then(|g| g.agreed.as_ref().map(|(_, v)| v));
+            if let Some(why) = restart_needed(rules, &me, &s, &view, agreed, health) {
+                let suitability = match kind {
+                    ElectionKind::Update => 0,
+                    ElectionKind::Leader if s.member_id == me => u64::MAX,
+                    ElectionKind::Leader => self
+                        .elections
+                        .get(&(kind, sg.clone()))
+                        .map_or(0, |g| g.suitability),
+                };
+                self.stats.elections_restarted += 1;
+                let step_down = matches!(why, Restart::LeaderLostQuorum | Restart::LeaderGone);
+                self.begin(
+                    kind,
+                    &sg,
+                    s.term.saturating_add(1),
+                    suitability,
+                    true,
+                    !step_down,
+                    now,
+                );
+                continue;
+            }
+            if rules == ElectionRules::Warren
+                && view.quorum
+                && s.status != ElectionStatus::Finished
+                && !s.votes.contains(&me)
+            {
+                // Quorum came back during a term I joined without voting: vote now.
+                let suitability = self
+                    .elections
+                    .get(&(kind, sg.clone()))
+                    .map_or(0, |g| g.suitability);
+                self.begin(kind, &sg, s.term, suitability, false, true, now);
+            }
+            if rules == ElectionRules::Warren {
+                self.try_finish(kind, &sg, now);
+            }
+            let unfinished = self
+                .election(&sg, kind)
+                .is_some_and(|e| e.status != ElectionStatus::Finished);
+            if due && unfinished {
+                self.push_to_group(kind, &sg, now);
+            }
+        }
+    }
+
+    /// When the elections next need a look (`None` without elections).
+    pub(super) fn election_deadline(&self) -> Option<Time> {
+        if self.left {
+            return None;
+        }
+        let confirm = self.cfg.election.confirm;
+        self.elections
+            .values()
+            .map(|g| match &g.finished {
+                Some((_, _, since, false)) => g.next_check.min(*since + confirm),
+                _ => g.next_check,
+            })
+            .min()
+    }
+
+    /// Announces results that have stood long enough (their leader now acts as leader).
+    fn confirm_results(&mut self, now: Time) {
+        let confirm = self.cfg.election.confirm;
+        let mut confirmed = Vec::new();
+        for ((kind, sg), g) in self.elections.iter_mut() {
+            if let Some((_, _, since, announced)) = &mut g.finished
+                && !*announced
+                && now >= *since + confirm
+            {
+                *announced = true;
+                confirmed.push(kind.key(sg));
+            }
+        }
+        for key in confirmed {
+            self.events.push_back(Event::RumorChanged(key));
+        }
+    }
+
+    /// Runs the elections when a check is due, or (Warren) when a member or group changed.
+    pub(super) fn election_timers(&mut self, now: Time) {
+        self.confirm_results(now);
+        let due = self.election_deadline().is_some_and(|d| now >= d);
+        let eager = self.elections_dirty && self.cfg.election.rules == ElectionRules::Warren;
+        if due || eager {
+            self.run_elections(now);
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Election tests driven by the simulator: the liveness fixes (each shown to fail under
+//! Habitat's rules and to pass under Warren's), the split-brain check, and small runs of the
+//! report scenarios. Deterministic: every assertion names its seed.
+
+use std::time::Duration;
+
+use warren_ring::{Config, ElectionKind, Profile};
+use warren_sim::Sim;
+use warren_sim::elections::{GROUP, agreed_leader, dual_leaders, load};
+use warren_sim::scenario::{self, Params, form_ring};
+
+fn num(v: &serde_json::Value, key: &str) -> f64 {
+    v.get(key)
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or(f64::NAN)
+}
+
+/// A ring of `n` with members 1..=g in the group, run until the group agrees.
+fn group_ring(profile: Profile, n: usize, g: usize, seed: u64) -> (Sim, Vec<usize>) {
+    let p = Params {
+        nodes: n,
+        seed,
+        profile,
+        ..Params::default()
+    };
+    let (mut sim, _) = form_ring(&p, Config::profile(profile)).unwrap_or_else(|e| panic!("{e}"));
+    sim.persist = true;
+    let group: Vec<usize> = (1..=g).collect();
+    for &i in &group {
+        load(&mut sim, i);
+    }
+    let ok = sim.run_until_cond(Duration::from_millis(100), Duration::from_secs(60), |s| {
+        agreed_leader(s, &group).is_some()
+    });
+    assert!(
+        ok,
+        "seed {seed} {profile:?}: the first election never finished"
+    );
+    (sim, group)
+}
+
+fn wait_agreed(sim: &mut Sim, group: &[usize], limit: Duration) -> Option<usize> {
+    sim.run_until_cond(Duration::from_millis(100), limit, |s| {
+        agreed_leader(s, group).is_some()
+    });
+    agreed_leader(sim, group).map(|(l, _)| l)
+}
+
+/// Kills the leader three times in a group of five, letting each failover settle. Three of five
+/// are then gone: Habitat keeps the dead in the population (#1994) and never has quorum again;
+/// Warren lets them leave once Confirmed past the grace, each step taken with quorum.
+fn successive_leader_deaths(profile: Profile, seed: u64) -> Option<usize> {
+    let (mut sim, group) = group_ring(profile, 12, 5, seed);
+    for _ in 0..3 {
+        let leader = wait_agreed(&mut sim, &group, Duration::from_secs(60))?;
+        sim.crash(leader);
+        // Detection, failover and the grace for the dead member to leave the population.
+        sim.run_for(Duration::from_secs(30));
+    }
+    wait_agreed(&mut sim, &group, Duration::from_secs(60))
+}
+
+#[test]
+fn quorum_recovers_after_successive_failures_under_warren_only() {
+    let seed = 5;
+    assert!(
+        successive_leader_deaths(Profile::Default, seed).is_some(),
+        "seed {seed}: Warren's group of two survivors (of five) found no leader"
+    );
+    assert!(
+        successive_leader_deaths(Profile::Habitat, seed).is_none(),
+        "seed {seed}: Habitat's rules were expected to hang without quorum"
+    );
+}
+
+/// A follower restarts with its state lost: it rejoins as a follower and the term does not move
+/// (Habitat restarts the election when a member hears of a result whose leader it does not know
+/// yet, #5188; Warren waits until it knows the leader is dead).
+#[test]
+fn a_restarted_follower_rejoins_without_a_new_term() {
+    let seed = 3;
+    let (mut sim, group) = group_ring(Profile::Default, 10, 5, seed);
+    sim.persist = false;
+    sim.run_for(Duration::from_secs(5));
+    let (leader, before) = agreed_leader(&sim, &group).unwrap_or((0, u64::MAX));
+    let follower = *group.iter().find(|&&i| i != leader).unwrap_or(&1);
+    sim.crash(follower);
+    sim.run_for(Duration::from_millis(300));
+    sim.start(follower, &[0]);
+    load(&mut sim, follower);
+    sim.run_for(Duration::from_secs(30));
+    let after = agreed_leader(&sim, &group);
+    assert_eq!(
+        after,
+        Some((leader, before)),
+        "seed {seed}: leader or term moved"
+    );
+}
+
+/// The leader stops cleanly: the others elect a new one within a second (Warren) because the
+/// leader tells the group it departs; Habitat's rules wait for the next one-second check and
+/// slower gossip.
+fn graceful_failover(profile: Profile, seed: u64) -> f64 {
+    let (mut sim, group) = group_ring(profile, 20, 5, seed);
+    sim.run_for(Duration::from_secs(3));
+    let Some((leader, _)) = agreed_leader(&sim, &group) else {
+        return f64::INFINITY;
+    };
+    sim.leave(leader);
+    let t0 = sim.now;
+    let ok = sim.run_until_cond(Duration::from_millis(10), Duration::from_secs(60), |s| {
+        agreed_leader(s, &group).is_some_and(|(l, _)| l != leader)
+    });
+    if !ok {
+        return f64::INFINITY;
+    }
+    sim.now.saturating_since(t0).as_secs_f64()
+}
+
+#[test]
+fn a_graceful_stop_hands_over_within_a_second() {
+    let seed = 9;
+    let warren = graceful_failover(Profile::Default, seed);
+    assert!(
+        warren <= 1.0,
+        "seed {seed}: Warren handed over in {warren} s"
+    );
+    let habitat = graceful_failover(Profile::Habitat, seed);
+    assert!(
+        habitat > 1.0,
+        "seed {seed}: Habitat's rules were expected to take over a second ({habitat} s)"
+    );
+}
+
+#[test]
+fn a_minority_partition_reports_no_quorum_and_the_majority_elects() {
+    let seed = 21;
+    let (mut sim, group) = group_ring(Profile::Default, 10, 5, seed);
+    let leader = agreed_leader(&sim, &group).map(|(l, _)| l).unwrap_or(1);
+    // The leader and one follower on the small side, with half of the rest of the ring.
+    let follower = *group.iter().find(|&&i| i != leader).unwrap_or(&2);
+    let small: Vec<usize> = (0..sim.nodes.len())
+        .filter(|&i| i == leader || i == follower || (i > 5 && i % 2 == 0))
+        .collect();
+    let large: Vec<usize> = (0..sim.nodes.len())
+        .filter(|i| !small.contains(i))
+        .collect();
+    sim.partition(&[small.clone(), large.clone()]);
+    let mut dual = false;
+    let big_group: Vec<usize> = group
+        .iter()
+        .copied()
+        .filter(|i| large.contains(i))
+        .collect();
+    let mut elected = false;
+    for _ in 0..600 {
+        sim.run_for(Duration::from_millis(100));
+        dual |= dual_leaders(&sim, &group);
+        elected |= agreed_leader(&sim, &big_group).is_some_and(|(l, _)| l != leader);
+    }
+    assert!(!dual, "seed {seed}: two leaders with quorum in one term");
+    assert!(elected, "seed {seed}: the majority side never elected");
+    for &i in group.iter().filter(|i| small.contains(i)) {
+        let q = sim
+            .ring(i)
+            .and_then(|r| r.electorate(GROUP, ElectionKind::Leader))
+            .map(|e| e.quorum);
+        assert_eq!(
+            q,
+            Some(false),
+            "seed {seed}: member {i} of the minority has quorum"
+        );
+    }
+    sim.heal();
+    let healed = wait_agreed(&mut sim, &group, Duration::from_secs(60));
+    assert!(healed.is_some(), "seed {seed}: no agreement after the heal");
+}
+
+#[test]
+fn election_report_meets_its_targets_on_a_small_run() {
+    let p = Params {
+        nodes: 50,
+        group_size: 5,
+        runs: 5,
+        ..Params::default()
+    };
+    let v = scenario::run("election", &p).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(num(&v, "stuck"), 0.0, "{v}");
+    assert_eq!(num(&v, "dual_leaders_with_quorum"), 0.0, "{v}");
+    assert!(num(&v, "failover_p99_s") <= 8.0, "{v}");
+}
+
+#[test]
+fn election_fuzz_finds_no_hang_and_no_split_brain() {
+    let p = Params {
+        runs: 300,
+        seed: 7,
+        ..Params::default()
+    };
+    let v = scenario::run("election-fuzz", &p).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(num(&v, "stuck"), 0.0, "{v}");
+    assert_eq!(num(&v, "dual_leaders_with_quorum"), 0.0, "{v}");
+}
+
+#[test]
+fn the_census_shows_the_group_with_its_leader_and_followers() {
+    let seed = 4;
+    let (mut sim, group) = group_ring(Profile::Default, 8, 3, seed);
+    sim.run_for(Duration::from_secs(2));
+    let (leader, _) =
+        agreed_leader(&sim, &group).unwrap_or_else(|| panic!("seed {seed}: no leader"));
+    let observer = group[0];
+    let ring = sim
+        .ring(observer)
+        .unwrap_or_else(|| panic!("seed {seed}: not running"));
+    let census = warren_ring::CensusRing::build(ring, sim.now, None);
+    let g = census
+        .census_groups
+        .get(GROUP)
+        .unwrap_or_else(|| panic!("seed {seed}: group missing: {census:?}"));
+    assert_eq!(
+        g.election_status,
+        warren_ring::CensusElectionStatus::ElectionFinished
+    );
+    assert_eq!(g.leader_id.as_ref(), Some(&sim.nodes[leader].id));
+    assert_eq!(g.population.len(), 3);
+    assert_eq!(g.local_member_id, sim.nodes[observer].id);
+    let leaders: Vec<_> = g.population.values().filter(|m| m.leader).collect();
+    assert_eq!(leaders.len(), 1, "seed {seed}");
+    assert!(
+        g.population
+            .values()
+            .all(|m| m.alive && m.election_is_finished && (m.leader != m.follower)),
+        "seed {seed}: {g:?}"
+    );
+    let me = g.me().unwrap_or_else(|| panic!("seed {seed}: no svc.me"));
+    assert_eq!(
+        (me.service.as_str(), me.group.as_str()),
+        ("redis", "default")
+    );
+    assert_eq!(me.pkg.as_ref().map(|p| p.name.as_str()), Some("redis"));
+    assert!(me.cfg.contains("port = 6379"));
+    // Nothing moved: a census built from the same state is unchanged.
+    let again = warren_ring::CensusRing::build(ring, sim.now, Some(&census));
+    assert!(!again.changed);
+    // Kill the leader: after failover the census names another leader and marks the old one.
+    sim.crash(leader);
+    let ok = sim.run_until_cond(Duration::from_millis(100), Duration::from_secs(60), |s| {
+        agreed_leader(s, &group).is_some_and(|(l, _)| l != leader)
+    });
+    assert!(ok, "seed {seed}: no failover");
+    let ring = sim
+        .ring(observer)
+        .unwrap_or_else(|| panic!("seed {seed}: not running"));
+    let after = warren_ring::CensusRing::build(ring, sim.now, Some(&census));
+    assert!(after.changed);
+    let g = &after.census_groups[GROUP];
+    let old = &g.population[&sim.nodes[leader].id];
+    assert!(
+        old.confirmed && !old.leader && old.follower,
+        "seed {seed}: {old:?}"
+    );
+}
