@@ -136,6 +136,21 @@ impl Sup {
         http_get(self.http, "/butterfly").and_then(|b| serde_json::from_str(&b).ok())
     }
 
+    /// Its `/census` document.
+    pub fn census(&self) -> Option<Value> {
+        http_get(self.http, "/census").and_then(|b| serde_json::from_str(&b).ok())
+    }
+
+    /// The leader of `group` this supervisor reports, once the group's election finished.
+    pub fn leader_of(&self, group: &str) -> Option<String> {
+        let c = self.census()?;
+        let g = &c["census_groups"][group];
+        if g["election_status"] != "ElectionFinished" {
+            return None;
+        }
+        g["leader_id"].as_str().map(str::to_owned)
+    }
+
     /// The health this supervisor holds for `id` (`"Alive"`, …).
     pub fn health_of(&self, id: &str) -> Option<String> {
         let b = self.butterfly()?;

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod butterfly;
+pub mod census;
 pub mod server;
 
 pub use butterfly::{UpdateCounters, render, render_with};

@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use warren_ring::Ring;
+use warren_ring::{CensusRing, Ring, Time};
 
 use crate::butterfly::{UpdateCounters, render_with};
 
@@ -47,6 +47,8 @@ use crate::butterfly::{UpdateCounters, render_with};
 pub struct Snapshot {
     /// The `/butterfly` document, serialized JSON.
     pub butterfly: Bytes,
+    /// The `/census` document, serialized JSON.
+    pub census: Bytes,
     /// Whether the gossip listeners are bound and the ring is running (`/readyz`).
     pub gossip_ready: bool,
 }
@@ -56,28 +58,41 @@ impl Default for Snapshot {
     fn default() -> Self {
         Snapshot {
             butterfly: Bytes::from_static(b"{}"),
+            census: Bytes::from_static(b"{}"),
             gossip_ready: false,
         }
     }
 }
 
 impl Snapshot {
-    /// Renders `ring` (see [`crate::butterfly`]) into a snapshot.
-    pub fn from_ring(ring: &Ring, counters: &UpdateCounters, gossip_ready: bool) -> Self {
-        let doc = render_with(ring, counters);
-        // Serializing a `Value` cannot fail (its map keys are strings); fall back to `{}` anyway.
-        let butterfly = serde_json::to_vec(&doc).map_or_else(
-            |e| {
-                tracing::error!(error = %e, "cannot serialize /butterfly");
-                Bytes::from_static(b"{}")
-            },
-            Bytes::from,
-        );
-        Snapshot {
-            butterfly,
+    /// Renders `ring` at `now` (see [`crate::butterfly`] and [`crate::census`]) into a
+    /// snapshot; `previous` is the census of the last snapshot (for its `changed` flags).
+    pub fn from_ring(
+        ring: &Ring,
+        counters: &UpdateCounters,
+        gossip_ready: bool,
+        now: Time,
+        previous: Option<&CensusRing>,
+    ) -> (Self, CensusRing) {
+        let census = CensusRing::build(ring, now, previous);
+        let snap = Snapshot {
+            butterfly: to_bytes(&render_with(ring, counters), "/butterfly"),
+            census: to_bytes(&crate::census::render(&census), "/census"),
             gossip_ready,
-        }
+        };
+        (snap, census)
     }
+}
+
+fn to_bytes(doc: &serde_json::Value, route: &str) -> Bytes {
+    // Serializing a `Value` cannot fail (its map keys are strings); fall back to `{}` anyway.
+    serde_json::to_vec(doc).map_or_else(
+        |e| {
+            tracing::error!(error = %e, route, "cannot serialize");
+            Bytes::from_static(b"{}")
+        },
+        Bytes::from,
+    )
 }
 
 /// Limits and timeouts of the server.
@@ -210,7 +225,7 @@ fn is_per_connection(e: &io::Error) -> bool {
 /// The router: a pure function of method, path and snapshot. HEAD gets the GET response; hyper
 /// sends its headers (with the GET `content-length`) and drops the body.
 fn route(method: &Method, path: &str, snap: &Snapshot) -> Response<Full<Bytes>> {
-    let known = matches!(path, "/healthz" | "/readyz" | "/butterfly");
+    let known = matches!(path, "/healthz" | "/readyz" | "/butterfly" | "/census");
     if !known {
         return error(StatusCode::NOT_FOUND, b"{\"error\":\"not found\"}");
     }
@@ -225,6 +240,7 @@ fn route(method: &Method, path: &str, snap: &Snapshot) -> Response<Full<Bytes>> 
     }
     match path {
         "/butterfly" => respond(StatusCode::OK, JSON, snap.butterfly.clone()),
+        "/census" => respond(StatusCode::OK, JSON, snap.census.clone()),
         "/readyz" if !snap.gossip_ready => respond(
             StatusCode::SERVICE_UNAVAILABLE,
             TEXT,
@@ -258,6 +274,7 @@ mod tests {
     fn router_statuses() {
         let ready = Snapshot {
             butterfly: Bytes::from_static(b"{\"a\":1}"),
+            census: Bytes::from_static(b"{}"),
             gossip_ready: true,
         };
         let not_ready = Snapshot::default();
@@ -267,6 +284,7 @@ mod tests {
         assert_eq!(st(Method::GET, "/readyz", &not_ready), 503);
         assert_eq!(st(Method::GET, "/readyz", &ready), 200);
         assert_eq!(st(Method::GET, "/butterfly", &ready), 200);
+        assert_eq!(st(Method::GET, "/census", &ready), 200);
         assert_eq!(st(Method::GET, "/nope", &ready), 404);
         assert_eq!(st(Method::POST, "/nope", &ready), 404);
         assert_eq!(st(Method::POST, "/butterfly", &ready), 405);

@@ -29,6 +29,7 @@ async fn start(cfg: Option<ServerConfig>) -> Gateway {
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = watch::channel(Arc::new(Snapshot {
         butterfly: Bytes::from_static(BODY),
+        census: Bytes::from_static(b"{}"),
         gossip_ready: false,
     }));
     let stop = CancellationToken::new();
@@ -150,10 +151,12 @@ async fn readyz_follows_the_snapshot() {
     assert_eq!(request(&g, "GET", "/readyz").await.status, 503);
     g.tx.send_replace(Arc::new(Snapshot {
         butterfly: Bytes::from_static(b"{\"v\":2}"),
+        census: Bytes::from_static(b"{\"c\":3}"),
         gossip_ready: true,
     }));
     assert_eq!(request(&g, "GET", "/readyz").await.status, 200);
     assert_eq!(request(&g, "GET", "/butterfly").await.body, b"{\"v\":2}");
+    assert_eq!(request(&g, "GET", "/census").await.body, b"{\"c\":3}");
     g.tx.send_replace(Arc::new(Snapshot::default()));
     assert_eq!(request(&g, "GET", "/readyz").await.status, 503);
     stop(g).await;

@@ -17,7 +17,8 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use warren_ring::{
-    Config, Event, Health, Identity, MemberId, Membership, Ring, Rumor, Time, Transmit,
+    Config, ElectionKind, Event, Health, Identity, MemberId, Membership, Ring, Rumor, Service,
+    Time, Transmit,
 };
 use warren_wire::{ExactSize, RingKey, decode_rumor, decode_swim, encode_rumor, encode_swim};
 use warren_zmtp::{PullConfig, PullListener, PushConfig, Pusher};
@@ -55,12 +56,24 @@ pub struct GossipConfig {
     pub initial_members: Vec<Membership>,
     /// Rumors loaded from disk, inserted before the first packet.
     pub initial_rumors: Vec<Rumor>,
+    /// This member's services, published (and their elections joined) before the first packet.
+    pub services: Vec<LocalService>,
     /// Minimum time between two [`Hooks::snapshot`] calls.
     pub snapshot_interval: Duration,
     /// Time between two [`Hooks::persist`] calls.
     pub persist_interval: Duration,
     /// How long to keep spreading our departure after a graceful leave.
     pub leave_linger: Duration,
+}
+
+/// A service this member runs: its Service rumor (`member_id` and `incarnation` are filled in
+/// by the ring) and the elections it takes part in, with its suitability in each.
+#[derive(Clone, Debug)]
+pub struct LocalService {
+    /// The rumor to publish.
+    pub service: Service,
+    /// Elections of the service's group to take part in.
+    pub elections: Vec<(ElectionKind, u64)>,
 }
 
 /// What the gossip task tells its owner; every call happens on the gossip task, so keep it quick.
@@ -70,7 +83,7 @@ pub trait Hooks: Send {
     /// Every event the ring reported, in order (logging is done by the shell already).
     fn event(&mut self, event: &Event);
     /// Something changed (at most once per `snapshot_interval`, and once at start).
-    fn snapshot(&mut self, ring: &Ring, counters: &Counters);
+    fn snapshot(&mut self, ring: &Ring, counters: &Counters, now: Time);
     /// Time to write the rumor file (every `persist_interval` and at the end).
     fn persist(&mut self, ring: &Ring);
 }
@@ -216,6 +229,13 @@ impl Gossip {
             cfg.initial_rumors.clone(),
             now(),
         );
+        for svc in &cfg.services {
+            let sg = svc.service.service_group.clone();
+            ring.publish_service(svc.service.clone(), now());
+            for (kind, suitability) in &svc.elections {
+                ring.start_election(&sg, *kind, *suitability, now());
+            }
+        }
         let mut out = Outbox {
             udp: Arc::clone(&self.udp),
             pusher,
@@ -314,7 +334,7 @@ impl Gossip {
             }
             let t = Instant::now();
             if dirty && t >= next_snapshot {
-                hooks.snapshot(&ring, &out.counters);
+                hooks.snapshot(&ring, &out.counters, now());
                 dirty = false;
                 next_snapshot = t + cfg.snapshot_interval;
             }
@@ -326,7 +346,7 @@ impl Gossip {
                 break;
             }
         }
-        hooks.snapshot(&ring, &out.counters);
+        hooks.snapshot(&ring, &out.counters, now());
         hooks.persist(&ring);
         // Give queued rumors (our departure) a moment to leave before the pusher stops.
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -19,7 +19,7 @@ pub(crate) struct Cli {
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
     /// Start a supervisor (with no plan it runs empty: a gossip ring member and its HTTP API).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Ring management.
     Ring {
         /// What to do with the ring.
@@ -55,6 +55,15 @@ pub(crate) enum KeyCommand {
     },
 }
 
+/// Topology of a service group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TopologyArg {
+    /// Every member runs on its own.
+    Standalone,
+    /// The group elects a leader.
+    Leader,
+}
+
 /// Timing profile of the gossip protocol.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub(crate) enum ProfileArg {
@@ -67,8 +76,19 @@ pub(crate) enum ProfileArg {
 /// `warren run` flags.
 #[derive(Args, Debug)]
 pub(crate) struct RunArgs {
-    /// Plan directories to load (the service runtime is not there yet: must be empty).
+    /// Plan directories to load. Until the service runtime lands, a plan's service is announced
+    /// to the ring (its Service rumor, and its group's election with `--topology leader`) but
+    /// nothing is run.
     pub plans: Vec<PathBuf>,
+    /// Service group of the plans given (`SERVICE.GROUP`).
+    #[arg(long, default_value = "default")]
+    pub group: String,
+    /// Topology of the plans given.
+    #[arg(short = 't', long, value_enum, default_value = "standalone")]
+    pub topology: TopologyArg,
+    /// Organization part of service groups (`service.group@org`).
+    #[arg(long)]
+    pub org: Option<String>,
     /// Gossip listen address (UDP for SWIM, TCP for rumors, same port).
     #[arg(long, env = "HAB_LISTEN_GOSSIP", default_value = "0.0.0.0:9638")]
     pub listen_gossip: SocketAddr,

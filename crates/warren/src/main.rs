@@ -5,6 +5,7 @@
 
 mod cli;
 mod keys;
+mod plan;
 mod run;
 
 use std::process::ExitCode;
@@ -15,7 +16,7 @@ use cli::{Cli, Command, KeyCommand, RingCommand};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(args) => run::main(args),
+        Command::Run(args) => run::main(*args),
         Command::Ring {
             command: RingCommand::Key { command },
         } => match command {

@@ -16,12 +16,15 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use warren_gateway::butterfly::UpdateCounters;
 use warren_gateway::server::Snapshot;
-use warren_net::{Counters, Gossip, GossipConfig, Hooks};
+use warren_net::{Counters, Gossip, GossipConfig, Hooks, LocalService};
 use warren_persist::{Incarnation, MemberIdFile};
-use warren_ring::{Config, Event, Health, Membership, Profile, Ring, RumorKey};
+use warren_ring::{
+    CensusRing, Config, ElectionKind, Event, Health, MemberId, Membership, Profile, Ring, RumorKey,
+    Service, SysInfo, Time,
+};
 use warren_wire::RingKey;
 
-use crate::cli::{ProfileArg, RunArgs};
+use crate::cli::{ProfileArg, RunArgs, TopologyArg};
 use crate::keys;
 
 /// Exit code Habitat uses when the ring departed this member.
@@ -100,6 +103,43 @@ fn ring_key(args: &RunArgs, layout: &Layout) -> Result<Option<RingKey>> {
     Ok(None)
 }
 
+/// The Service rumor a plan's service publishes, and the elections it joins.
+fn local_service(args: &RunArgs, plan: &crate::plan::PlanIdent, ip: IpAddr) -> LocalService {
+    let mut service_group = format!("{}.{}", plan.name, args.group);
+    if let Some(org) = &args.org {
+        service_group = format!("{service_group}@{org}");
+    }
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    let service = Service {
+        incarnation: 0,
+        member_id: MemberId::new(""),
+        service_group,
+        pkg: plan.fully_qualified(),
+        pkg_incarnation: 0,
+        initialized: false,
+        cfg: Vec::new(),
+        sys: SysInfo {
+            ip: ip.to_string(),
+            hostname,
+            gossip_ip: args.listen_gossip.ip().to_string(),
+            gossip_port: u32::from(args.listen_gossip.port()),
+            http_gateway_ip: args.listen_http.ip().to_string(),
+            http_gateway_port: u32::from(args.listen_http.port()),
+            ..SysInfo::default()
+        },
+    };
+    let elections = match args.topology {
+        TopologyArg::Leader => vec![(ElectionKind::Leader, 0)],
+        TopologyArg::Standalone => Vec::new(),
+    };
+    LocalService { service, elections }
+}
+
 /// The address other members should use: `--sys-ip-address`, else the listen IP if specific,
 /// else the first non-loopback address the host name resolves to, else 127.0.0.1.
 async fn advertise_ip(args: &RunArgs) -> IpAddr {
@@ -122,12 +162,11 @@ async fn advertise_ip(args: &RunArgs) -> IpAddr {
 }
 
 async fn run(args: RunArgs) -> Result<ExitCode> {
-    if !args.plans.is_empty() {
-        bail!(
-            "loading plans ({}) is not supported yet: run `warren run` without plans for an empty supervisor",
-            args.plans[0].display()
-        );
-    }
+    let plans = args
+        .plans
+        .iter()
+        .map(|dir| crate::plan::read_ident(dir))
+        .collect::<Result<Vec<_>>>()?;
     let layout = Layout::new(&args.fs_root);
     let key = ring_key(&args, &layout)?;
     let data = warren_persist::data_dir(&layout.sup_root);
@@ -157,9 +196,15 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         ProfileArg::Default => Profile::Default,
         ProfileArg::Habitat => Profile::Habitat,
     };
+    let advertise = advertise_ip(&args).await;
+    let services = plans
+        .iter()
+        .map(|p| local_service(&args, p, advertise))
+        .collect();
     let cfg = GossipConfig {
         listen: args.listen_gossip,
-        advertise_ip: advertise_ip(&args).await,
+        advertise_ip: advertise,
+        services,
         peers: args.peers.clone(),
         peer_watch_file: args.peer_watch_file.clone(),
         persistent: args.permanent_peer,
@@ -212,6 +257,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         writer,
         snapshots: snap_tx,
         counters: UpdateCounters::default(),
+        census: None,
     };
     let exit = gossip.run(hooks, shutdown.clone()).await?;
     // The hooks are gone with the gossip task: the writer finishes what is queued, then ends.
@@ -315,6 +361,7 @@ struct StateHooks {
     writer: tokio::sync::mpsc::UnboundedSender<StateJob>,
     snapshots: watch::Sender<Arc<Snapshot>>,
     counters: UpdateCounters,
+    census: Option<CensusRing>,
 }
 
 impl Hooks for StateHooks {
@@ -326,8 +373,10 @@ impl Hooks for StateHooks {
         self.counters.observe(event);
     }
 
-    fn snapshot(&mut self, ring: &Ring, _counters: &Counters) {
-        let snap = Snapshot::from_ring(ring, &self.counters, true);
+    fn snapshot(&mut self, ring: &Ring, _counters: &Counters, now: Time) {
+        let (snap, census) =
+            Snapshot::from_ring(ring, &self.counters, true, now, self.census.as_ref());
+        self.census = Some(census);
         self.snapshots.send_replace(Arc::new(snap));
     }
 

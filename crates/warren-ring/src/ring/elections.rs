@@ -57,6 +57,20 @@ impl Ring {
         self.run_elections(now);
     }
 
+    /// Publishes this member's own Service rumor for its group: its incarnation becomes one more
+    /// than the one this member last published (a restarted member's rumor file still holds it),
+    /// so every member takes the new value (spec §5.2).
+    pub fn publish_service(&mut self, mut service: crate::rumor::Service, now: Time) -> Outcome {
+        service.member_id = self.me.id.clone();
+        let key = RumorKey::Service(service.service_group.clone(), self.me.id.clone());
+        let last = match self.store.get(&key).map(|e| &e.rumor) {
+            Some(Rumor::Service(s)) => s.incarnation,
+            _ => 0,
+        };
+        service.incarnation = last.saturating_add(1);
+        self.publish(Rumor::Service(Arc::new(service)), now)
+    }
+
     /// Changes the suitability this member stands with in later candidacies (the `suitability`
     /// hook's new value).
     pub fn set_suitability(&mut self, service_group: &str, kind: ElectionKind, suitability: u64) {
@@ -93,6 +107,9 @@ impl Ring {
         }
         match self.elections.get(&(kind, service_group.to_owned())) {
             None => Some(&e.member_id),
+            // Never act as leader without quorum (a restarted leader's old result, a leader on
+            // the small side of a split).
+            Some(g) if e.member_id == self.me.id && !g.view.quorum => None,
             Some(g) => match &g.finished {
                 Some((t, id, since, _))
                     if *t == e.term
