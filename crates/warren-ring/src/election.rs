@@ -78,6 +78,9 @@ pub struct ElectionConfig {
     /// long, time for a competing result of the same term (possible when views of who is alive
     /// disagree for a moment) to arrive and be resolved by the merge's tie-break.
     pub confirm: Duration,
+    /// Warren: each member of a group probes the group's leader at least this often, besides
+    /// SWIM's round-robin.
+    pub leader_probe_interval: Duration,
 }
 
 impl Default for ElectionConfig {
@@ -90,6 +93,7 @@ impl Default for ElectionConfig {
             settle: Duration::from_secs(2),
             peer_fallback: Duration::from_secs(60),
             confirm: Duration::from_millis(800),
+            leader_probe_interval: Duration::from_secs(2),
         }
     }
 }

@@ -139,6 +139,7 @@ pub struct Ring {
     elections_dirty: bool,
     met_peer: bool,
     met_ring_at: Option<Time>,
+    leader_probed_at: BTreeMap<MemberId, Time>,
     rng: Xoshiro256PlusPlus,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -205,6 +206,7 @@ impl Ring {
             elections_dirty: false,
             met_peer: false,
             met_ring_at: None,
+            leader_probed_at: BTreeMap::new(),
             rng,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -789,13 +791,17 @@ impl Ring {
         if rec.health >= Health::Confirmed {
             self.probe_pings.remove(id);
         }
-        let was_pingable = previous.is_some_and(|h| h <= Health::Suspect);
-        if rec.health == Health::Alive && !was_pingable {
-            // New and returning members go to a random place in the rest of this round. An entry
-            // left from before it failed sits behind the index (everyone probed it at once while
-            // it was suspected), so it would not be probed again for up to a whole round: a
-            // restarted member that crashed again went undetected for tens of seconds.
-            let from = self.probe_index.min(self.probe_order.len());
+        if rec.health == Health::Alive && previous != Some(Health::Alive) {
+            // New members go to a random place in the probe order (as memberlist does). A
+            // returning member goes to a random place in the rest of this round: its old entry
+            // sits behind the index (everyone probed it at once while it was suspected), so it
+            // would not be probed again for up to a whole round, and a restarted member that
+            // crashed again went undetected for tens of seconds.
+            let from = if previous.is_some() {
+                self.probe_index.min(self.probe_order.len())
+            } else {
+                0
+            };
             if !self.probe_order[from..].contains(id) {
                 let at = self.rng.random_range(from..=self.probe_order.len());
                 self.probe_order.insert(at, id.clone());
@@ -947,7 +953,10 @@ impl Ring {
         if !self.initial_peers.is_empty() && alive < self.initial_peers.len() / 2 + 1 {
             self.ping_initial_peers(false);
         }
-        let Some(target) = self.next_probe_target() else {
+        let Some(target) = self
+            .leader_due_for_probe(now)
+            .or_else(|| self.next_probe_target())
+        else {
             return;
         };
         self.stats.probes += 1;

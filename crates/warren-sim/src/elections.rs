@@ -198,8 +198,10 @@ pub fn election(p: &Params) -> Result<Value> {
             stuck += 1;
         }
     }
+    let in_order: Vec<f64> = failovers.iter().map(|s| round3(*s)).collect();
     failovers.sort_by(f64::total_cmp);
     let mut m = header("election", p, &sim);
+    m.insert("failovers_s".into(), json!(in_order));
     m.insert("group_size".into(), json!(group.len()));
     m.insert("trials".into(), json!(trials));
     m.insert("first_election_s".into(), json!(round3(first)));

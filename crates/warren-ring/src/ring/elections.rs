@@ -603,6 +603,43 @@ impl Ring {
         }
     }
 
+    /// Warren: the leader of one of my groups, when I have not probed it for
+    /// `ElectionConfig::leader_probe_interval`. SWIM's round-robin probes a given member about
+    /// once a second across the ring but with an exponential tail (several seconds now and
+    /// then); a group notices its leader's death sooner when its members also probe the leader
+    /// on their own.
+    pub(super) fn leader_due_for_probe(&mut self, now: Time) -> Option<Member> {
+        if self.cfg.election.rules != ElectionRules::Warren {
+            return None;
+        }
+        let every = self.cfg.election.leader_probe_interval;
+        let leaders: Vec<MemberId> = self
+            .elections
+            .keys()
+            .filter(|(_, sg)| self.in_group(sg))
+            .filter_map(|(kind, sg)| self.election(sg, *kind))
+            .filter(|e| e.status == ElectionStatus::Finished && e.member_id != self.me.id)
+            .map(|e| e.member_id.clone())
+            .collect();
+        for id in leaders {
+            let due = self
+                .leader_probed_at
+                .get(&id)
+                .is_none_or(|t| now >= *t + every);
+            let member = self
+                .members
+                .get(&id)
+                .filter(|r| r.health <= Health::Suspect)
+                .map(|r| r.member.clone());
+            if let (true, Some(m)) = (due, member) {
+                self.leader_probed_at.retain(|_, t| now < *t + every);
+                self.leader_probed_at.insert(id, now);
+                return Some(m);
+            }
+        }
+        None
+    }
+
     /// When the elections next need a look (`None` without elections).
     pub(super) fn election_deadline(&self) -> Option<Time> {
         if self.left {
