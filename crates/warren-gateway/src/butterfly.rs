@@ -227,7 +227,8 @@ fn membership_json(m: &Member, h: Health) -> Value {
     })
 }
 
-fn sys_json(s: &SysInfo) -> Value {
+/// A `SysInfo` as Habitat's JSON.
+pub(crate) fn sys_json(s: &SysInfo) -> Value {
     json!({
         "ip": s.ip,
         "hostname": s.hostname,

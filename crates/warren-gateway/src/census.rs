@@ -6,9 +6,9 @@
 //! (`"ElectionFinished"`, byte bodies as arrays of numbers, absent values as `null`).
 
 use serde_json::{Map, Value, json};
-use warren_ring::{CensusGroup, CensusMember, CensusRing, PackageIdent, SysInfo};
+use warren_ring::{CensusGroup, CensusMember, CensusRing, PackageIdent};
 
-use crate::butterfly::cfg_json;
+use crate::butterfly::{cfg_json, sys_json};
 
 /// The whole `/census` document.
 pub fn render(census: &CensusRing) -> Value {
@@ -87,7 +87,7 @@ pub fn member(m: &CensusMember) -> Value {
         "update_election_is_running": m.update_election_is_running,
         "update_election_is_no_quorum": m.update_election_is_no_quorum,
         "update_election_is_finished": m.update_election_is_finished,
-        "sys": sys(&m.sys),
+        "sys": sys_json(&m.sys),
         "alive": m.alive,
         "suspect": m.suspect,
         "confirmed": m.confirmed,
@@ -100,24 +100,11 @@ fn pkg(p: &PackageIdent) -> Value {
     json!({ "origin": p.origin, "name": p.name, "version": p.version, "release": p.release })
 }
 
-fn sys(s: &SysInfo) -> Value {
-    json!({
-        "ip": s.ip,
-        "hostname": s.hostname,
-        "gossip_ip": s.gossip_ip,
-        "gossip_port": s.gossip_port,
-        "http_gateway_ip": s.http_gateway_ip,
-        "http_gateway_port": s.http_gateway_port,
-        "ctl_gateway_ip": s.ctl_gateway_ip,
-        "ctl_gateway_port": s.ctl_gateway_port,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
-    use warren_ring::{CensusElectionStatus, MemberId, census::CensusCounters};
+    use warren_ring::{CensusElectionStatus, MemberId, SysInfo, census::CensusCounters};
 
     use super::*;
 

@@ -157,9 +157,28 @@ fn group_of(p: &Params, nodes: usize) -> Vec<usize> {
     (0..g).map(|k| 1 + k * (nodes - 1).max(1) / g).collect()
 }
 
+/// How the leader goes away in a failover trial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    /// SIGKILL: the process and its state in memory are gone.
+    Crash,
+    /// A clean stop: `warren` leaves the ring, then exits a second later.
+    Graceful,
+}
+
 /// `election`: a leader-topology group of `--group-size` in a ring of `--nodes`; the leader is
 /// killed `--runs` times (default 20), each time restarted after the failover.
 pub fn election(p: &Params) -> Result<Value> {
+    failover_trials("election", p, Stop::Crash)
+}
+
+/// `graceful`: the leader stops cleanly (`warren` on SIGTERM: leave, then exit) `--runs` times
+/// (default 20); the time until the rest of the group agrees on a new leader.
+pub fn graceful(p: &Params) -> Result<Value> {
+    failover_trials("graceful", p, Stop::Graceful)
+}
+
+fn failover_trials(name: &str, p: &Params, stop: Stop) -> Result<Value> {
     let (mut sim, _) = form_ring(p, Config::profile(p.profile))?;
     sim.persist = true;
     let group = group_of(p, sim.nodes.len());
@@ -184,12 +203,19 @@ pub fn election(p: &Params) -> Result<Value> {
             continue;
         };
         if std::env::var_os("WARREN_SIM_TRACE_ELECTIONS").is_some() {
-            eprintln!("t={:.3} crash leader {leader}", sim.now.as_secs_f64());
+            eprintln!("t={:.3} {stop:?} leader {leader}", sim.now.as_secs_f64());
         }
-        sim.crash(leader);
+        match stop {
+            Stop::Crash => sim.crash(leader),
+            Stop::Graceful => sim.leave(leader),
+        }
         match until_agreed(&mut sim, &group, limit, &mut dual, Some(leader)) {
             Some(s) => failovers.push(s),
             None => stuck += 1,
+        }
+        if stop == Stop::Graceful {
+            sim.run_for(Duration::from_secs(1));
+            sim.crash(leader);
         }
         // The old leader comes back with its id and rejoins as a follower.
         sim.start(leader, &[0]);
@@ -200,7 +226,7 @@ pub fn election(p: &Params) -> Result<Value> {
     }
     let in_order: Vec<f64> = failovers.iter().map(|s| round3(*s)).collect();
     failovers.sort_by(f64::total_cmp);
-    let mut m = header("election", p, &sim);
+    let mut m = header(name, p, &sim);
     m.insert("failovers_s".into(), json!(in_order));
     m.insert("group_size".into(), json!(group.len()));
     m.insert("trials".into(), json!(trials));
@@ -212,62 +238,6 @@ pub fn election(p: &Params) -> Result<Value> {
     m.insert(
         "failover_p99_s".into(),
         json!(percentile(&failovers, 0.99).map(round3)),
-    );
-    m.insert(
-        "failover_max_s".into(),
-        json!(failovers.last().copied().map(round3)),
-    );
-    m.insert("stuck".into(), json!(stuck));
-    m.insert("dual_leaders_with_quorum".into(), json!(dual));
-    Ok(Value::Object(m))
-}
-
-/// `graceful`: the leader stops cleanly (`warren` on SIGTERM: leave, then exit) `--runs` times
-/// (default 20); the time until the rest of the group agrees on a new leader.
-pub fn graceful(p: &Params) -> Result<Value> {
-    let (mut sim, _) = form_ring(p, Config::profile(p.profile))?;
-    sim.persist = true;
-    let group = group_of(p, sim.nodes.len());
-    for &i in &group {
-        load(&mut sim, i);
-    }
-    let mut dual = 0;
-    let limit = Duration::from_secs(60);
-    until_agreed(&mut sim, &group, limit, &mut dual, None).ok_or_else(|| {
-        ScenarioError(format!(
-            "seed {}: the first election never finished",
-            p.seed
-        ))
-    })?;
-    let trials = if p.runs == 0 { 20 } else { p.runs };
-    let mut failovers = Vec::new();
-    let mut stuck = 0u64;
-    for _ in 0..trials {
-        sim.run_for(Duration::from_secs(3));
-        let Some((leader, _)) = agreed_leader(&sim, &group) else {
-            stuck += 1;
-            continue;
-        };
-        sim.leave(leader);
-        match until_agreed(&mut sim, &group, limit, &mut dual, Some(leader)) {
-            Some(s) => failovers.push(s),
-            None => stuck += 1,
-        }
-        sim.run_for(Duration::from_secs(1));
-        sim.crash(leader);
-        sim.start(leader, &[0]);
-        load(&mut sim, leader);
-        if until_agreed(&mut sim, &group, limit, &mut dual, None).is_none() {
-            stuck += 1;
-        }
-    }
-    failovers.sort_by(f64::total_cmp);
-    let mut m = header("graceful", p, &sim);
-    m.insert("group_size".into(), json!(group.len()));
-    m.insert("trials".into(), json!(trials));
-    m.insert(
-        "failover_p50_s".into(),
-        json!(percentile(&failovers, 0.5).map(round3)),
     );
     m.insert(
         "failover_max_s".into(),
