@@ -17,8 +17,8 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use warren_ring::{
-    Config, ElectionKind, Event, Health, Identity, MemberId, Membership, Ring, Rumor, Service,
-    Time, Transmit,
+    AgreedResult, Config, ElectionKind, Event, Health, Identity, MemberId, Membership, Ring, Rumor,
+    Service, Time, Transmit,
 };
 use warren_wire::{ExactSize, RingKey, decode_rumor, decode_swim, encode_rumor, encode_swim};
 use warren_zmtp::{PullConfig, PullListener, PushConfig, Pusher};
@@ -56,6 +56,8 @@ pub struct GossipConfig {
     pub initial_members: Vec<Membership>,
     /// Rumors loaded from disk, inserted before the first packet.
     pub initial_rumors: Vec<Rumor>,
+    /// Election results saved before a restart (`Ring::restore_agreed`).
+    pub initial_agreed: Vec<AgreedResult>,
     /// This member's services, published (and their elections joined) before the first packet.
     pub services: Vec<LocalService>,
     /// Minimum time between two [`Hooks::snapshot`] calls.
@@ -224,6 +226,7 @@ impl Gossip {
         let mut ring = Ring::new(cfg.ring.clone(), identity, os_seed(), now());
         ring.set_wire_size(Arc::new(ExactSize::for_key(key.as_ref())));
         let me = cfg.member_id.clone();
+        ring.restore_agreed(cfg.initial_agreed.clone(), now());
         ring.restore(
             cfg.initial_members.clone(),
             cfg.initial_rumors.clone(),

@@ -8,6 +8,7 @@
 //! | `MEMBER_ID` | [`member_id`]: 32 hex digits, no newline, created once |
 //! | `data/INCARNATION` | [`incarnation`]: decimal text |
 //! | `data/<member_id>.rst` | [`rumor_file`]: Habitat's "rumors.dat", v2 written, v1 and v2 read |
+//! | `data/ELECTIONS` | [`elections`]: Warren's own, the last agreed result of each election |
 //! | `data/*.tmp` | [`atomic::clean_temp_files`] deletes leftovers at startup |
 //!
 //! Every write is atomic ([`atomic::write_atomic`]): a temporary file in the same directory,
@@ -22,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod atomic;
+pub mod elections;
 pub mod error;
 pub mod incarnation;
 pub mod member_id;

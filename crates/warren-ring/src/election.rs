@@ -98,6 +98,21 @@ impl Default for ElectionConfig {
     }
 }
 
+/// The last finished result of one election this member takes part in: the population the group
+/// agreed on. Warren keeps it across restarts (next to the rumor file), so a restarted member
+/// judges quorum against it rather than against what it happens to hear first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgreedResult {
+    /// Which election.
+    pub kind: ElectionKind,
+    /// The group.
+    pub service_group: String,
+    /// The result's term.
+    pub term: u64,
+    /// Its voters.
+    pub voters: Vec<MemberId>,
+}
+
 /// How one member sees the voters of a group.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Electorate {

@@ -32,7 +32,7 @@ pub use census::{
     CensusElectionStatus, CensusGroup, CensusMember, CensusRing, PackageIdent, ServiceGroup,
 };
 pub use config::{Config, Profile};
-pub use election::{ElectionConfig, ElectionKind, ElectionRules, Electorate};
+pub use election::{AgreedResult, ElectionConfig, ElectionKind, ElectionRules, Electorate};
 pub use member::{Health, Member, MemberId, Membership};
 pub use members::{MemberList, MemberRecord};
 pub use message::{Event, Swim, SwimKind, Transmit};

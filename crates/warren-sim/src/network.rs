@@ -16,8 +16,8 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use warren_ring::{
-    Config, EstimatedSize, Event, Health, Identity, MemberId, Membership, Ring, Rumor, RumorKey,
-    Swim, Time, Transmit, WireSize,
+    AgreedResult, Config, EstimatedSize, Event, Health, Identity, MemberId, Membership, Ring,
+    Rumor, RumorKey, Swim, Time, Transmit, WireSize,
 };
 
 /// The SWIM and gossip port every simulated member uses.
@@ -134,7 +134,7 @@ pub struct Node {
     /// Messages this member sent.
     pub msgs_sent: u64,
     started_before: bool,
-    saved: Option<(Vec<Membership>, Vec<Rumor>)>,
+    saved: Option<(Vec<Membership>, Vec<Rumor>, Vec<AgreedResult>)>,
     timer_gen: u64,
     timer_at: Option<Time>,
 }
@@ -288,8 +288,9 @@ impl Sim {
             .filter(|&&p| p != i)
             .map(|&p| self.addr(p))
             .collect();
-        if let Some((members, rumors)) = self.nodes[i].saved.take() {
-            // As warren-net does with the rumor file.
+        if let Some((members, rumors, agreed)) = self.nodes[i].saved.take() {
+            // As warren-net does with the rumor file and the agreed results.
+            ring.restore_agreed(agreed, self.now);
             ring.restore(members, rumors, self.now);
             while ring.poll_transmit().is_some() {}
             while ring.poll_event().is_some() {}
@@ -314,7 +315,7 @@ impl Sim {
                     })
                     .collect();
                 let rumors = r.rumors().iter().map(|(_, e)| e.rumor.clone()).collect();
-                self.nodes[i].saved = Some((members, rumors));
+                self.nodes[i].saved = Some((members, rumors, r.agreed_results()));
             }
         }
         self.nodes[i].timer_gen += 1;

@@ -184,6 +184,20 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let stored_inc = Incarnation::load(&data)?;
     let rst = warren_persist::rumor_file_path(&data, &member_id);
     let (loaded, set_aside) = warren_persist::load_rumors_or_set_aside(&rst);
+    let agreed = match warren_persist::elections::load(&data) {
+        Ok((agreed, 0)) => agreed,
+        Ok((agreed, skipped)) => {
+            warn!(
+                skipped,
+                "some lines of the election results file were unreadable"
+            );
+            agreed
+        }
+        Err(e) => {
+            warn!(error = %e, "the election results file is unreadable; peers will tell us again");
+            Vec::new()
+        }
+    };
     if let Some(s) = set_aside {
         warn!(file = %rst.display(), reason = %s.reason, moved_to = ?s.moved_to, "rumor file was unreadable and was set aside");
     }
@@ -218,6 +232,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
             .filter(|m| m.member.id != member_id)
             .collect(),
         initial_rumors: loaded.rumors,
+        initial_agreed: agreed,
         snapshot_interval: Duration::from_millis(500),
         persist_interval: Duration::from_secs(30),
         leave_linger: Duration::from_millis(800),
@@ -316,7 +331,11 @@ fn lock(sup_root: &Path) -> Result<std::fs::File> {
 /// A state write for the writer task.
 enum StateJob {
     Incarnation(u64),
-    Rumors(Vec<Membership>, Vec<warren_ring::Rumor>),
+    Rumors(
+        Vec<Membership>,
+        Vec<warren_ring::Rumor>,
+        Vec<warren_ring::AgreedResult>,
+    ),
 }
 
 /// Writes state files off the gossip task (each write fsyncs), newest job of a kind first.
@@ -329,7 +348,7 @@ async fn write_state(
         let (mut inc, mut rumors) = (None, None);
         let mut take = |job| match job {
             StateJob::Incarnation(i) => inc = Some(i),
-            StateJob::Rumors(m, r) => rumors = Some((m, r)),
+            StateJob::Rumors(m, r, a) => rumors = Some((m, r, a)),
         };
         take(first);
         while let Ok(job) = jobs.try_recv() {
@@ -342,10 +361,13 @@ async fn write_state(
             {
                 error!(error = %e, "cannot persist the incarnation");
             }
-            if let Some((members, rumors)) = rumors
-                && let Err(e) = warren_persist::write_rumors(&rst, &members, &rumors)
-            {
-                error!(file = %rst.display(), error = %e, "cannot write the rumor file");
+            if let Some((members, rumors, agreed)) = rumors {
+                if let Err(e) = warren_persist::write_rumors(&rst, &members, &rumors) {
+                    error!(file = %rst.display(), error = %e, "cannot write the rumor file");
+                }
+                if let Err(e) = warren_persist::elections::store(&data, &agreed) {
+                    error!(error = %e, "cannot write the election results");
+                }
             }
         })
         .await;
@@ -402,6 +424,8 @@ impl Hooks for StateHooks {
             .filter(|(k, _)| !matches!(k, RumorKey::Member(_)))
             .map(|(_, e)| e.rumor.clone())
             .collect();
-        let _ = self.writer.send(StateJob::Rumors(members, rumors));
+        let _ = self
+            .writer
+            .send(StateJob::Rumors(members, rumors, ring.agreed_results()));
     }
 }

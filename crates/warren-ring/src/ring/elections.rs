@@ -14,8 +14,8 @@ use rand::seq::IndexedRandom;
 
 use super::Ring;
 use crate::election::{
-    Candidate, ElectionKind, ElectionRules, Electorate, GroupElection, OnReceive, Restart,
-    habitat_electorate, judge_status, on_receive, restart_needed,
+    AgreedResult, Candidate, ElectionKind, ElectionRules, Electorate, GroupElection, OnReceive,
+    Restart, habitat_electorate, judge_status, on_receive, restart_needed,
 };
 use crate::member::{Health, Member, MemberId};
 use crate::message::{Event, Transmit};
@@ -128,6 +128,35 @@ impl Ring {
         self.elections
             .get(&(kind, service_group.to_owned()))
             .map(|g| &g.view)
+    }
+
+    /// The last finished result of each election this member knows, to keep across a restart.
+    pub fn agreed_results(&self) -> Vec<AgreedResult> {
+        self.elections
+            .iter()
+            .filter_map(|((kind, sg), g)| {
+                g.agreed.as_ref().map(|(term, voters)| AgreedResult {
+                    kind: *kind,
+                    service_group: sg.clone(),
+                    term: *term,
+                    voters: voters.iter().cloned().collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// Restores results saved by [`Ring::agreed_results`] before this member restarted (call it
+    /// with [`Ring::restore`], before joining). A newer result heard later replaces them.
+    pub fn restore_agreed(&mut self, results: Vec<AgreedResult>, now: Time) {
+        for r in results {
+            let g = self
+                .elections
+                .entry((r.kind, r.service_group))
+                .or_insert_with(|| GroupElection::new(0, now));
+            if g.agreed.as_ref().is_none_or(|(t, _)| r.term > *t) {
+                g.agreed = Some((r.term, r.voters.into_iter().collect()));
+            }
+        }
     }
 
     /// The elections this member takes part in.
