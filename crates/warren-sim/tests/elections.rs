@@ -261,3 +261,44 @@ fn the_census_shows_the_group_with_its_leader_and_followers() {
         "seed {seed}: {old:?}"
     );
 }
+
+#[test]
+fn the_update_election_runs_beside_the_leader_election() {
+    let seed = 12;
+    let (mut sim, group) = group_ring(Profile::Default, 8, 3, seed);
+    // Rolling updates: the topology leader stands with suitability 0, followers with the most
+    // (spec §6.6), so the update leader is a follower.
+    let leader = agreed_leader(&sim, &group).map(|(l, _)| l).unwrap_or(1);
+    for &i in &group {
+        let s = if i == leader { 0 } else { u64::MAX };
+        sim.with_ring(i, |r, now| {
+            r.start_election(GROUP, ElectionKind::Update, s, now)
+        });
+    }
+    let ok = sim.run_until_cond(Duration::from_millis(100), Duration::from_secs(30), |s| {
+        group.iter().all(|&i| {
+            s.ring(i)
+                .and_then(|r| r.leader(GROUP, ElectionKind::Update, s.now))
+                .is_some()
+        })
+    });
+    assert!(ok, "seed {seed}: the update election did not finish");
+    let ring = sim
+        .ring(group[0])
+        .unwrap_or_else(|| panic!("seed {seed}: not running"));
+    let census = warren_ring::CensusRing::build(ring, sim.now, None);
+    let g = &census.census_groups[GROUP];
+    let update_leader = g
+        .update_leader_id
+        .clone()
+        .unwrap_or_else(|| panic!("seed {seed}"));
+    assert_ne!(
+        Some(&update_leader),
+        g.leader_id.as_ref(),
+        "seed {seed}: {g:?}"
+    );
+    assert_eq!(g.population.values().filter(|m| m.update_leader).count(), 1);
+    assert!(g.population.values().all(|m| m.update_election_is_finished));
+    // The topology election is untouched.
+    assert_eq!(agreed_leader(&sim, &group).map(|(l, _)| l), Some(leader));
+}
