@@ -20,6 +20,12 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Start a supervisor (with no plan it runs empty: a gossip ring member and its HTTP API).
     Run(Box<RunArgs>),
+    /// Plans: check what a plan renders to, without running anything.
+    Plan {
+        /// What to do with the plan.
+        #[command(subcommand)]
+        command: PlanCommand,
+    },
     /// Ring management.
     Ring {
         /// What to do with the ring.
@@ -37,6 +43,36 @@ pub(crate) enum RingCommand {
         #[command(subcommand)]
         command: KeyCommand,
     },
+}
+
+/// `warren plan …`
+#[derive(Subcommand, Debug)]
+pub(crate) enum PlanCommand {
+    /// Render a plan's config/ and hooks/ templates as a supervisor alone in its group would
+    /// (the only member, leader after a finished election) into DIR/config and DIR/hooks.
+    Render(PlanRenderArgs),
+}
+
+/// `warren plan render` flags.
+#[derive(Args, Debug)]
+pub(crate) struct PlanRenderArgs {
+    /// The plan directory (holding plan.sh, default.toml, config/, hooks/).
+    pub plan: PathBuf,
+    /// Output directory (default: a new temporary directory, whose path is printed).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// A user.toml layered over default.toml and the HAB_<PKG> environment variable.
+    #[arg(long, value_name = "FILE")]
+    pub user_toml: Option<PathBuf>,
+    /// A JSON object overriding the lone member: any of the sys keys (version, member_id, ip,
+    /// hostname, gossip_ip, gossip_port, http_gateway_ip, http_gateway_port, ctl_gateway_ip,
+    /// ctl_gateway_port, permanent), which svc.me.sys follows, and group (default "default").
+    #[arg(long, value_name = "FILE")]
+    pub member_json: Option<PathBuf>,
+    /// A reference to a value missing from the context is an error naming it (Habitat renders
+    /// it empty).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `warren ring key …`

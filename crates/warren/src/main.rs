@@ -6,17 +6,21 @@
 mod cli;
 mod keys;
 mod plan;
+mod plan_render;
 mod run;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use cli::{Cli, Command, KeyCommand, RingCommand};
+use cli::{Cli, Command, KeyCommand, PlanCommand, RingCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run::main(*args),
+        Command::Plan {
+            command: PlanCommand::Render(args),
+        } => plan_render::main(&args),
         Command::Ring {
             command: RingCommand::Key { command },
         } => match command {
