@@ -791,21 +791,11 @@ impl Ring {
         if rec.health >= Health::Confirmed {
             self.probe_pings.remove(id);
         }
-        if rec.health == Health::Alive && previous != Some(Health::Alive) {
-            // New members go to a random place in the probe order (as memberlist does). A
-            // returning member goes to a random place in the rest of this round: its old entry
-            // sits behind the index (everyone probed it at once while it was suspected), so it
-            // would not be probed again for up to a whole round, and a restarted member that
-            // crashed again went undetected for tens of seconds.
-            let from = if previous.is_some() {
-                self.probe_index.min(self.probe_order.len())
-            } else {
-                0
-            };
-            if !self.probe_order[from..].contains(id) {
-                let at = self.rng.random_range(from..=self.probe_order.len());
-                self.probe_order.insert(at, id.clone());
-            }
+        let was_pingable = previous.is_some_and(|h| h <= Health::Suspect);
+        if rec.health == Health::Alive && !was_pingable && !self.probe_order.contains(id) {
+            // New members go to a random place in the probe order (as memberlist does).
+            let at = self.rng.random_range(0..=self.probe_order.len());
+            self.probe_order.insert(at, id.clone());
         }
         self.elections_dirty = true;
         self.events.push_back(Event::MemberChanged {
@@ -939,10 +929,14 @@ impl Ring {
     /// carries its suspect record (so it can refute) and either clears the suspicion for us by
     /// direct contact or adds our own independent confirmation.
     fn probe_next(&mut self, id: &MemberId) {
-        if let Some(pos) = self.probe_order.iter().position(|x| x == id)
-            && pos >= self.probe_index
-        {
+        // Move its entry rather than add one: a round that grows with every suspicion heard
+        // never ends, and members placed behind the index (newcomers) are never probed; under
+        // churn, dead newcomers then stayed Alive (and uncollected) for good.
+        if let Some(pos) = self.probe_order.iter().position(|x| x == id) {
             self.probe_order.remove(pos);
+            if pos < self.probe_index {
+                self.probe_index -= 1;
+            }
         }
         let at = self.probe_index.min(self.probe_order.len());
         self.probe_order.insert(at, id.clone());
