@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Warren's demo: a local ring of N `warren run` supervisors on loopback (default 3), each with its
-# own ports and state directory, formed from one seed. Prints the ring as every member sees it,
-# every 2 s, until Ctrl-C; then stops them all (they leave the ring gracefully).
+# own ports and state directory, formed from one seed, all loading the demo plan `plans/hello` with
+# leader topology (the service runtime is not there yet: the plan's service is announced and its
+# group elects a leader, nothing is run). Prints the ring and the group's leader as every member
+# sees them, every 2 s, until Ctrl-C; then stops them all (they leave the ring gracefully: the
+# leader's departure hands the group to a new leader at once).
 # Usage: bash scripts/demo.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +25,7 @@ stop() {
 trap stop EXIT
 for i in $(seq 1 "$n"); do
   mkdir -p "$dir/$i"
-  "$bin" run --listen-gossip "127.0.0.1:$((19637 + i))" --listen-http "127.0.0.1:$((19730 + i))" \
+  "$bin" run plans/hello --topology leader --listen-gossip "127.0.0.1:$((19637 + i))" --listen-http "127.0.0.1:$((19730 + i))" \
     --fs-root "$dir/$i" --sys-ip-address 127.0.0.1 --peer 127.0.0.1:19638 --no-color \
     2> "$dir/$i/warren.log" &
   pids+=($!)
@@ -32,14 +35,20 @@ while true; do
   sleep 2
   echo "--- $(date +%T)"
   for i in $(seq 1 "$n"); do
-    curl -s "127.0.0.1:$((19730 + i))/butterfly" | python3 -c '
+    http="127.0.0.1:$((19730 + i))"
+    { curl -s "$http/butterfly"; echo; curl -s "$http/census"; } | python3 -c '
 import json, sys
+lines = sys.stdin.read().split("\n", 1)
 try:
-    d = json.load(sys.stdin)
+    d = json.loads(lines[0]); c = json.loads(lines[1])
 except Exception:
     print("  (not answering)"); sys.exit(0)
 m = d.get("membership", {})
-print("  member %s sees: %s" % (sys.argv[1], " ".join("%s=%s" % (k[:8], v["health"]) for k, v in sorted(m.items()))))
+g = c.get("census_groups", {}).get("hello.default", {})
+leader = (g.get("leader_id") or "-")[:8]
+print("  member %s sees: %s | hello.default: %s, leader %s" % (sys.argv[1],
+    " ".join("%s=%s" % (k[:8], v["health"]) for k, v in sorted(m.items())),
+    g.get("election_status", "None"), leader))
 ' "$i"
   done
 done
