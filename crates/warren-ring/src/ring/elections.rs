@@ -166,6 +166,13 @@ impl Ring {
 
     // ----- inside the ring -------------------------------------------------------------------
 
+    /// The suitability this member stands with in `kind`'s election of `sg` (0 unless set).
+    fn my_suitability(&self, kind: ElectionKind, sg: &str) -> u64 {
+        self.elections
+            .get(&(kind, sg.to_owned()))
+            .map_or(0, |g| g.suitability)
+    }
+
     /// Whether this member's own Service rumor for `service_group` is stored.
     pub(super) fn in_group(&self, service_group: &str) -> bool {
         self.store
@@ -381,10 +388,7 @@ impl Ring {
             .entry((kind, sg.clone()))
             .or_insert_with(|| GroupElection::new(0, now));
         self.refresh_view(kind, &sg, now);
-        let my_suitability = self
-            .elections
-            .get(&(kind, sg.clone()))
-            .map_or(0, |g| g.suitability);
+        let my_suitability = self.my_suitability(kind, &sg);
         let stored = self.election(&sg, kind).cloned();
         let leader_alive = stored.as_ref().is_some_and(|s| {
             s.member_id == self.me.id || self.members.health(&s.member_id) == Some(Health::Alive)
@@ -567,10 +571,7 @@ impl Ring {
             self.refresh_view(kind, &sg, now);
             let view = self.view_of(kind, &sg);
             let Some(s) = self.election(&sg, kind).cloned() else {
-                let suitability = self
-                    .elections
-                    .get(&(kind, sg.clone()))
-                    .map_or(0, |g| g.suitability);
+                let suitability = self.my_suitability(kind, &sg);
                 self.begin(kind, &sg, 0, suitability, false, true, now);
                 continue;
             };
@@ -590,10 +591,7 @@ impl Ring {
                 let suitability = match kind {
                     ElectionKind::Update => 0,
                     ElectionKind::Leader if s.member_id == me => u64::MAX,
-                    ElectionKind::Leader => self
-                        .elections
-                        .get(&(kind, sg.clone()))
-                        .map_or(0, |g| g.suitability),
+                    ElectionKind::Leader => self.my_suitability(kind, &sg),
                 };
                 self.stats.elections_restarted += 1;
                 let step_down = matches!(why, Restart::LeaderLostQuorum | Restart::LeaderGone);
@@ -614,10 +612,7 @@ impl Ring {
                 && !s.votes.contains(&me)
             {
                 // Quorum came back during a term I joined without voting: vote now.
-                let suitability = self
-                    .elections
-                    .get(&(kind, sg.clone()))
-                    .map_or(0, |g| g.suitability);
+                let suitability = self.my_suitability(kind, &sg);
                 self.begin(kind, &sg, s.term, suitability, false, true, now);
             }
             if rules == ElectionRules::Warren {

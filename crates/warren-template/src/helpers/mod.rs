@@ -25,8 +25,8 @@ pub(crate) fn register(registry: &mut Handlebars<'static>, fs_root: PathBuf) {
     registry.register_helper("strConcat", Box::new(strings::StrConcat));
     registry.register_helper("strJoin", Box::new(strings::StrJoin));
     registry.register_helper("strReplace", Box::new(strings::StrReplace));
-    registry.register_helper("toUppercase", Box::new(strings::ToUppercase));
-    registry.register_helper("toLowercase", Box::new(strings::ToLowercase));
+    registry.register_helper("toUppercase", Box::new(strings::TO_UPPERCASE));
+    registry.register_helper("toLowercase", Box::new(strings::TO_LOWERCASE));
     registry.register_helper("toJson", Box::new(serialize::ToJson));
     registry.register_helper("toToml", Box::new(serialize::ToToml));
     registry.register_helper("toYaml", Box::new(serialize::ToYaml));

@@ -85,29 +85,26 @@ impl HelperDef for StrReplace {
     }
 }
 
+/// `toUppercase` / `toLowercase`: one string parameter, converted.
 #[derive(Clone, Copy)]
-pub(super) struct ToUppercase;
-
-impl HelperDef for ToUppercase {
-    fn call<'reg: 'rc, 'rc>(
-        &self,
-        h: &Helper<'rc>,
-        _: &'reg Handlebars<'reg>,
-        _: &'rc Context,
-        _: &mut RenderContext<'reg, 'rc>,
-        out: &mut dyn Output,
-    ) -> HelperResult {
-        let text = str_param(h, 0)
-            .ok_or_else(|| fail("Expected a string parameter for \"toUppercase\""))?;
-        out.write(&text.to_uppercase())?;
-        Ok(())
-    }
+pub(super) struct ChangeCase {
+    pub(super) name: &'static str,
+    pub(super) convert: fn(&str) -> String,
 }
 
-#[derive(Clone, Copy)]
-pub(super) struct ToLowercase;
+/// `toUppercase`.
+pub(super) const TO_UPPERCASE: ChangeCase = ChangeCase {
+    name: "toUppercase",
+    convert: str::to_uppercase,
+};
 
-impl HelperDef for ToLowercase {
+/// `toLowercase`.
+pub(super) const TO_LOWERCASE: ChangeCase = ChangeCase {
+    name: "toLowercase",
+    convert: str::to_lowercase,
+};
+
+impl HelperDef for ChangeCase {
     fn call<'reg: 'rc, 'rc>(
         &self,
         h: &Helper<'rc>,
@@ -117,8 +114,8 @@ impl HelperDef for ToLowercase {
         out: &mut dyn Output,
     ) -> HelperResult {
         let text = str_param(h, 0)
-            .ok_or_else(|| fail("Expected a string parameter for \"toLowercase\""))?;
-        out.write(&text.to_lowercase())?;
+            .ok_or_else(|| fail(format!("Expected a string parameter for \"{}\"", self.name)))?;
+        out.write(&(self.convert)(text))?;
         Ok(())
     }
 }
