@@ -13,4 +13,4 @@ mod faults;
 pub mod peers;
 mod shell;
 
-pub use shell::{Counters, Exit, Gossip, GossipConfig, Hooks, LocalService, NetError};
+pub use shell::{Counters, Exit, Gossip, GossipConfig, Hooks, LocalService, NetError, RingCommand};

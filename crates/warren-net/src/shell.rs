@@ -142,12 +142,47 @@ pub struct Counters {
     pub dropped: BTreeMap<&'static str, u64>,
 }
 
+/// What the rest of the process asks of the ring while it runs (the service runtime publishes
+/// its Service rumors and joins, tunes and leaves elections through these).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RingCommand {
+    /// Publish (or re-publish, with a higher incarnation) a local service's Service rumor.
+    PublishService(Box<Service>),
+    /// Join an election for a service group with this suitability.
+    StartElection {
+        /// The service group.
+        service_group: String,
+        /// Topology or update election.
+        kind: ElectionKind,
+        /// Higher wins.
+        suitability: u64,
+    },
+    /// Change our suitability in an election already joined (from the `suitability` hook).
+    SetSuitability {
+        /// The service group.
+        service_group: String,
+        /// Topology or update election.
+        kind: ElectionKind,
+        /// Higher wins.
+        suitability: u64,
+    },
+    /// Stop taking part in an election (the service was unloaded).
+    StopElection {
+        /// The service group.
+        service_group: String,
+        /// Topology or update election.
+        kind: ElectionKind,
+    },
+}
+
 /// A bound gossip endpoint, ready to run.
 pub struct Gossip {
     cfg: GossipConfig,
     udp: Arc<UdpSocket>,
     pull: PullListener,
     rumor_rx: mpsc::Receiver<(SocketAddr, Vec<u8>)>,
+    commands_tx: mpsc::UnboundedSender<RingCommand>,
+    commands_rx: mpsc::UnboundedReceiver<RingCommand>,
     cancel: CancellationToken,
     local: SocketAddr,
 }
@@ -186,11 +221,14 @@ impl Gossip {
                 addr: tcp_addr,
                 source,
             })?;
+        let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         Ok(Gossip {
             cfg,
             udp: Arc::new(udp),
             pull,
             rumor_rx,
+            commands_tx,
+            commands_rx,
             cancel,
             local,
         })
@@ -199,6 +237,12 @@ impl Gossip {
     /// The bound address (UDP and TCP share its port).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// A sender of [`RingCommand`]s to the running ring. Commands sent before [`Gossip::run`]
+    /// are applied before the first packet; commands sent after the ring stopped are dropped.
+    pub fn commands(&self) -> mpsc::UnboundedSender<RingCommand> {
+        self.commands_tx.clone()
     }
 
     /// Runs the ring until `shutdown` is cancelled (then leaves gracefully) or the ring departs
@@ -238,6 +282,9 @@ impl Gossip {
             for (kind, suitability) in &svc.elections {
                 ring.start_election(&sg, *kind, *suitability, now());
             }
+        }
+        while let Ok(cmd) = self.commands_rx.try_recv() {
+            apply_command(&mut ring, cmd, now());
         }
         let mut out = Outbox {
             udp: Arc::clone(&self.udp),
@@ -307,6 +354,12 @@ impl Gossip {
                         ring.handle_timeout(now());
                     }
                 }
+                Some(cmd) = self.commands_rx.recv() => {
+                    apply_command(&mut ring, cmd, now());
+                    while let Ok(cmd) = self.commands_rx.try_recv() {
+                        apply_command(&mut ring, cmd, now());
+                    }
+                }
                 Some(addrs) = peer_rx.recv() => {
                     if joined {
                         ring.set_peers(addrs);
@@ -356,6 +409,31 @@ impl Gossip {
         self.cancel.cancel();
         self.pull.shutdown();
         Ok(exit)
+    }
+}
+
+fn apply_command(ring: &mut Ring, cmd: RingCommand, now: Time) {
+    debug!(?cmd, "ring command");
+    match cmd {
+        RingCommand::PublishService(service) => {
+            ring.publish_service(*service, now);
+        }
+        RingCommand::StartElection {
+            service_group,
+            kind,
+            suitability,
+        } => {
+            ring.start_election(&service_group, kind, suitability, now);
+        }
+        RingCommand::SetSuitability {
+            service_group,
+            kind,
+            suitability,
+        } => ring.set_suitability(&service_group, kind, suitability),
+        RingCommand::StopElection {
+            service_group,
+            kind,
+        } => ring.stop_election(&service_group, kind),
     }
 }
 

@@ -5,15 +5,28 @@
 //! [`render`] puts a package's rendered templates on disk (Habitat's modes, written only when
 //! changed), and renders a plan as a supervisor alone in its group would (`warren plan render`).
 //!
-//! What this crate does not do (yet, or ever): run hooks, supervise processes, check health,
-//! watch files, or anything async. It knows nothing about sockets or the ring; the manager
-//! feeds it gossiped config and reads back the exports to gossip.
+//! The runtime: [`hooks`] runs lifecycle hooks (exit codes read as Habitat reads them, with
+//! timeouts), [`decision`] chooses between restart and reconfigure, [`backoff`] paces restarts,
+//! [`census_view`] turns the ring's census into the template context and judges binds, [`spec`]
+//! holds a service's load flags, and [`supervisor`] is the tokio task per service that ties
+//! them together: render from the census, publish the Service rumor, wait for the election and
+//! binds, run `init`/`run`/`post-run`, check health, restart or reconfigure on change, stop.
+//!
+//! What this crate does not do: sockets, the ring itself (it talks to it through
+//! [`supervisor::RingPort`] and reads its census), or spawning processes directly
+//! (`warren-process` does, so one reaper sees every child).
 
 #![forbid(unsafe_code)]
 
+pub mod backoff;
+pub mod census_view;
 pub mod config;
+pub mod decision;
+pub mod hooks;
 pub mod plan;
 pub mod render;
+pub mod spec;
+pub mod supervisor;
 
 pub use config::{
     ConfigError, ConfigLayers, Layer, MAX_MERGE_DEPTH, TomlSyntax, deprecated_user_toml_path,

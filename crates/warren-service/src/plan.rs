@@ -401,6 +401,23 @@ impl Package {
         })
     }
 
+    /// `--config-from DIR`: takes `default.toml`, `config/` and `hooks/` from `dir` instead
+    /// (each only if `dir` has it; Habitat's behaviour). A bad `default.toml` there is refused.
+    pub fn apply_config_from(&mut self, dir: &Path) -> Result<(), PlanError> {
+        let files = PackageFiles::find(dir)?;
+        if files.default_toml.is_some() {
+            self.default_toml = files.default_toml;
+            self.default_cfg = files.default_cfg;
+        }
+        if files.config_dir.is_some() {
+            self.config_dir = files.config_dir;
+        }
+        if files.hooks_dir.is_some() {
+            self.hooks_dir = files.hooks_dir;
+        }
+        Ok(())
+    }
+
     /// The package name (the service name).
     pub fn name(&self) -> &str {
         &self.ident.name

@@ -101,6 +101,67 @@ pub(crate) enum TopologyArg {
 }
 
 /// Timing profile of the gossip protocol.
+/// `--binding-mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum BindingModeArg {
+    /// Start only once every bind is satisfied.
+    Strict,
+    /// Start regardless of binds.
+    Relaxed,
+}
+
+/// `--strategy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StrategyArg {
+    /// Never update.
+    None,
+    /// Every member updates on its own.
+    AtOnce,
+    /// One member at a time, led by the update leader.
+    Rolling,
+}
+
+/// Habitat's load flags (shared by `warren run PLAN_DIR…` and `warren svc load`).
+#[derive(Args, Debug, Clone)]
+pub(crate) struct LoadArgs {
+    /// Service group of the plans given (`SERVICE.GROUP`).
+    #[arg(long, default_value = "default")]
+    pub group: String,
+    /// Topology of the plans given.
+    #[arg(short = 't', long, value_enum, default_value = "standalone")]
+    pub topology: TopologyArg,
+    /// Update strategy. Plans are not built packages, so only `none` does anything today.
+    #[arg(short = 's', long, value_enum, default_value = "none")]
+    pub strategy: StrategyArg,
+    /// A bind, `NAME:SERVICE.GROUP[@ORG]` (repeatable).
+    #[arg(long = "bind", value_name = "NAME:SERVICE.GROUP[@ORG]")]
+    pub binds: Vec<String>,
+    /// Whether the service waits for its binds.
+    #[arg(long, value_enum, default_value = "strict")]
+    pub binding_mode: BindingModeArg,
+    /// Seconds between health checks.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub health_check_interval: u64,
+    /// Seconds between the shutdown signal and SIGKILL (default: the package's, else 8).
+    #[arg(long, value_name = "SECS")]
+    pub shutdown_timeout: Option<u64>,
+    /// Take `default.toml`, `config/` and `hooks/` from this directory instead.
+    #[arg(long, value_name = "DIR")]
+    pub config_from: Option<std::path::PathBuf>,
+    /// Seconds any hook but `run` may take before it is stopped (Habitat has no limit).
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub hook_timeout: u64,
+    /// Seconds before the first restart of a failing service (Habitat: 0).
+    #[arg(long, value_name = "SECS", default_value_t = 1)]
+    pub service_min_backoff_period: u64,
+    /// Longest wait between restarts of a failing service (Habitat: 0).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub service_max_backoff_period: u64,
+    /// Seconds a service must run for its failures to be forgotten.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub service_restart_cooldown_period: u64,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub(crate) enum ProfileArg {
     /// Warren's (Lifeguard, 1 s probes).
@@ -112,16 +173,12 @@ pub(crate) enum ProfileArg {
 /// `warren run` flags.
 #[derive(Args, Debug)]
 pub(crate) struct RunArgs {
-    /// Plan directories to load. Until the service runtime lands, a plan's service is announced
-    /// to the ring (its Service rumor, and its group's election with `--topology leader`) but
-    /// nothing is run.
+    /// Plan directories (or installed Habitat package directories) to load and run; none runs
+    /// the supervisor empty (a management ring member).
     pub plans: Vec<PathBuf>,
-    /// Service group of the plans given (`SERVICE.GROUP`).
-    #[arg(long, default_value = "default")]
-    pub group: String,
-    /// Topology of the plans given.
-    #[arg(short = 't', long, value_enum, default_value = "standalone")]
-    pub topology: TopologyArg,
+    /// How the plans given are loaded.
+    #[command(flatten)]
+    pub load: LoadArgs,
     /// Organization part of service groups (`service.group@org`).
     #[arg(long)]
     pub org: Option<String>,

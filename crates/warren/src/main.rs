@@ -5,9 +5,9 @@
 
 mod cli;
 mod keys;
-mod plan;
 mod plan_render;
 mod run;
+mod services;
 
 use std::process::ExitCode;
 

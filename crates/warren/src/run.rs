@@ -16,15 +16,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use warren_gateway::butterfly::UpdateCounters;
 use warren_gateway::server::Snapshot;
-use warren_net::{Counters, Gossip, GossipConfig, Hooks, LocalService};
+use warren_net::{Counters, Gossip, GossipConfig, Hooks};
 use warren_persist::{Incarnation, MemberIdFile};
-use warren_ring::{
-    CensusRing, Config, ElectionKind, Event, Health, MemberId, Membership, Profile, Ring, RumorKey,
-    Service, SysInfo, Time,
-};
+use warren_ring::{CensusRing, Config, Event, Health, Membership, Profile, Ring, RumorKey, Time};
 use warren_wire::RingKey;
 
-use crate::cli::{ProfileArg, RunArgs, TopologyArg};
+use crate::cli::{ProfileArg, RunArgs};
 use crate::keys;
 
 /// Exit code Habitat uses when the ring departed this member.
@@ -103,41 +100,14 @@ fn ring_key(args: &RunArgs, layout: &Layout) -> Result<Option<RingKey>> {
     Ok(None)
 }
 
-/// The Service rumor a plan's service publishes, and the elections it joins.
-fn local_service(args: &RunArgs, plan: &crate::plan::PlanIdent, ip: IpAddr) -> LocalService {
-    let mut service_group = format!("{}.{}", plan.name, args.group);
-    if let Some(org) = &args.org {
-        service_group = format!("{service_group}@{org}");
-    }
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+/// This host's name (for `sys.hostname`).
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_owned())
         .ok()
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned());
-    let service = Service {
-        incarnation: 0,
-        member_id: MemberId::new(""),
-        service_group,
-        pkg: plan.fully_qualified(),
-        pkg_incarnation: 0,
-        initialized: false,
-        cfg: Vec::new(),
-        sys: SysInfo {
-            ip: ip.to_string(),
-            hostname,
-            gossip_ip: args.listen_gossip.ip().to_string(),
-            gossip_port: u32::from(args.listen_gossip.port()),
-            http_gateway_ip: args.listen_http.ip().to_string(),
-            http_gateway_port: u32::from(args.listen_http.port()),
-            ..SysInfo::default()
-        },
-    };
-    let elections = match args.topology {
-        TopologyArg::Leader => vec![(ElectionKind::Leader, 0)],
-        TopologyArg::Standalone => Vec::new(),
-    };
-    LocalService { service, elections }
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// The address other members should use: `--sys-ip-address`, else the listen IP if specific,
@@ -162,11 +132,16 @@ async fn advertise_ip(args: &RunArgs) -> IpAddr {
 }
 
 async fn run(args: RunArgs) -> Result<ExitCode> {
-    let plans = args
-        .plans
-        .iter()
-        .map(|dir| crate::plan::read_ident(dir))
-        .collect::<Result<Vec<_>>>()?;
+    let specs = crate::services::specs(&args)?;
+    // Every child of this process is spawned and reaped through the reaper; as PID 1 (or a
+    // child subreaper) it also reaps orphans.
+    let reaper =
+        warren_process::Reaper::install().map_err(|e| anyhow!("cannot reap children: {e}"))?;
+    if warren_process::is_pid1() {
+        info!(
+            "running as PID 1: reaping orphans, forwarding SIGHUP to services, SIGTERM/SIGINT stop everything"
+        );
+    }
     let layout = Layout::new(&args.fs_root);
     let key = ring_key(&args, &layout)?;
     let data = warren_persist::data_dir(&layout.sup_root);
@@ -211,14 +186,10 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         ProfileArg::Habitat => Profile::Habitat,
     };
     let advertise = advertise_ip(&args).await;
-    let services = plans
-        .iter()
-        .map(|p| local_service(&args, p, advertise))
-        .collect();
     let cfg = GossipConfig {
         listen: args.listen_gossip,
         advertise_ip: advertise,
-        services,
+        services: Vec::new(),
         peers: args.peers.clone(),
         peer_watch_file: args.peer_watch_file.clone(),
         persistent: args.permanent_peer,
@@ -241,6 +212,21 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     info!(member_id = %member_id, incarnation, gossip = %gossip.local_addr(), "warren started");
 
     let shutdown = CancellationToken::new();
+    let services_stop = CancellationToken::new();
+    let (census_tx, census_rx) = watch::channel(None);
+    let services = crate::services::spawn_all(
+        specs,
+        crate::services::SupervisorInfo {
+            args: &args,
+            member_id: &member_id,
+            advertise,
+            hostname: hostname(),
+            reaper,
+            commands: gossip.commands(),
+            census: census_rx,
+        },
+        &services_stop,
+    )?;
     let (snap_tx, snap_rx) = watch::channel(Arc::new(Snapshot::default()));
     let http = if args.http_disable {
         None
@@ -255,15 +241,27 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         )))
     };
 
-    let signals = shutdown.clone();
+    // Services stop first (within their shutdown budgets) while the ring still runs; then the
+    // ring is left gracefully.
+    let hangups: Vec<_> = services.iter().map(|h| h.signal_forwarder()).collect();
+    let stopping = services_stop.clone();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        wait_for_stop_signal(&hangups).await;
         info!("stopping");
-        signals.cancel();
+        stopping.cancel();
         // A second signal while stopping means: stop now.
-        wait_for_signal().await;
+        wait_for_stop_signal(&[]).await;
         eprintln!("warren: second signal, exiting at once");
         std::process::exit(1);
+    });
+    let ring_stop = shutdown.clone();
+    let services_stopped = services_stop.clone();
+    let services_done = tokio::spawn(async move {
+        services_stopped.cancelled().await;
+        for handle in services {
+            handle.join().await;
+        }
+        ring_stop.cancel();
     });
 
     let (writer, jobs) = tokio::sync::mpsc::unbounded_channel();
@@ -273,8 +271,12 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         snapshots: snap_tx,
         counters: UpdateCounters::default(),
         census: None,
+        census_tx,
     };
     let exit = gossip.run(hooks, shutdown.clone()).await?;
+    // Departed by the ring: the services stop too, before the process exits.
+    services_stop.cancel();
+    let _ = services_done.await;
     // The hooks are gone with the gossip task: the writer finishes what is queued, then ends.
     let _ = writer_task.await;
     shutdown.cancel();
@@ -292,17 +294,26 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     }
 }
 
-async fn wait_for_signal() {
+/// Waits for SIGTERM or SIGINT; SIGHUPs meanwhile are forwarded to every service's process
+/// group (as Habitat's launcher passes signals on to services).
+async fn wait_for_stop_signal(hangups: &[warren_service::supervisor::SignalForwarder]) {
     use tokio::signal::unix::{SignalKind, signal};
     let term = signal(SignalKind::terminate());
     let int = signal(SignalKind::interrupt());
-    match (term, int) {
-        (Ok(mut term), Ok(mut int)) => {
+    let hup = signal(SignalKind::hangup());
+    match (term, int, hup) {
+        (Ok(mut term), Ok(mut int), Ok(mut hup)) => loop {
             tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
+                _ = term.recv() => return,
+                _ = int.recv() => return,
+                _ = hup.recv() => {
+                    info!(services = hangups.len(), "SIGHUP: forwarding to services");
+                    for h in hangups {
+                        h.forward(nix::sys::signal::Signal::SIGHUP);
+                    }
+                }
             }
-        }
+        },
         _ => {
             // Start-up invariant: signal handlers install on Unix; fall back to Ctrl-C only.
             let _ = tokio::signal::ctrl_c().await;
@@ -384,6 +395,8 @@ struct StateHooks {
     snapshots: watch::Sender<Arc<Snapshot>>,
     counters: UpdateCounters,
     census: Option<CensusRing>,
+    /// The census for the service supervisors, sent when it changed.
+    census_tx: watch::Sender<Option<Arc<CensusRing>>>,
 }
 
 impl Hooks for StateHooks {
@@ -398,6 +411,9 @@ impl Hooks for StateHooks {
     fn snapshot(&mut self, ring: &Ring, _counters: &Counters, now: Time) {
         let (snap, census) =
             Snapshot::from_ring(ring, &self.counters, true, now, self.census.as_ref());
+        if census.changed || self.census_tx.borrow().is_none() {
+            self.census_tx.send_replace(Some(Arc::new(census.clone())));
+        }
         self.census = Some(census);
         self.snapshots.send_replace(Arc::new(snap));
     }

@@ -1,0 +1,989 @@
+//! The service supervisor: one tokio task per loaded service that renders its templates from
+//! the census, publishes its Service rumor, runs its hooks and keeps its `run` process up.
+//!
+//! Each task reacts to: a new census (re-render; gossiped config; election and bind gates), a
+//! changed `user.toml` (polled every second), its process exiting (restart with backoff), its
+//! timers (start after backoff, health checks), a forwarded signal, and shutdown (the stop
+//! sequence). Hooks that run beside the process (`post-run`, `health-check`, `reconfigure`,
+//! `suitability`, `file-updated`) run as their own tasks, so a slow hook delays nothing but
+//! itself; `init` and `post-stop` are steps of the start and stop sequences.
+//!
+//! Leader topology follows Habitat (spec §6.6): the service starts only once its group's
+//! election has finished; while a later election runs, a running process is kept but neither
+//! restarted, reconfigured nor health-checked. Strict binds hold the start until satisfied.
+//!
+//! What this module does not do: build the census or talk to sockets (the ring does, through
+//! [`RingPort`] and the census channel), decide restart versus reconfigure (that is
+//! [`crate::decision`]), or spawn processes itself (`warren-process`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use nix::sys::signal::Signal;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+use warren_process::{Child, ExitStatus, Reaper, UserIds};
+use warren_ring::{CensusElectionStatus, CensusRing, ElectionKind, MemberId};
+use warren_template as tpl;
+
+use crate::backoff::Backoff;
+use crate::census_view::{Bind, BindStatus, bind_contexts, bind_status, template_group};
+use crate::config::{ConfigError, ConfigLayers, exports, user_toml_path};
+use crate::decision::{Action, Changes, decide};
+use crate::hooks::{HealthStatus, HookKind, HookRun, HookRunner, Verdict, copy_lines, verdict};
+use crate::plan::{DEFAULT_SVC_USER, Package};
+use crate::render::{PlanRenderer, RenderError, write_outputs};
+use crate::spec::{BindingMode, ServiceSpec, Topology};
+
+/// How often `user.toml` is looked at.
+const USER_TOML_POLL: Duration = Duration::from_secs(1);
+/// Pause between `post-run` attempts (Habitat retries without one).
+const POST_RUN_RETRY: Duration = Duration::from_secs(1);
+/// Longest wait after a failed health check (spec §9).
+const UNHEALTHY_RECHECK: Duration = Duration::from_secs(30);
+
+/// What the supervisor asks of the ring. Every call returns at once.
+pub trait RingPort: Send + Sync + 'static {
+    /// Publish (or re-publish) a Service rumor.
+    fn publish(&self, service: warren_ring::Service);
+    /// Join a service group's election.
+    fn start_election(&self, service_group: &str, kind: ElectionKind, suitability: u64);
+    /// Change our suitability in an election.
+    fn set_suitability(&self, service_group: &str, kind: ElectionKind, suitability: u64);
+}
+
+/// Looks up an environment variable.
+pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// What every service of one supervisor shares.
+#[derive(Clone)]
+pub struct Shared {
+    /// Prefix of every `/hab/...` path.
+    pub fs_root: PathBuf,
+    /// This supervisor as templates see it (`sys`).
+    pub sys: tpl::SysInfo,
+    /// This supervisor as its Service rumors describe it.
+    pub member_sys: warren_ring::SysInfo,
+    /// Reaps and spawns every child.
+    pub reaper: Reaper,
+    /// The ring.
+    pub ring: Arc<dyn RingPort>,
+    /// The newest census (`None` until the ring built one).
+    pub census: watch::Receiver<Option<Arc<CensusRing>>>,
+    /// Looks up an environment variable (`HAB_<PKG>`).
+    pub env: EnvLookup,
+}
+
+/// Whether the service's process is running.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProcessState {
+    /// Not running.
+    #[default]
+    Down,
+    /// Running.
+    Up,
+}
+
+/// A service's state as the gateway and the control API report it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceStatus {
+    /// `service.group[@org]`.
+    pub service_group: String,
+    /// The package ident.
+    pub pkg: String,
+    /// Process state.
+    pub process: ProcessState,
+    /// The run process's pid.
+    pub pid: Option<u32>,
+    /// When the process state last changed.
+    pub since: SystemTime,
+    /// Latest health.
+    pub health: HealthStatus,
+    /// `init` succeeded for the current run.
+    pub initialized: bool,
+    /// Why the service is not started, if it is waiting.
+    pub waiting: Option<String>,
+}
+
+/// Why a service cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The plan or `--config-from` directory is unusable.
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    /// A template does not parse.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// Binds do not match the package.
+    #[error("{0}")]
+    Binds(String),
+    /// `HAB_<PKG>` is not valid TOML or JSON.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The package has neither a run hook nor a run command.
+    #[error(
+        "{0} has nothing to run: give the plan a hooks/run or a pkg_svc_run (an installed package a run file)"
+    )]
+    NothingToRun(String),
+    /// The service user does not exist.
+    #[error("{0}")]
+    User(String),
+}
+
+/// A loaded service's task.
+#[derive(Debug)]
+pub struct ServiceHandle {
+    /// `service.group[@org]`.
+    pub service_group: String,
+    status: watch::Receiver<ServiceStatus>,
+    signals: mpsc::UnboundedSender<Signal>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ServiceHandle {
+    /// The newest status.
+    pub fn status(&self) -> ServiceStatus {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver of status changes.
+    pub fn watch_status(&self) -> watch::Receiver<ServiceStatus> {
+        self.status.clone()
+    }
+
+    /// Sends `sig` to the service's process group (if running).
+    pub fn forward_signal(&self, sig: Signal) {
+        let _ = self.signals.send(sig);
+    }
+
+    /// A handle that forwards signals to the service, usable after this one is consumed.
+    pub fn signal_forwarder(&self) -> SignalForwarder {
+        SignalForwarder(self.signals.clone())
+    }
+
+    /// Waits until the task ended (after its shutdown token was cancelled).
+    pub async fn join(self) {
+        if let Err(e) = self.task.await {
+            error!(service_group = %self.service_group, error = %e, "service task failed");
+        }
+    }
+}
+
+/// Forwards signals to one service's process group.
+#[derive(Clone, Debug)]
+pub struct SignalForwarder(mpsc::UnboundedSender<Signal>);
+
+impl SignalForwarder {
+    /// Sends `sig` to the service's process group (if running).
+    pub fn forward(&self, sig: Signal) {
+        let _ = self.0.send(sig);
+    }
+}
+
+/// Loads `spec` and spawns its task on the current runtime; the task runs until `shutdown`,
+/// then stops the service (signal, timeout, SIGKILL, `post-stop`) and ends. Everything that
+/// can be checked before running (plan, templates, binds, `HAB_<PKG>`, user) is checked here.
+pub fn spawn(
+    spec: ServiceSpec,
+    shared: Shared,
+    shutdown: CancellationToken,
+) -> Result<ServiceHandle, LoadError> {
+    let pkg = spec.effective_package()?;
+    let binds = spec.checked_binds().map_err(LoadError::Binds)?;
+    let renderer = PlanRenderer::new(&pkg, &shared.fs_root, false)?;
+    let sg = spec.service_group();
+    let has_run = renderer
+        .templates()
+        .hooks
+        .iter()
+        .any(|t| t.output == Path::new("run"))
+        || pkg.svc_run.is_some()
+        || pkg.run_file.is_some();
+    if !has_run {
+        return Err(LoadError::NothingToRun(pkg.ident.to_string()));
+    }
+    let mut layers = ConfigLayers::for_package(&pkg, &shared.fs_root);
+    if let Some(value) = (shared.env)(layers.env_var()) {
+        layers.set_env(&value)?;
+    }
+    let user = service_user(&pkg)?;
+    let svc_path = shared.fs_root.join("hab/svc").join(pkg.name());
+    let hooks = HookRunner::new(
+        shared.reaper.clone(),
+        sg.clone(),
+        &svc_path,
+        pkg.runtime_environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        user,
+    );
+    let status = ServiceStatus {
+        service_group: sg.clone(),
+        pkg: fully_qualified(&pkg),
+        process: ProcessState::Down,
+        pid: None,
+        since: SystemTime::now(),
+        health: HealthStatus::Unknown,
+        initialized: false,
+        waiting: None,
+    };
+    let (status_tx, status_rx) = watch::channel(status);
+    let (signals_tx, signals_rx) = mpsc::unbounded_channel();
+    let census = shared.census.clone();
+    for w in renderer_warnings(&pkg, &shared.fs_root) {
+        warn!(service_group = %sg, "{w}");
+    }
+    let svc = Service {
+        backoff: Backoff::new(spec.backoff),
+        user_toml_path: user_toml_path(&shared.fs_root, pkg.name()),
+        spec,
+        pkg,
+        sg: sg.clone(),
+        layers,
+        renderer,
+        hooks,
+        binds,
+        user,
+        svc_path,
+        shared,
+        user_toml: None,
+        published: None,
+        proc: None,
+        rendered: false,
+        pending: Changes::default(),
+        next_start: None,
+        health: HealthStatus::Unknown,
+        next_health: None,
+        in_flight: JoinSet::new(),
+        busy: BTreeSet::new(),
+        census: None,
+        files: BTreeMap::new(),
+        waiting: None,
+        status: status_tx,
+        stopping: shutdown.child_token(),
+        gate_was_open: false,
+    };
+    let task = tokio::spawn(svc.run(census, signals_rx, shutdown));
+    Ok(ServiceHandle {
+        service_group: sg,
+        status: status_rx,
+        signals: signals_tx,
+        task,
+    })
+}
+
+fn renderer_warnings(pkg: &Package, fs_root: &Path) -> Vec<String> {
+    match PlanRenderer::new(pkg, fs_root, false) {
+        Ok(mut r) => r.take_warnings().iter().map(ToString::to_string).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// `origin/name/version/release`; a plan has no release (`0`).
+fn fully_qualified(pkg: &Package) -> String {
+    let id = &pkg.ident;
+    format!(
+        "{}/{}/{}/{}",
+        id.origin,
+        id.name,
+        id.version.as_deref().unwrap_or("0.0.0"),
+        id.release.as_deref().unwrap_or("0")
+    )
+}
+
+/// The user hooks and the process run as: the package's when Warren runs as root (Habitat's
+/// default `hab` falls back to root when that user does not exist), Warren's own otherwise.
+fn service_user(pkg: &Package) -> Result<Option<UserIds>, LoadError> {
+    if !warren_process::is_root() {
+        return Ok(None);
+    }
+    match warren_process::lookup_user(&pkg.svc_user, &pkg.svc_group) {
+        Ok(ids) => Ok(Some(ids)),
+        Err(e) if pkg.svc_user == DEFAULT_SVC_USER => {
+            warn!(
+                "{}: {e}; running its hooks as the supervisor's user",
+                pkg.ident
+            );
+            Ok(None)
+        }
+        Err(e) => Err(LoadError::User(format!("{}: {e}", pkg.ident))),
+    }
+}
+
+/// The supervised process.
+struct Running {
+    child: Child,
+    started: Instant,
+}
+
+/// One service's state, owned by its task.
+struct Service {
+    spec: ServiceSpec,
+    pkg: Package,
+    sg: String,
+    layers: ConfigLayers,
+    renderer: PlanRenderer,
+    hooks: HookRunner,
+    binds: Vec<(Bind, Vec<String>)>,
+    user: Option<UserIds>,
+    svc_path: PathBuf,
+    shared: Shared,
+    user_toml_path: PathBuf,
+    /// The `user.toml` text in force (`None`: no file).
+    user_toml: Option<String>,
+    /// Exported cfg and `initialized` last published.
+    published: Option<(toml::Table, bool)>,
+    proc: Option<Running>,
+    /// Templates were rendered at least once.
+    rendered: bool,
+    /// Changes not acted on yet (the gate was closed).
+    pending: Changes,
+    backoff: Backoff,
+    /// When a failed service may start again.
+    next_start: Option<Instant>,
+    health: HealthStatus,
+    next_health: Option<Instant>,
+    in_flight: JoinSet<(HookKind, Option<HookRun>)>,
+    busy: BTreeSet<HookKind>,
+    census: Option<Arc<CensusRing>>,
+    /// Gossiped files written: name → incarnation.
+    files: BTreeMap<String, u64>,
+    waiting: Option<String>,
+    status: watch::Sender<ServiceStatus>,
+    /// Cancelled when the service stops: hooks in flight are stopped.
+    stopping: CancellationToken,
+    gate_was_open: bool,
+}
+
+impl Service {
+    async fn run(
+        mut self,
+        mut census: watch::Receiver<Option<Arc<CensusRing>>>,
+        mut signals: mpsc::UnboundedReceiver<Signal>,
+        shutdown: CancellationToken,
+    ) {
+        info!(service_group = %self.sg, pkg = %fully_qualified(&self.pkg), "service loaded");
+        if let Err(e) = self.prepare_dirs() {
+            error!(service_group = %self.sg, error = %e, "cannot create the service directories");
+        }
+        if self.spec.topology == Topology::Leader {
+            self.shared
+                .ring
+                .start_election(&self.sg, ElectionKind::Leader, 0);
+        }
+        self.read_user_toml();
+        self.census = census.borrow_and_update().clone();
+        self.refresh();
+        let mut next_poll = Instant::now() + USER_TOML_POLL;
+        loop {
+            self.act(&shutdown).await;
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let deadline = [Some(next_poll), self.next_start, self.next_health]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(next_poll);
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                changed = census.changed() => {
+                    if changed.is_ok() {
+                        self.census = census.borrow_and_update().clone();
+                        self.refresh();
+                    } else {
+                        // The ring stopped; shutdown follows.
+                        shutdown.cancelled().await;
+                    }
+                }
+                status = wait_running(&mut self.proc) => self.on_exit(status),
+                Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
+                    match done {
+                        Ok((kind, run)) => self.on_hook(kind, run),
+                        Err(e) => error!(service_group = %self.sg, error = %e, "hook task failed"),
+                    }
+                }
+                Some(sig) = signals.recv() => self.forward(sig),
+                _ = sleep_until(deadline) => {
+                    if Instant::now() >= next_poll {
+                        next_poll = Instant::now() + USER_TOML_POLL;
+                        if self.read_user_toml() {
+                            self.refresh();
+                        }
+                    }
+                }
+            }
+        }
+        self.stop("the supervisor is stopping").await;
+        info!(service_group = %self.sg, "service stopped");
+    }
+
+    // ---- configuration and rendering ----
+
+    /// Re-reads `user.toml`; returns whether the configuration changed. Invalid TOML is
+    /// reported once per content and the previous good configuration stays in force.
+    fn read_user_toml(&mut self) -> bool {
+        let text = std::fs::read_to_string(&self.user_toml_path).ok();
+        if text == self.user_toml {
+            return false;
+        }
+        self.user_toml = text.clone();
+        let result = match &text {
+            Some(t) => self.layers.set_user_toml(t),
+            None => self.layers.clear_user_toml(),
+        };
+        match result {
+            Ok(changed) => {
+                if changed {
+                    info!(service_group = %self.sg, file = %self.user_toml_path.display(), "user.toml changed");
+                }
+                changed
+            }
+            Err(e) => {
+                error!(service_group = %self.sg, "{e}; the previous configuration stays in force");
+                false
+            }
+        }
+    }
+
+    /// Applies gossiped config and files from the census, publishes the Service rumor when its
+    /// content changed, and re-renders.
+    fn refresh(&mut self) {
+        let census = self.census.clone();
+        if let Some(group) = census.as_ref().and_then(|c| c.census_groups.get(&self.sg))
+            && let Some(sc) = &group.service_config
+            && sc.incarnation > self.layers.gossip_incarnation()
+        {
+            match self.layers.apply_gossip(sc.incarnation, &sc.value) {
+                Ok(_) => {
+                    info!(service_group = %self.sg, incarnation = sc.incarnation, "gossiped configuration applied")
+                }
+                Err(e) => {
+                    error!(service_group = %self.sg, "{e}; the previous configuration stays in force")
+                }
+            }
+        }
+        if let Some(group) = census.as_ref().and_then(|c| c.census_groups.get(&self.sg)) {
+            self.write_gossiped_files(group);
+        }
+        self.publish();
+        self.render();
+    }
+
+    fn publish(&mut self) {
+        let exported = exports(&self.pkg, self.layers.merged());
+        let initialized = self.proc.is_some();
+        let now = (exported.clone(), initialized);
+        if self.published.as_ref() == Some(&now) {
+            return;
+        }
+        self.published = Some(now);
+        let service = warren_ring::Service {
+            incarnation: 0,
+            member_id: MemberId::new(self.shared.sys.member_id.as_str()),
+            service_group: self.sg.clone(),
+            pkg: fully_qualified(&self.pkg),
+            pkg_incarnation: 0,
+            initialized,
+            cfg: toml::to_string(&exported).unwrap_or_default().into_bytes(),
+            sys: self.shared.member_sys.clone(),
+        };
+        self.shared.ring.publish(service);
+    }
+
+    /// Renders with the current census; needs our own Service rumor in it.
+    fn render(&mut self) {
+        let Some(census) = self.census.clone() else {
+            return;
+        };
+        let Some(group) = census.census_groups.get(&self.sg) else {
+            return;
+        };
+        let member_id = self.shared.sys.member_id.clone();
+        let svc = match tpl::SvcContext::new(&template_group(group), &member_id) {
+            Ok(svc) => svc,
+            Err(_) => return, // our rumor is not in the census yet
+        };
+        let ctx = tpl::RenderContext {
+            sys: self.shared.sys.clone(),
+            pkg: self.pkg.pkg_info(&self.shared.fs_root),
+            cfg: self.layers.merged().clone(),
+            svc,
+            bind: bind_contexts(&census, &self.binds),
+        };
+        let files = match self.renderer.render(&ctx) {
+            Ok(files) => files,
+            Err(e) => {
+                error!(service_group = %self.sg, "{e}; the files rendered before stay in place");
+                return;
+            }
+        };
+        match write_outputs(&self.svc_path, &files) {
+            Ok(written) => {
+                let changes = Changes::from_written(&written);
+                if changes.any() {
+                    info!(service_group = %self.sg, ?changes, "rendered files changed");
+                }
+                self.pending.config |= changes.config;
+                self.pending.process_hooks |= changes.process_hooks;
+                self.pending.reconfigure_hook |= changes.reconfigure_hook;
+                if let Err(e) = self.write_run_file().and_then(|()| self.chown_config()) {
+                    error!(service_group = %self.sg, error = %e, "cannot prepare the run file");
+                }
+                self.rendered = true;
+            }
+            Err(e) => error!(service_group = %self.sg, "{e}"),
+        }
+    }
+
+    /// `<svc>/run`: the rendered run hook, else `exec <pkg_svc_run>`, else the package's run
+    /// file.
+    fn write_run_file(&self) -> std::io::Result<()> {
+        let target = self.svc_path.join("run");
+        let content = if self.hooks.exists(HookKind::Run) {
+            std::fs::read(self.hooks.path(HookKind::Run))?
+        } else if let Some(cmd) = &self.pkg.svc_run {
+            format!("#!/bin/sh\nexec {cmd} 2>&1\n").into_bytes()
+        } else if let Some(file) = &self.pkg.run_file {
+            std::fs::read(file)?
+        } else {
+            return Ok(());
+        };
+        if std::fs::read(&target).ok().as_deref() == Some(content.as_slice()) {
+            return Ok(());
+        }
+        let tmp = self.svc_path.join(".run.tmp");
+        std::fs::write(&tmp, &content)?;
+        set_mode(&tmp, 0o755)?;
+        std::fs::rename(&tmp, &target)
+    }
+
+    fn chown_config(&self) -> std::io::Result<()> {
+        let Some(user) = self.user else {
+            return Ok(());
+        };
+        chown_tree(&self.svc_path.join("config"), user)
+    }
+
+    fn write_gossiped_files(&mut self, group: &warren_ring::CensusGroup) {
+        let dir = self.svc_path.join("files");
+        for (name, file) in &group.service_files {
+            if self
+                .files
+                .get(name)
+                .is_some_and(|inc| *inc >= file.incarnation)
+            {
+                continue;
+            }
+            // A file name is a name, never a path.
+            if name.contains('/') || name == ".." || name == "." || name.is_empty() {
+                warn!(service_group = %self.sg, file = %name, "gossiped file name refused");
+                self.files.insert(name.clone(), file.incarnation);
+                continue;
+            }
+            let path = dir.join(name);
+            let tmp = dir.join(format!(".{name}.tmp"));
+            let written = std::fs::write(&tmp, &file.body)
+                .and_then(|()| set_mode(&tmp, 0o640))
+                .and_then(|()| match self.user {
+                    Some(u) => std::os::unix::fs::chown(&tmp, Some(u.uid), Some(u.gid)),
+                    None => Ok(()),
+                })
+                .and_then(|()| std::fs::rename(&tmp, &path));
+            match written {
+                Ok(()) => {
+                    info!(service_group = %self.sg, file = %name, incarnation = file.incarnation, "gossiped file written");
+                    self.files.insert(name.clone(), file.incarnation);
+                    if self.proc.is_some() {
+                        self.spawn_hook(HookKind::FileUpdated, Duration::ZERO);
+                    }
+                }
+                Err(e) => {
+                    error!(service_group = %self.sg, file = %path.display(), error = %e, "cannot write a gossiped file")
+                }
+            }
+        }
+    }
+
+    // ---- gates ----
+
+    /// Why the service may not start or be acted on now, if it may not.
+    fn gate(&self) -> Option<String> {
+        let Some(census) = self.census.as_ref() else {
+            return Some("waiting for the census".to_owned());
+        };
+        if !self.rendered {
+            return Some("waiting for its own Service rumor in the census".to_owned());
+        }
+        if self.spec.topology == Topology::Leader {
+            let status = census
+                .census_groups
+                .get(&self.sg)
+                .map(|g| g.election_status)
+                .unwrap_or_default();
+            match status {
+                CensusElectionStatus::ElectionFinished => {}
+                CensusElectionStatus::None => {
+                    return Some("Waiting to execute hooks; election hasn't started".to_owned());
+                }
+                CensusElectionStatus::ElectionInProgress => {
+                    return Some("Waiting to execute hooks; election in progress.".to_owned());
+                }
+                CensusElectionStatus::ElectionNoQuorum => {
+                    return Some(
+                        "Waiting to execute hooks; election in progress, and we have no quorum."
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+        if self.spec.binding_mode == BindingMode::Strict {
+            let unsatisfied: Vec<String> = self
+                .binds
+                .iter()
+                .filter_map(|(bind, wanted)| match bind_status(census, bind, wanted) {
+                    BindStatus::Satisfied => None,
+                    other => Some(format!("{} ({:?})", bind.name, other)),
+                })
+                .collect();
+            if !unsatisfied.is_empty() && self.proc.is_none() {
+                return Some(format!(
+                    "Waiting for service binds... {}",
+                    unsatisfied.join(", ")
+                ));
+            }
+        }
+        None
+    }
+
+    // ---- acting ----
+
+    async fn act(&mut self, shutdown: &CancellationToken) {
+        let gate = self.gate();
+        if gate != self.waiting {
+            if let Some(why) = &gate {
+                info!(service_group = %self.sg, "{why}");
+            }
+            self.waiting = gate.clone();
+            self.publish_status();
+        }
+        if gate.is_some() {
+            self.gate_was_open = false;
+            return;
+        }
+        if !self.gate_was_open && self.proc.is_some() {
+            // An election finished again: check health at once.
+            self.next_health = Some(Instant::now());
+        }
+        self.gate_was_open = true;
+        if self.proc.is_some() {
+            match decide(self.pending, self.hooks.exists(HookKind::Reconfigure)) {
+                Action::Restart => {
+                    self.pending = Changes::default();
+                    self.stop("its configuration or hooks changed").await;
+                    self.backoff.reset();
+                    self.next_start = None;
+                }
+                Action::Reconfigure => {
+                    self.pending = Changes::default();
+                    self.spawn_hook(HookKind::Reconfigure, Duration::ZERO);
+                }
+                Action::Nothing => self.pending = Changes::default(),
+            }
+        }
+        if self.proc.is_none() && self.next_start.is_none_or(|t| Instant::now() >= t) {
+            self.pending = Changes::default();
+            self.start(shutdown).await;
+        }
+        if self.proc.is_some()
+            && self.next_health.is_some_and(|t| Instant::now() >= t)
+            && !self.busy.contains(&HookKind::HealthCheck)
+        {
+            self.next_health = None;
+            if self.hooks.exists(HookKind::HealthCheck) {
+                self.spawn_hook(HookKind::HealthCheck, Duration::ZERO);
+            } else {
+                self.set_health(HealthStatus::Ok);
+                self.next_health = Some(Instant::now() + self.spec.health_check_interval);
+            }
+        }
+    }
+
+    async fn start(&mut self, shutdown: &CancellationToken) {
+        if let Err(e) = self.prepare_dirs() {
+            error!(service_group = %self.sg, error = %e, "cannot create the service directories");
+        }
+        self.stopping = shutdown.child_token();
+        let timeout = self.spec.hook_timeouts.default;
+        if let Some(run) = self
+            .hooks
+            .run(HookKind::Init, timeout, &self.stopping)
+            .await
+            && verdict(HookKind::Init, &run) != Verdict::Proceed
+        {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            let delay = self.backoff.failed(Duration::ZERO);
+            error!(service_group = %self.sg, "init {}; starting again in {delay:?}", run.exit);
+            self.next_start = Some(Instant::now() + delay);
+            return;
+        }
+        let run_file = self.svc_path.join("run");
+        let child = self
+            .shared
+            .reaper
+            .spawn(self.hooks.command(&run_file), &self.hooks.spawn_spec());
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                let delay = self.backoff.failed(Duration::ZERO);
+                error!(service_group = %self.sg, "cannot start {}: {e}; trying again in {delay:?}", run_file.display());
+                self.next_start = Some(Instant::now() + delay);
+                return;
+            }
+        };
+        let pid = child.pid;
+        info!(service_group = %self.sg, pid, "service started");
+        for (stream, tag) in [(child.take_stdout(), "O"), (child.take_stderr(), "E")] {
+            if let Some(r) = stream {
+                tokio::spawn(copy_lines(r, format!("{}({tag}):", self.sg), None));
+            }
+        }
+        if let Err(e) = std::fs::write(self.svc_path.join("PID"), format!("{pid}\n")) {
+            warn!(service_group = %self.sg, error = %e, "cannot write the PID file");
+        }
+        self.proc = Some(Running {
+            child,
+            started: Instant::now(),
+        });
+        self.next_start = None;
+        self.next_health = Some(Instant::now());
+        self.publish_status();
+        self.publish();
+        self.spawn_hook(HookKind::PostRun, Duration::ZERO);
+        if self.spec.topology == Topology::Leader {
+            self.spawn_hook(HookKind::Suitability, Duration::ZERO);
+        }
+    }
+
+    /// The stop sequence: shutdown signal to the process group, wait the shutdown timeout,
+    /// SIGKILL, then `post-stop`. Hooks in flight are stopped first.
+    async fn stop(&mut self, why: &str) {
+        self.stopping.cancel();
+        while let Some(done) = self.in_flight.join_next().await {
+            if let Ok((kind, _)) = done {
+                self.busy.remove(&kind);
+            }
+        }
+        self.busy.clear();
+        let Some(mut running) = self.proc.take() else {
+            return;
+        };
+        let signal =
+            warren_process::parse_signal(&self.pkg.shutdown_signal).unwrap_or(Signal::SIGTERM);
+        let timeout = self.spec.shutdown_timeout();
+        info!(service_group = %self.sg, pid = running.child.pid, ?signal, ?timeout, "stopping: {why}");
+        let (status, killed) = running.child.stop(signal, timeout).await;
+        // Whatever else is left of its process group (a forked helper that ignored the
+        // signal) goes too; the group id cannot be reused while any member lives.
+        let _ = running.child.signal_group(Signal::SIGKILL);
+        if killed {
+            warn!(service_group = %self.sg, "did not stop within {timeout:?}; killed");
+        }
+        info!(service_group = %self.sg, "run {status}");
+        let _ = std::fs::remove_file(self.svc_path.join("PID"));
+        self.set_health(HealthStatus::Unknown);
+        self.publish_status();
+        // post-stop runs to completion (bounded by its timeout) even during shutdown.
+        let never = CancellationToken::new();
+        if let Some(run) = self
+            .hooks
+            .run(HookKind::PostStop, self.spec.hook_timeouts.default, &never)
+            .await
+            && !run.exit.success()
+        {
+            warn!(service_group = %self.sg, "post-stop {}", run.exit);
+        }
+        self.publish();
+    }
+
+    fn on_exit(&mut self, status: ExitStatus) {
+        let Some(running) = self.proc.take() else {
+            return;
+        };
+        let ran = running.started.elapsed();
+        let _ = std::fs::remove_file(self.svc_path.join("PID"));
+        self.stopping.cancel();
+        let delay = self.backoff.failed(ran);
+        error!(service_group = %self.sg, "run {status} after {ran:?}; restarting in {delay:?}");
+        self.next_start = Some(Instant::now() + delay);
+        self.set_health(if self.hooks.exists(HookKind::HealthCheck) {
+            HealthStatus::Unknown
+        } else {
+            HealthStatus::Critical
+        });
+        self.publish_status();
+        self.publish();
+    }
+
+    fn forward(&mut self, sig: Signal) {
+        if let Some(running) = &self.proc
+            && let Err(e) = running.child.signal_group(sig)
+        {
+            warn!(service_group = %self.sg, ?sig, error = %e, "cannot forward the signal");
+        }
+    }
+
+    // ---- hooks beside the process ----
+
+    fn spawn_hook(&mut self, kind: HookKind, delay: Duration) {
+        if !self.hooks.exists(kind) || !self.busy.insert(kind) {
+            return;
+        }
+        let hooks = self.hooks.clone();
+        let cancel = self.stopping.clone();
+        let timeout = match kind {
+            HookKind::Suitability => self.spec.hook_timeouts.suitability,
+            HookKind::HealthCheck => self
+                .spec
+                .health_check_interval
+                .min(self.spec.hook_timeouts.default),
+            _ => self.spec.hook_timeouts.default,
+        };
+        self.in_flight.spawn(async move {
+            if !delay.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = cancel.cancelled() => return (kind, None),
+                }
+            }
+            (kind, hooks.run(kind, timeout, &cancel).await)
+        });
+    }
+
+    fn on_hook(&mut self, kind: HookKind, run: Option<HookRun>) {
+        self.busy.remove(&kind);
+        let Some(run) = run else { return };
+        if self.proc.is_none() {
+            return;
+        }
+        match verdict(kind, &run) {
+            Verdict::Retry => {
+                warn!(service_group = %self.sg, "post-run {}; retrying", run.exit);
+                self.spawn_hook(HookKind::PostRun, POST_RUN_RETRY);
+            }
+            Verdict::Health(health) => {
+                self.set_health(health);
+                let interval = self.spec.health_check_interval;
+                let next = if health == HealthStatus::Ok {
+                    interval
+                } else {
+                    interval.min(UNHEALTHY_RECHECK)
+                };
+                self.next_health = Some(Instant::now() + next);
+            }
+            Verdict::Suitability(value) => {
+                let value = value.unwrap_or(0);
+                info!(service_group = %self.sg, suitability = value, "suitability");
+                self.shared
+                    .ring
+                    .set_suitability(&self.sg, ElectionKind::Leader, value);
+            }
+            Verdict::Logged(ok) => {
+                if !ok {
+                    warn!(service_group = %self.sg, "{} {}", kind.file_name(), run.exit);
+                }
+                if kind == HookKind::Reconfigure {
+                    self.next_health = Some(Instant::now());
+                }
+            }
+            Verdict::Proceed | Verdict::Failed => {}
+        }
+    }
+
+    // ---- status and files ----
+
+    fn set_health(&mut self, health: HealthStatus) {
+        if health != self.health {
+            info!(service_group = %self.sg, health = health.as_str(), "health changed");
+            self.health = health;
+            self.publish_status();
+        }
+    }
+
+    fn publish_status(&self) {
+        let (process, pid) = match &self.proc {
+            Some(r) => (ProcessState::Up, Some(r.child.pid)),
+            None => (ProcessState::Down, None),
+        };
+        self.status.send_modify(|s| {
+            if s.process != process {
+                s.since = SystemTime::now();
+            }
+            s.process = process;
+            s.pid = pid;
+            s.health = self.health;
+            s.initialized = self.proc.is_some();
+            s.waiting = self.waiting.clone();
+        });
+    }
+
+    /// Habitat's service directories (spec §12.2): data directories belong to the service
+    /// user (0770), `hooks/` and `logs/` to the supervisor (0755); existing ones are left as
+    /// they are.
+    fn prepare_dirs(&self) -> std::io::Result<()> {
+        create_dir(&self.svc_path, 0o755, None)?;
+        for dir in ["config", "data", "files", "var", "static"] {
+            create_dir(&self.svc_path.join(dir), 0o770, self.user)?;
+        }
+        for dir in ["hooks", "logs"] {
+            create_dir(&self.svc_path.join(dir), 0o755, None)?;
+        }
+        Ok(())
+    }
+}
+
+async fn wait_running(proc: &mut Option<Running>) -> ExitStatus {
+    match proc {
+        Some(r) => r.child.wait().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn create_dir(path: &Path, mode: u32, owner: Option<UserIds>) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    if path.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(path)?;
+    set_mode(path, mode)?;
+    if let Some(u) = owner {
+        std::os::unix::fs::chown(path, Some(u.uid), Some(u.gid))?;
+    }
+    Ok(())
+}
+
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+fn chown_tree(path: &Path, user: UserIds) -> std::io::Result<()> {
+    std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid))?;
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            chown_tree(&entry?.path(), user)?;
+        }
+    }
+    Ok(())
+}
