@@ -281,3 +281,128 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+/// A path in the repository, e.g. `repo_path("plans/redis")`.
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+/// Writes a member's `user.toml` for service `svc` under its `--fs-root` (at
+/// `<root>/hab/user/<svc>/config/user.toml`, layered over the plan's `default.toml`); call it
+/// before [`Sup::start`] so the service's first render sees it.
+pub fn write_user_toml(root: &Path, svc: &str, toml: &str) -> PathBuf {
+    let dir = root.join("hab/user").join(svc).join("config");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let file = dir.join("user.toml");
+    std::fs::write(&file, toml).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    file
+}
+
+/// Whether `cmd --version` runs and succeeds (the command is on `PATH`).
+pub fn have_command(cmd: &str) -> bool {
+    Command::new(cmd)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The last `n` lines of a supervisor's `warren.log` (its stderr), for failure messages.
+pub fn log_tail(root: &Path, n: usize) -> String {
+    let log = std::fs::read_to_string(root.join("warren.log")).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// One process as `/proc` shows it.
+#[derive(Clone, Debug)]
+pub struct Proc {
+    /// Its pid (in this test's PID namespace).
+    pub pid: u32,
+    /// Its parent's pid.
+    pub ppid: u32,
+    /// Its state letter (`R`, `S`, `Z`, …).
+    pub state: char,
+    /// Its command line (empty for a zombie).
+    pub cmdline: Vec<String>,
+    /// Its working directory, if readable.
+    pub cwd: Option<PathBuf>,
+}
+
+/// A field of `/proc/<pid>/status` (`"PPid"`, `"State"`, `"NSpid"`, …), its value trimmed.
+pub fn proc_status_field(pid: u32, field: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k == field).then(|| v.trim().to_owned())
+    })
+}
+
+/// Every process `/proc` lists now (those that vanish while being read are left out).
+pub fn processes() -> Vec<Proc> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Some(ppid) = proc_status_field(pid, "PPid").and_then(|v| v.parse().ok()) else {
+            continue;
+        };
+        let state = proc_status_field(pid, "State")
+            .and_then(|v| v.chars().next())
+            .unwrap_or('?');
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| {
+                b.split(|c| *c == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok();
+        out.push(Proc {
+            pid,
+            ppid,
+            state,
+            cmdline,
+            cwd,
+        });
+    }
+    out
+}
+
+/// Sends `sig` (`"KILL"`, `"TERM"`, …) to `pid`; whether `kill` succeeded.
+pub fn kill_pid(pid: u32, sig: &str) -> bool {
+    Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// SIGKILLs every live process whose working directory or a command-line argument lies under
+/// `root`, other than this one: what a SIGKILLed supervisor with that `--fs-root` left behind (its
+/// hooks, and services such as redis, which chdir into their data directory). Returns the pids.
+pub fn kill_processes_under(root: &Path) -> Vec<u32> {
+    let me = std::process::id();
+    // `/proc/<pid>/cwd` is canonical; command lines hold the path as given.
+    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let is_under = |p: &Path| p.starts_with(root) || p.starts_with(&canonical);
+    let mut killed = Vec::new();
+    for p in processes() {
+        if p.pid == me || p.state == 'Z' {
+            continue;
+        }
+        let under = p.cwd.as_deref().is_some_and(is_under)
+            || p.cmdline.iter().any(|a| is_under(Path::new(a)));
+        if under && kill_pid(p.pid, "KILL") {
+            killed.push(p.pid);
+        }
+    }
+    killed
+}

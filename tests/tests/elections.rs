@@ -1,7 +1,6 @@
 //! Leader election between real `warren run` processes on loopback: a leader-topology group of
-//! three (a stand-in plan: the service runtime is not there yet, so the plan's service is only
-//! announced) elects one leader, elects another when the leader is killed, and takes the old
-//! leader back as a follower.
+//! three (a minimal plan whose run hook sleeps) elects one leader, elects another when the
+//! leader is killed, and takes the old leader back as a follower.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -18,6 +17,9 @@ fn plan(test: &str) -> PathBuf {
         "pkg_origin=warren\npkg_name=standin\npkg_version=1.0.0\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(dir.join("hooks")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("hooks/run"), "#!/bin/sh\nexec sleep 1000\n")
+        .unwrap_or_else(|e| panic!("{e}"));
     dir
 }
 
