@@ -89,6 +89,23 @@ pub enum ProcessState {
     Up,
 }
 
+/// Whether the operator wants the service running (`warren svc start` / `stop`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DesiredState {
+    /// Keep it running.
+    #[default]
+    Up,
+    /// Keep it stopped (loaded, rendered, not running).
+    Down,
+}
+
+/// What a service task is asked while it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Control {
+    Desired(DesiredState),
+    Signal(Signal),
+}
+
 /// A service's state as the gateway and the control API report it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceStatus {
@@ -108,6 +125,20 @@ pub struct ServiceStatus {
     pub initialized: bool,
     /// Why the service is not started, if it is waiting.
     pub waiting: Option<String>,
+    /// What the operator asked for.
+    pub desired: DesiredState,
+    /// Restarts after failures since load.
+    pub restart_count: u32,
+    /// When a failed service starts again, if it is waiting to.
+    pub next_restart_at: Option<SystemTime>,
+    /// The merged configuration in force.
+    pub cfg: toml::Table,
+    /// Output of the last health check (stdout, stderr), as its log files hold it.
+    pub health_output: (String, String),
+    /// The topology election's status in the census (`None` for standalone).
+    pub election: CensusElectionStatus,
+    /// `user.toml` is present and in force.
+    pub user_config: bool,
 }
 
 /// Why a service cannot be loaded.
@@ -141,8 +172,9 @@ pub struct ServiceHandle {
     /// `service.group[@org]`.
     pub service_group: String,
     status: watch::Receiver<ServiceStatus>,
-    signals: mpsc::UnboundedSender<Signal>,
+    control: mpsc::UnboundedSender<Control>,
     task: tokio::task::JoinHandle<()>,
+    shutdown: CancellationToken,
 }
 
 impl ServiceHandle {
@@ -158,12 +190,23 @@ impl ServiceHandle {
 
     /// Sends `sig` to the service's process group (if running).
     pub fn forward_signal(&self, sig: Signal) {
-        let _ = self.signals.send(sig);
+        let _ = self.control.send(Control::Signal(sig));
+    }
+
+    /// Start (`Up`) or stop (`Down`) the service; it stays loaded either way.
+    pub fn set_desired(&self, desired: DesiredState) {
+        let _ = self.control.send(Control::Desired(desired));
     }
 
     /// A handle that forwards signals to the service, usable after this one is consumed.
     pub fn signal_forwarder(&self) -> SignalForwarder {
-        SignalForwarder(self.signals.clone())
+        SignalForwarder(self.control.clone())
+    }
+
+    /// Unloads the service: stops it (the full stop sequence) and waits for its task.
+    pub async fn unload(self) {
+        self.shutdown.cancel();
+        self.join().await;
     }
 
     /// Waits until the task ended (after its shutdown token was cancelled).
@@ -176,23 +219,26 @@ impl ServiceHandle {
 
 /// Forwards signals to one service's process group.
 #[derive(Clone, Debug)]
-pub struct SignalForwarder(mpsc::UnboundedSender<Signal>);
+pub struct SignalForwarder(mpsc::UnboundedSender<Control>);
 
 impl SignalForwarder {
     /// Sends `sig` to the service's process group (if running).
     pub fn forward(&self, sig: Signal) {
-        let _ = self.0.send(sig);
+        let _ = self.0.send(Control::Signal(sig));
     }
 }
 
-/// Loads `spec` and spawns its task on the current runtime; the task runs until `shutdown`,
-/// then stops the service (signal, timeout, SIGKILL, `post-stop`) and ends. Everything that
+/// Loads `spec` and spawns its task on the current runtime; the task runs until `shutdown`
+/// (or [`ServiceHandle::unload`]), then stops the service (signal, timeout, SIGKILL,
+/// `post-stop`) and ends. `desired` is the initial desired state. Everything that
 /// can be checked before running (plan, templates, binds, `HAB_<PKG>`, user) is checked here.
 pub fn spawn(
     spec: ServiceSpec,
     shared: Shared,
     shutdown: CancellationToken,
+    desired: DesiredState,
 ) -> Result<ServiceHandle, LoadError> {
+    let shutdown = shutdown.child_token();
     let pkg = spec.effective_package()?;
     let binds = spec.checked_binds().map_err(LoadError::Binds)?;
     let renderer = PlanRenderer::new(&pkg, &shared.fs_root, false)?;
@@ -232,9 +278,16 @@ pub fn spawn(
         health: HealthStatus::Unknown,
         initialized: false,
         waiting: None,
+        desired,
+        restart_count: 0,
+        next_restart_at: None,
+        cfg: layers.merged().clone(),
+        health_output: (String::new(), String::new()),
+        election: CensusElectionStatus::None,
+        user_config: false,
     };
     let (status_tx, status_rx) = watch::channel(status);
-    let (signals_tx, signals_rx) = mpsc::unbounded_channel();
+    let (control_tx, control_rx) = mpsc::unbounded_channel();
     let census = shared.census.clone();
     for w in renderer_warnings(&pkg, &shared.fs_root) {
         warn!(service_group = %sg, "{w}");
@@ -268,13 +321,16 @@ pub fn spawn(
         status: status_tx,
         stopping: shutdown.child_token(),
         gate_was_open: false,
+        desired,
+        restart_count: 0,
     };
-    let task = tokio::spawn(svc.run(census, signals_rx, shutdown));
+    let task = tokio::spawn(svc.run(census, control_rx, shutdown.clone()));
     Ok(ServiceHandle {
         service_group: sg,
         status: status_rx,
-        signals: signals_tx,
+        control: control_tx,
         task,
+        shutdown,
     })
 }
 
@@ -359,13 +415,15 @@ struct Service {
     /// Cancelled when the service stops: hooks in flight are stopped.
     stopping: CancellationToken,
     gate_was_open: bool,
+    desired: DesiredState,
+    restart_count: u32,
 }
 
 impl Service {
     async fn run(
         mut self,
         mut census: watch::Receiver<Option<Arc<CensusRing>>>,
-        mut signals: mpsc::UnboundedReceiver<Signal>,
+        mut control: mpsc::UnboundedReceiver<Control>,
         shutdown: CancellationToken,
     ) {
         info!(service_group = %self.sg, pkg = %fully_qualified(&self.pkg), "service loaded");
@@ -409,7 +467,19 @@ impl Service {
                         Err(e) => error!(service_group = %self.sg, error = %e, "hook task failed"),
                     }
                 }
-                Some(sig) = signals.recv() => self.forward(sig),
+                Some(cmd) = control.recv() => match cmd {
+                    Control::Signal(sig) => self.forward(sig),
+                    Control::Desired(desired) => {
+                        self.desired = desired;
+                        info!(service_group = %self.sg, ?desired, "desired state");
+                        if desired == DesiredState::Down {
+                            self.stop("it was asked to stop").await;
+                            self.next_start = None;
+                            self.backoff.reset();
+                        }
+                        self.publish_status();
+                    }
+                },
                 _ = sleep_until(deadline) => {
                     if Instant::now() >= next_poll {
                         next_poll = Instant::now() + USER_TOML_POLL;
@@ -474,6 +544,7 @@ impl Service {
         }
         self.publish();
         self.render();
+        self.publish_status();
     }
 
     fn publish(&mut self) {
@@ -615,6 +686,9 @@ impl Service {
 
     /// Why the service may not start or be acted on now, if it may not.
     fn gate(&self) -> Option<String> {
+        if self.desired == DesiredState::Down {
+            return Some("stopped (desired state down)".to_owned());
+        }
         let Some(census) = self.census.as_ref() else {
             return Some("waiting for the census".to_owned());
         };
@@ -822,6 +896,7 @@ impl Service {
         let _ = std::fs::remove_file(self.svc_path.join("PID"));
         self.stopping.cancel();
         let delay = self.backoff.failed(ran);
+        self.restart_count = self.restart_count.saturating_add(1);
         error!(service_group = %self.sg, "run {status} after {ran:?}; restarting in {delay:?}");
         self.next_start = Some(Instant::now() + delay);
         self.set_health(if self.hooks.exists(HookKind::HealthCheck) {
@@ -880,6 +955,11 @@ impl Service {
                 self.spawn_hook(HookKind::PostRun, POST_RUN_RETRY);
             }
             Verdict::Health(health) => {
+                let output = (
+                    read_capped(&self.svc_path.join("logs/health-check.stdout.log")),
+                    read_capped(&self.svc_path.join("logs/health-check.stderr.log")),
+                );
+                self.status.send_modify(|s| s.health_output = output);
                 self.set_health(health);
                 let interval = self.spec.health_check_interval;
                 let next = if health == HealthStatus::Ok {
@@ -923,6 +1003,15 @@ impl Service {
             Some(r) => (ProcessState::Up, Some(r.child.pid)),
             None => (ProcessState::Down, None),
         };
+        let election = self
+            .census
+            .as_ref()
+            .and_then(|c| c.census_groups.get(&self.sg))
+            .map(|g| g.election_status)
+            .unwrap_or_default();
+        let next_restart_at = self
+            .next_start
+            .map(|t| SystemTime::now() + t.saturating_duration_since(Instant::now()));
         self.status.send_modify(|s| {
             if s.process != process {
                 s.since = SystemTime::now();
@@ -932,6 +1021,14 @@ impl Service {
             s.health = self.health;
             s.initialized = self.proc.is_some();
             s.waiting = self.waiting.clone();
+            s.desired = self.desired;
+            s.restart_count = self.restart_count;
+            s.next_restart_at = next_restart_at;
+            if &s.cfg != self.layers.merged() {
+                s.cfg = self.layers.merged().clone();
+            }
+            s.election = election;
+            s.user_config = self.user_toml.is_some();
         });
     }
 
@@ -948,6 +1045,14 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// A log file's text, at most its last 64 KiB.
+fn read_capped(path: &Path) -> String {
+    const CAP: usize = 64 * 1024;
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let start = bytes.len().saturating_sub(CAP);
+    String::from_utf8_lossy(&bytes[start..]).into_owned()
 }
 
 async fn wait_running(proc: &mut Option<Running>) -> ExitStatus {

@@ -24,7 +24,9 @@ use warren_ring::{
 use warren_service::backoff::BackoffConfig;
 use warren_service::hooks::HealthStatus;
 use warren_service::spec::{ServiceSpec, Topology};
-use warren_service::supervisor::{self, ProcessState, RingPort, ServiceHandle, Shared};
+use warren_service::supervisor::{
+    self, DesiredState, ProcessState, RingPort, ServiceHandle, Shared,
+};
 use warren_service::{Package, supervisor::ServiceStatus};
 
 const ME: &str = "0123456789abcdef0123456789abcdef";
@@ -60,6 +62,8 @@ struct FakeState {
     suitability: Vec<u64>,
     status: CensusElectionStatus,
     service_config: Option<CensusServiceConfig>,
+    /// Other groups in the census (bound services).
+    others: Vec<CensusGroup>,
 }
 
 struct FakeRing {
@@ -85,6 +89,11 @@ impl FakeRing {
             incarnation,
             value: value.to_owned(),
         });
+        self.rebuild();
+    }
+
+    fn add_group(&self, group: CensusGroup) {
+        self.state.lock().unwrap().others.push(group);
         self.rebuild();
     }
 
@@ -139,13 +148,61 @@ impl FakeRing {
             changed_service_files: Vec::new(),
             service_files: BTreeMap::new(),
         };
+        let mut groups = BTreeMap::from([(svc.service_group.clone(), group)]);
+        for other in &st.others {
+            groups.insert(other.service_group.clone(), other.clone());
+        }
         let census = CensusRing {
             changed: true,
-            census_groups: BTreeMap::from([(svc.service_group.clone(), group)]),
+            census_groups: groups,
             local_member_id: MemberId::new(ME),
             counters: CensusCounters::default(),
         };
         self.census.send_replace(Some(Arc::new(census)));
+    }
+}
+
+/// A one-member group of another service exporting `cfg`.
+fn other_group(service_group: &str, member_id: &str, cfg: &str) -> CensusGroup {
+    let sg = ServiceGroup::parse(service_group).unwrap();
+    let member = CensusMember {
+        member_id: MemberId::new(member_id),
+        pkg: None,
+        pkg_incarnation: 0,
+        package: String::new(),
+        service: sg.service.clone(),
+        group: sg.group.clone(),
+        org: sg.org.clone(),
+        persistent: true,
+        leader: false,
+        follower: false,
+        update_leader: false,
+        update_follower: false,
+        election_is_running: false,
+        election_is_no_quorum: false,
+        election_is_finished: false,
+        update_election_is_running: false,
+        update_election_is_no_quorum: false,
+        update_election_is_finished: false,
+        sys: warren_ring::SysInfo::default(),
+        alive: true,
+        suspect: false,
+        confirmed: false,
+        departed: false,
+        cfg: cfg.to_owned(),
+    };
+    CensusGroup {
+        service_group: service_group.to_owned(),
+        election_status: CensusElectionStatus::None,
+        update_election_status: CensusElectionStatus::None,
+        pkg_incarnation: 0,
+        leader_id: None,
+        service_config: None,
+        local_member_id: MemberId::new(ME),
+        population: BTreeMap::from([(MemberId::new(member_id), member)]),
+        update_leader_id: None,
+        changed_service_files: Vec::new(),
+        service_files: BTreeMap::new(),
     }
 }
 
@@ -253,7 +310,7 @@ impl Fixture {
             env: Arc::new(|_: &str| None),
         };
         let shutdown = CancellationToken::new();
-        let handle = supervisor::spawn(spec, shared, shutdown.clone()).unwrap();
+        let handle = supervisor::spawn(spec, shared, shutdown.clone(), DesiredState::Up).unwrap();
         (handle, shutdown)
     }
 }
@@ -530,13 +587,115 @@ fn load_errors_are_clear() {
             census: ring.census.subscribe(),
             env: Arc::new(|_: &str| Some("not = [valid".to_owned())),
         };
-        let err = supervisor::spawn(fx.spec(), shared(), CancellationToken::new()).unwrap_err();
+        let err = supervisor::spawn(
+            fx.spec(),
+            shared(),
+            CancellationToken::new(),
+            DesiredState::Up,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("nothing to run"), "{err}");
         std::fs::write(fx.plan.join("hooks/run"), "#!/bin/sh\nexec sleep 1\n").unwrap();
-        let err = supervisor::spawn(fx.spec(), shared(), CancellationToken::new()).unwrap_err();
+        let err = supervisor::spawn(
+            fx.spec(),
+            shared(),
+            CancellationToken::new(),
+            DesiredState::Up,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("HAB_APP"), "{err}");
         std::fs::write(fx.plan.join("config/bad.conf"), "{{#if}}\n").unwrap();
-        let err = supervisor::spawn(fx.spec(), shared(), CancellationToken::new()).unwrap_err();
+        let err = supervisor::spawn(
+            fx.spec(),
+            shared(),
+            CancellationToken::new(),
+            DesiredState::Up,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("bad.conf"), "{err}");
+    });
+}
+
+#[test]
+fn strict_binds_wait_and_render_the_bound_group() {
+    let fx = Fixture::new(
+        "port = 1\n",
+        "db={{bind.db.first.sys.ip}}:{{bind.db.first.cfg.port}}\n",
+        &[("run", RUN)],
+    );
+    let mut plan = std::fs::read_to_string(fx.plan.join("plan.sh")).unwrap();
+    plan.push_str("pkg_binds=(\n  [db]=\"port\"\n)\n");
+    std::fs::write(fx.plan.join("plan.sh"), plan).unwrap();
+    run(|reaper| async move {
+        let ring = FakeRing::new();
+        let mut spec = fx.spec();
+        spec.binds = vec![warren_service::census_view::Bind::parse("db:pg.default").unwrap()];
+        let (handle, shutdown) = fx.start(spec, reaper, &ring);
+        wait_status(&handle, "waiting for binds", |s| {
+            s.waiting.as_deref().is_some_and(|w| {
+                w.contains("Waiting for service binds") && w.contains("NotPresent")
+            })
+        })
+        .await;
+        // Present but without the export: still waiting.
+        ring.add_group(other_group("pg.default", "aa", "other = 1\n"));
+        wait_status(&handle, "unsatisfied", |s| {
+            s.waiting
+                .as_deref()
+                .is_some_and(|w| w.contains("Unsatisfied"))
+        })
+        .await;
+        assert_eq!(handle.status().process, ProcessState::Down);
+        ring.add_group(other_group("pg.default", "bb", "port = 5432\n"));
+        // The census keeps the newest group of that name (the fake replaces it).
+        wait_status(&handle, "started", |s| s.process == ProcessState::Up).await;
+        let conf = fx.fs_root.join("hab/svc/app/config/app.conf");
+        assert_eq!(
+            std::fs::read_to_string(conf).unwrap(),
+            "db=127.0.0.1:5432\n"
+        );
+        shutdown.cancel();
+        handle.join().await;
+    });
+}
+
+#[test]
+fn desired_state_and_forwarded_signals() {
+    let fx = Fixture::new(
+        "port = 1\n",
+        "x\n",
+        &[(
+            "run",
+            "trap 'echo hup >> @M@/hup' HUP\necho $$ >> @M@/run\nwhile :; do sleep 0.1; done",
+        )],
+    );
+    run(|reaper| async move {
+        let ring = FakeRing::new();
+        let (handle, shutdown) = fx.start(fx.spec(), reaper, &ring);
+        wait_status(&handle, "up", |s| s.process == ProcessState::Up).await;
+        wait_for("run hook", || fx.count("run") == 1).await;
+        handle.forward_signal(nix::sys::signal::Signal::SIGHUP);
+        wait_for("SIGHUP in the service", || fx.count("hup") >= 1).await;
+        assert_eq!(handle.status().restart_count, 0);
+
+        let pid = handle.status().pid.unwrap();
+        handle.set_desired(DesiredState::Down);
+        wait_status(&handle, "down", |s| {
+            s.process == ProcessState::Down && s.desired == DesiredState::Down
+        })
+        .await;
+        assert!(!alive(pid));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(handle.status().process, ProcessState::Down, "stays down");
+        handle.set_desired(DesiredState::Up);
+        wait_status(&handle, "up again", |s| s.process == ProcessState::Up).await;
+        assert_eq!(fx.count("run"), 2);
+        assert_eq!(
+            handle.status().restart_count,
+            0,
+            "operator stops are not failures"
+        );
+        handle.unload().await;
+        shutdown.cancel();
     });
 }

@@ -18,7 +18,7 @@ use warren_ring::{CensusRing, ElectionKind, MemberId};
 use warren_service::backoff::BackoffConfig;
 use warren_service::census_view::Bind;
 use warren_service::spec::{BindingMode, HookTimeouts, ServiceSpec, Topology};
-use warren_service::supervisor::{RingPort, ServiceHandle, Shared};
+use warren_service::supervisor::{DesiredState, RingPort, ServiceHandle, Shared};
 use warren_service::{Package, supervisor};
 
 use crate::cli::{BindingModeArg, LoadArgs, RunArgs, StrategyArg, TopologyArg};
@@ -184,7 +184,7 @@ pub(crate) fn spawn_all(
         .into_iter()
         .map(|spec| {
             let name = spec.package.name().to_owned();
-            supervisor::spawn(spec, shared.clone(), shutdown.clone())
+            supervisor::spawn(spec, shared.clone(), shutdown.clone(), DesiredState::Up)
                 .map_err(|e| anyhow!("loading {name}: {e}"))
         })
         .collect()
