@@ -26,6 +26,7 @@ pub mod hooks;
 pub mod plan;
 pub mod render;
 pub mod spec;
+pub mod spec_file;
 pub mod supervisor;
 
 pub use config::{

@@ -100,6 +100,11 @@ fn ring_key(args: &RunArgs, layout: &Layout) -> Result<Option<RingKey>> {
     Ok(None)
 }
 
+/// The restart backoff of the load flags (also used for services loaded from spec files).
+fn backoff_config(load: &crate::cli::LoadArgs) -> warren_service::backoff::BackoffConfig {
+    crate::services::backoff(load)
+}
+
 /// This host's name (for `sys.hostname`).
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -214,19 +219,26 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let shutdown = CancellationToken::new();
     let services_stop = CancellationToken::new();
     let (census_tx, census_rx) = watch::channel(None);
-    let services = crate::services::spawn_all(
-        specs,
-        crate::services::SupervisorInfo {
-            args: &args,
-            member_id: &member_id,
-            advertise,
-            hostname: hostname(),
-            reaper,
-            commands: gossip.commands(),
-            census: census_rx,
-        },
-        &services_stop,
-    )?;
+    let shared = crate::services::shared(crate::services::SupervisorInfo {
+        args: &args,
+        member_id: &member_id,
+        advertise,
+        hostname: hostname(),
+        reaper,
+        commands: gossip.commands(),
+        census: census_rx,
+    });
+    let mut services = crate::services::Services::new(
+        shared,
+        services_stop.clone(),
+        warren_service::spec_file::specs_dir(&layout.sup_root),
+    );
+    for (spec, dir) in specs {
+        // Plans given on the command line are given again at the next start: no spec file.
+        services.load(spec, &dir, false, warren_service::supervisor::DesiredState::Up)?;
+    }
+    services.load_spec_files(args.org.as_deref(), backoff_config(&args.load));
+    let services = Arc::new(tokio::sync::Mutex::new(services));
     let (snap_tx, snap_rx) = watch::channel(Arc::new(Snapshot::default()));
     let http = if args.http_disable {
         None
@@ -243,24 +255,23 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
 
     // Services stop first (within their shutdown budgets) while the ring still runs; then the
     // ring is left gracefully.
-    let hangups: Vec<_> = services.iter().map(|h| h.signal_forwarder()).collect();
     let stopping = services_stop.clone();
+    let hup_services = Arc::clone(&services);
     tokio::spawn(async move {
-        wait_for_stop_signal(&hangups).await;
+        wait_for_stop_signal(&hup_services).await;
         info!("stopping");
         stopping.cancel();
         // A second signal while stopping means: stop now.
-        wait_for_stop_signal(&[]).await;
+        wait_for_stop_signal(&hup_services).await;
         eprintln!("warren: second signal, exiting at once");
         std::process::exit(1);
     });
     let ring_stop = shutdown.clone();
     let services_stopped = services_stop.clone();
+    let all = Arc::clone(&services);
     let services_done = tokio::spawn(async move {
         services_stopped.cancelled().await;
-        for handle in services {
-            handle.join().await;
-        }
+        all.lock().await.stop_all().await;
         ring_stop.cancel();
     });
 
@@ -296,7 +307,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
 
 /// Waits for SIGTERM or SIGINT; SIGHUPs meanwhile are forwarded to every service's process
 /// group (as Habitat's launcher passes signals on to services).
-async fn wait_for_stop_signal(hangups: &[warren_service::supervisor::SignalForwarder]) {
+async fn wait_for_stop_signal(services: &tokio::sync::Mutex<crate::services::Services>) {
     use tokio::signal::unix::{SignalKind, signal};
     let term = signal(SignalKind::terminate());
     let int = signal(SignalKind::interrupt());
@@ -307,9 +318,17 @@ async fn wait_for_stop_signal(hangups: &[warren_service::supervisor::SignalForwa
                 _ = term.recv() => return,
                 _ = int.recv() => return,
                 _ = hup.recv() => {
-                    info!(services = hangups.len(), "SIGHUP: forwarding to services");
-                    for h in hangups {
-                        h.forward(nix::sys::signal::Signal::SIGHUP);
+                    // Never wait on the lock: a control request may hold it while a service
+                    // stops; the signal is then not forwarded, and that is logged.
+                    match services.try_lock() {
+                        Ok(s) => {
+                            let forwarders = s.forwarders();
+                            info!(services = forwarders.len(), "SIGHUP: forwarding to services");
+                            for f in forwarders {
+                                f.forward(nix::sys::signal::Signal::SIGHUP);
+                            }
+                        }
+                        Err(_) => warn!("SIGHUP: services are busy (a load or unload is running); not forwarded"),
                     }
                 }
             }

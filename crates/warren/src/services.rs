@@ -4,8 +4,9 @@
 //!
 //! It holds no service logic (that is `warren-service`), only wiring.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +19,10 @@ use warren_ring::{CensusRing, ElectionKind, MemberId};
 use warren_service::backoff::BackoffConfig;
 use warren_service::census_view::Bind;
 use warren_service::spec::{BindingMode, HookTimeouts, ServiceSpec, Topology};
-use warren_service::supervisor::{DesiredState, RingPort, ServiceHandle, Shared};
+use warren_service::spec_file::{SpecFile, spec_path};
+use warren_service::supervisor::{
+    DesiredState, RingPort, ServiceHandle, ServiceStatus, Shared, SignalForwarder,
+};
 use warren_service::{Package, supervisor};
 
 use crate::cli::{BindingModeArg, LoadArgs, RunArgs, StrategyArg, TopologyArg};
@@ -68,33 +72,39 @@ pub(crate) fn spec(pkg: Package, load: &LoadArgs, org: Option<&str>) -> Result<S
         default: Duration::from_secs(load.hook_timeout.max(1)),
         ..HookTimeouts::default()
     };
-    spec.backoff = BackoffConfig {
+    spec.backoff = backoff(load);
+    spec.config_from.clone_from(&load.config_from);
+    Ok(spec)
+}
+
+/// The restart backoff the load flags ask for.
+pub(crate) fn backoff(load: &LoadArgs) -> BackoffConfig {
+    BackoffConfig {
         min: Duration::from_secs(load.service_min_backoff_period),
         max: Duration::from_secs(
             load.service_max_backoff_period
                 .max(load.service_min_backoff_period),
         ),
         cooldown: Duration::from_secs(load.service_restart_cooldown_period),
-    };
-    spec.config_from.clone_from(&load.config_from);
-    Ok(spec)
+    }
 }
 
 /// Reads every plan of `args` and checks its flags; the first problem stops the start.
-pub(crate) fn specs(args: &RunArgs) -> Result<Vec<ServiceSpec>> {
-    let specs: Vec<ServiceSpec> = args
+pub(crate) fn specs(args: &RunArgs) -> Result<Vec<(ServiceSpec, PathBuf)>> {
+    let specs: Vec<(ServiceSpec, PathBuf)> = args
         .plans
         .iter()
         .map(|dir| {
             let pkg = read_package(dir)?;
-            spec(pkg, &args.load, args.org.as_deref())
-                .with_context(|| format!("loading {}", dir.display()))
+            let spec = spec(pkg, &args.load, args.org.as_deref())
+                .with_context(|| format!("loading {}", dir.display()))?;
+            Ok((spec, dir.clone()))
         })
         .collect::<Result<_>>()?;
-    for (i, s) in specs.iter().enumerate() {
+    for (i, (s, _)) in specs.iter().enumerate() {
         if specs[..i]
             .iter()
-            .any(|o| o.package.name() == s.package.name())
+            .any(|(o, _)| o.package.name() == s.package.name())
         {
             return Err(anyhow!(
                 "service {} is given twice (one service per package name)",
@@ -142,12 +152,8 @@ pub(crate) struct SupervisorInfo<'a> {
     pub census: watch::Receiver<Option<Arc<CensusRing>>>,
 }
 
-/// Spawns a supervisor task for every spec.
-pub(crate) fn spawn_all(
-    specs: Vec<ServiceSpec>,
-    info: SupervisorInfo<'_>,
-    shutdown: &CancellationToken,
-) -> Result<Vec<ServiceHandle>> {
+/// What every service of this supervisor shares.
+pub(crate) fn shared(info: SupervisorInfo<'_>) -> Shared {
     let args = info.args;
     let sys = warren_template::SysInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -171,7 +177,7 @@ pub(crate) fn spawn_all(
         ctl_gateway_ip: sys.ctl_gateway_ip.to_string(),
         ctl_gateway_port: u32::from(sys.ctl_gateway_port),
     };
-    let shared = Shared {
+    Shared {
         fs_root: args.fs_root.clone(),
         sys,
         member_sys,
@@ -179,13 +185,178 @@ pub(crate) fn spawn_all(
         ring: Arc::new(RingCommands(info.commands)),
         census: info.census,
         env: Arc::new(|name: &str| std::env::var(name).ok()),
-    };
-    specs
-        .into_iter()
-        .map(|spec| {
-            let name = spec.package.name().to_owned();
-            supervisor::spawn(spec, shared.clone(), shutdown.clone(), DesiredState::Up)
-                .map_err(|e| anyhow!("loading {name}: {e}"))
-        })
-        .collect()
+    }
+}
+
+/// A loaded service as the gateway and the control API see it.
+#[derive(Clone, Debug)]
+pub(crate) struct LoadedView {
+    pub spec: Arc<ServiceSpec>,
+    pub plan_path: PathBuf,
+    pub spec_file: Option<PathBuf>,
+    pub status: watch::Receiver<ServiceStatus>,
+}
+
+/// Loaded services by name, readable without waiting (the gateway snapshot reads it from the
+/// gossip task).
+pub(crate) type Registry = Arc<std::sync::Mutex<BTreeMap<String, LoadedView>>>;
+
+struct Loaded {
+    handle: ServiceHandle,
+}
+
+/// The loaded services: load, unload, start, stop. One task per service does the work; this
+/// only keeps the handles, the spec files and the registry.
+pub(crate) struct Services {
+    shared: Shared,
+    stop: CancellationToken,
+    specs_dir: PathBuf,
+    loaded: BTreeMap<String, Loaded>,
+    registry: Registry,
+}
+
+impl Services {
+    /// No services yet; spec files go to `specs_dir`; every service stops when `stop` is
+    /// cancelled.
+    pub(crate) fn new(shared: Shared, stop: CancellationToken, specs_dir: PathBuf) -> Self {
+        Services {
+            shared,
+            stop,
+            specs_dir,
+            loaded: BTreeMap::new(),
+            registry: Registry::default(),
+        }
+    }
+
+    /// The registry of loaded services.
+    pub(crate) fn registry(&self) -> Registry {
+        Arc::clone(&self.registry)
+    }
+
+    /// Whether a service of that name is loaded.
+    pub(crate) fn is_loaded(&self, name: &str) -> bool {
+        self.loaded.contains_key(name)
+    }
+
+    /// Loads and starts `spec` (from `plan_path`); with `persist`, writes its spec file so a
+    /// restarted supervisor loads it again.
+    pub(crate) fn load(
+        &mut self,
+        spec: ServiceSpec,
+        plan_path: &Path,
+        persist: bool,
+        desired: DesiredState,
+    ) -> Result<()> {
+        let name = spec.package.name().to_owned();
+        if self.loaded.contains_key(&name) {
+            return Err(anyhow!("service {name} is already loaded"));
+        }
+        spec.checked_binds().map_err(|e| anyhow!("{e}"))?;
+        let spec_file = if persist {
+            let path = spec_path(&self.specs_dir, &name);
+            SpecFile::from_spec(&spec, desired, plan_path)
+                .write(&path)
+                .map_err(|e| anyhow!("{e}"))?;
+            Some(path)
+        } else {
+            None
+        };
+        let spec = Arc::new(spec);
+        let handle = supervisor::spawn((*spec).clone(), self.shared.clone(), self.stop.clone(), desired)
+            .map_err(|e| {
+                if let Some(p) = &spec_file {
+                    let _ = std::fs::remove_file(p);
+                }
+                anyhow!("loading {name}: {e}")
+            })?;
+        let view = LoadedView {
+            spec,
+            plan_path: plan_path.to_owned(),
+            spec_file,
+            status: handle.watch_status(),
+        };
+        lock(&self.registry).insert(name.clone(), view);
+        self.loaded.insert(name, Loaded { handle });
+        Ok(())
+    }
+
+    /// Stops and unloads `name`, and removes its spec file.
+    pub(crate) async fn unload(&mut self, name: &str) -> Result<()> {
+        let loaded = self
+            .loaded
+            .remove(name)
+            .ok_or_else(|| anyhow!("service {name} is not loaded"))?;
+        let view = lock(&self.registry).remove(name);
+        loaded.handle.unload().await;
+        if let Some(path) = view.and_then(|v| v.spec_file) {
+            let _ = std::fs::remove_file(path);
+        }
+        Ok(())
+    }
+
+    /// Starts (`Up`) or stops (`Down`) `name` without unloading it; a persisted spec records
+    /// it.
+    pub(crate) fn set_desired(&mut self, name: &str, desired: DesiredState) -> Result<()> {
+        let loaded = self
+            .loaded
+            .get(name)
+            .ok_or_else(|| anyhow!("service {name} is not loaded"))?;
+        loaded.handle.set_desired(desired);
+        if let Some(view) = lock(&self.registry).get(name)
+            && let Some(path) = &view.spec_file
+        {
+            SpecFile::from_spec(&view.spec, desired, &view.plan_path)
+                .write(path)
+                .map_err(|e| anyhow!("{e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Forwarders for every loaded service's process group.
+    pub(crate) fn forwarders(&self) -> Vec<SignalForwarder> {
+        self.loaded
+            .values()
+            .map(|l| l.handle.signal_forwarder())
+            .collect()
+    }
+
+    /// Loads every spec file (services loaded by `warren svc load` before a restart), except
+    /// services already loaded; a broken spec is reported and skipped.
+    pub(crate) fn load_spec_files(&mut self, org: Option<&str>, backoff: BackoffConfig) {
+        for (path, spec) in SpecFile::read_dir(&self.specs_dir) {
+            let loaded = spec.map_err(|e| anyhow!("{e}")).and_then(|file| {
+                let plan = file
+                    .plan_path
+                    .clone()
+                    .ok_or_else(|| anyhow!("no plan_path: Warren loads plans and package directories, not idents"))?;
+                let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+                if self.is_loaded(name) {
+                    tracing::info!(spec = %path.display(), "already loaded from the command line; the spec file is not used");
+                    return Ok(());
+                }
+                let pkg = read_package(&plan)?;
+                let spec = file
+                    .to_spec(pkg, org.map(str::to_owned), backoff)
+                    .map_err(|e| anyhow!("{e}"))?;
+                self.load(spec, &plan, true, file.desired())
+            });
+            if let Err(e) = loaded {
+                tracing::error!(spec = %path.display(), "cannot load: {e:#}");
+            }
+        }
+    }
+
+    /// Stops every service (each within its shutdown budget, all at once) and waits.
+    pub(crate) async fn stop_all(&mut self) {
+        self.stop.cancel();
+        let handles: Vec<_> = std::mem::take(&mut self.loaded).into_values().collect();
+        lock(&self.registry).clear();
+        for l in handles {
+            l.handle.join().await;
+        }
+    }
+}
+
+fn lock(registry: &Registry) -> std::sync::MutexGuard<'_, BTreeMap<String, LoadedView>> {
+    registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
