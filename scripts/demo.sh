@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Warren's demo: a local ring of N `warren run` supervisors on loopback (default 3), each with its
-# own ports and state directory, formed from one seed, all loading the demo plan `plans/hello` with
-# leader topology (the service runtime is not there yet: the plan's service is announced and its
-# group elects a leader, nothing is run). Prints the ring and the group's leader as every member
-# sees them, every 2 s, until Ctrl-C; then stops them all (they leave the ring gracefully: the
-# leader's departure hands the group to a new leader at once).
+# own ports and state directory, formed from one seed, all running the demo plan `plans/hello` with
+# leader topology: the group elects a leader, then every member renders its config and starts the
+# plan's run hook, which prints its role. Prints the ring, the group's leader and what each
+# member's service last said, every 2 s, until Ctrl-C; then stops them all (services first, then
+# a graceful leave: the leader's departure hands the group to a new leader at once).
 # Usage: bash scripts/demo.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +27,7 @@ for i in $(seq 1 "$n"); do
   mkdir -p "$dir/$i"
   "$bin" run plans/hello --topology leader --listen-gossip "127.0.0.1:$((19637 + i))" --listen-http "127.0.0.1:$((19730 + i))" \
     --fs-root "$dir/$i" --sys-ip-address 127.0.0.1 --peer 127.0.0.1:19638 --no-color \
-    2> "$dir/$i/warren.log" &
+    > "$dir/$i/service.log" 2> "$dir/$i/warren.log" &
   pids+=($!)
 done
 echo "started $n supervisors; gossip on 127.0.0.1:19638.., HTTP on 127.0.0.1:19731.. (Ctrl-C to stop)"
@@ -46,9 +46,15 @@ except Exception:
 m = d.get("membership", {})
 g = c.get("census_groups", {}).get("hello.default", {})
 leader = (g.get("leader_id") or "-")[:8]
-print("  member %s sees: %s | hello.default: %s, leader %s" % (sys.argv[1],
+said = "-"
+try:
+    with open(sys.argv[2], errors="replace") as f:
+        said = [l for l in f if " is " in l][-1].split(": ", 1)[-1].strip()
+except Exception:
+    pass
+print("  member %s sees: %s | hello.default: %s, leader %s\n      service: %s" % (sys.argv[1],
     " ".join("%s=%s" % (k[:8], v["health"]) for k, v in sorted(m.items())),
-    g.get("election_status", "None"), leader))
-' "$i"
+    g.get("election_status", "None"), leader, said))
+' "$i" "$dir/$i/service.log"
   done
 done
