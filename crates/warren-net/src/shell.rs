@@ -166,6 +166,8 @@ pub enum RingCommand {
         /// Higher wins.
         suitability: u64,
     },
+    /// Publish a rumor we originate: gossiped config, a gossiped file, a departure.
+    Publish(Rumor),
     /// Stop taking part in an election (the service was unloaded).
     StopElection {
         /// The service group.
@@ -430,6 +432,9 @@ fn apply_command(ring: &mut Ring, cmd: RingCommand, now: Time) {
             kind,
             suitability,
         } => ring.set_suitability(&service_group, kind, suitability),
+        RingCommand::Publish(rumor) => {
+            ring.publish(rumor, now);
+        }
         RingCommand::StopElection {
             service_group,
             kind,

@@ -55,6 +55,8 @@ pub trait RingPort: Send + Sync + 'static {
     fn start_election(&self, service_group: &str, kind: ElectionKind, suitability: u64);
     /// Change our suitability in an election.
     fn set_suitability(&self, service_group: &str, kind: ElectionKind, suitability: u64);
+    /// Leave a service group's election (the service was unloaded).
+    fn stop_election(&self, service_group: &str, kind: ElectionKind);
 }
 
 /// Looks up an environment variable.
@@ -203,10 +205,13 @@ impl ServiceHandle {
         SignalForwarder(self.control.clone())
     }
 
-    /// Unloads the service: stops it (the full stop sequence) and waits for its task.
-    pub async fn unload(self) {
+    /// Unloads the service: stops it (the full stop sequence), waits for its task, and leaves
+    /// its group's election.
+    pub async fn unload(self, ring: &dyn RingPort) {
+        let sg = self.service_group.clone();
         self.shutdown.cancel();
         self.join().await;
+        ring.stop_election(&sg, ElectionKind::Leader);
     }
 
     /// Waits until the task ended (after its shutdown token was cancelled).

@@ -224,6 +224,14 @@ impl RingPort for FakeRing {
     fn set_suitability(&self, _service_group: &str, _kind: ElectionKind, suitability: u64) {
         self.state.lock().unwrap().suitability.push(suitability);
     }
+
+    fn stop_election(&self, service_group: &str, _kind: ElectionKind) {
+        self.state
+            .lock()
+            .unwrap()
+            .elections
+            .retain(|g| g != service_group);
+    }
 }
 
 /// A plan in a temporary directory; hooks get `@M@` replaced by the markers directory.
@@ -695,7 +703,7 @@ fn desired_state_and_forwarded_signals() {
             0,
             "operator stops are not failures"
         );
-        handle.unload().await;
+        handle.unload(&*ring).await;
         shutdown.cancel();
     });
 }

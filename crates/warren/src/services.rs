@@ -139,6 +139,13 @@ impl RingPort for RingCommands {
             suitability,
         });
     }
+
+    fn stop_election(&self, service_group: &str, kind: ElectionKind) {
+        let _ = self.0.send(RingCommand::StopElection {
+            service_group: service_group.to_owned(),
+            kind,
+        });
+    }
 }
 
 /// Everything `Shared` needs from `warren run`.
@@ -287,7 +294,7 @@ impl Services {
             .remove(name)
             .ok_or_else(|| anyhow!("service {name} is not loaded"))?;
         let view = lock(&self.registry).remove(name);
-        loaded.handle.unload().await;
+        loaded.handle.unload(&*self.shared.ring).await;
         if let Some(path) = view.and_then(|v| v.spec_file) {
             let _ = std::fs::remove_file(path);
         }
