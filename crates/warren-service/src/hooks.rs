@@ -178,6 +178,8 @@ pub struct HookRun {
     pub exit: HookExit,
     /// The last non-empty line it printed on stdout (what `suitability` answers).
     pub last_stdout_line: Option<String>,
+    /// How long it ran.
+    pub duration: Duration,
 }
 
 /// What a finished hook means for its service (spec §9), hook by hook.
@@ -298,6 +300,7 @@ impl HookRunner {
             return None;
         }
         let name = kind.file_name();
+        let started = std::time::Instant::now();
         let mut child = match self.reaper.spawn(self.command(&path), &self.spawn_spec()) {
             Ok(child) => child,
             Err(e) => {
@@ -309,6 +312,7 @@ impl HookRunner {
                 return Some(HookRun {
                     exit: HookExit::SpawnFailed(e.to_string()),
                     last_stdout_line: None,
+                    duration: started.elapsed(),
                 });
             }
         };
@@ -355,6 +359,7 @@ impl HookRunner {
         Some(HookRun {
             exit,
             last_stdout_line,
+            duration: started.elapsed(),
         })
     }
 
@@ -436,10 +441,12 @@ mod tests {
                 None => HookExit::TimedOut(Duration::from_secs(1)),
             },
             last_stdout_line: line.map(str::to_owned),
+            duration: Duration::ZERO,
         };
         let killed = HookRun {
             exit: HookExit::Exited(ExitStatus::Signaled(9)),
             last_stdout_line: Some("5".into()),
+            duration: Duration::ZERO,
         };
         use HookKind::*;
         let cases = [
@@ -511,11 +518,13 @@ mod tests {
         let cancelled = HookRun {
             exit: HookExit::Cancelled,
             last_stdout_line: None,
+            duration: Duration::ZERO,
         };
         assert_eq!(verdict(Init, &cancelled), Verdict::Failed);
         let unstartable = HookRun {
             exit: HookExit::SpawnFailed("Permission denied".into()),
             last_stdout_line: None,
+            duration: Duration::ZERO,
         };
         assert_eq!(
             verdict(HealthCheck, &unstartable),

@@ -59,6 +59,24 @@ pub trait RingPort: Send + Sync + 'static {
     fn stop_election(&self, service_group: &str, kind: ElectionKind);
 }
 
+/// Told what services do, for metrics. Every call returns at once.
+pub trait ServiceObserver: Send + Sync + 'static {
+    /// A hook finished (or could not start, or was stopped).
+    fn hook_ran(&self, service_group: &str, hook: HookKind, run: &HookRun) {
+        let _ = (service_group, hook, run);
+    }
+    /// The service's process failed and will be started again.
+    fn restarted(&self, service_group: &str) {
+        let _ = service_group;
+    }
+}
+
+/// An observer that ignores everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoObserver;
+
+impl ServiceObserver for NoObserver {}
+
 /// Looks up an environment variable.
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -79,6 +97,8 @@ pub struct Shared {
     pub census: watch::Receiver<Option<Arc<CensusRing>>>,
     /// Looks up an environment variable (`HAB_<PKG>`).
     pub env: EnvLookup,
+    /// Told about hooks and restarts.
+    pub observer: Arc<dyn ServiceObserver>,
 }
 
 /// Whether the service's process is running.
@@ -800,10 +820,12 @@ impl Service {
         }
         self.stopping = shutdown.child_token();
         let timeout = self.spec.hook_timeouts.default;
-        if let Some(run) = self
+        let init = self
             .hooks
             .run(HookKind::Init, timeout, &self.stopping)
-            .await
+            .await;
+        self.observe(HookKind::Init, init.as_ref());
+        if let Some(run) = init
             && verdict(HookKind::Init, &run) != Verdict::Proceed
         {
             if shutdown.is_cancelled() {
@@ -882,10 +904,12 @@ impl Service {
         self.publish_status();
         // post-stop runs to completion (bounded by its timeout) even during shutdown.
         let never = CancellationToken::new();
-        if let Some(run) = self
+        let post_stop = self
             .hooks
             .run(HookKind::PostStop, self.spec.hook_timeouts.default, &never)
-            .await
+            .await;
+        self.observe(HookKind::PostStop, post_stop.as_ref());
+        if let Some(run) = post_stop
             && !run.exit.success()
         {
             warn!(service_group = %self.sg, "post-stop {}", run.exit);
@@ -902,6 +926,7 @@ impl Service {
         self.stopping.cancel();
         let delay = self.backoff.failed(ran);
         self.restart_count = self.restart_count.saturating_add(1);
+        self.shared.observer.restarted(&self.sg);
         error!(service_group = %self.sg, "run {status} after {ran:?}; restarting in {delay:?}");
         self.next_start = Some(Instant::now() + delay);
         self.set_health(if self.hooks.exists(HookKind::HealthCheck) {
@@ -948,8 +973,15 @@ impl Service {
         });
     }
 
+    fn observe(&self, kind: HookKind, run: Option<&HookRun>) {
+        if let Some(run) = run {
+            self.shared.observer.hook_ran(&self.sg, kind, run);
+        }
+    }
+
     fn on_hook(&mut self, kind: HookKind, run: Option<HookRun>) {
         self.busy.remove(&kind);
+        self.observe(kind, run.as_ref());
         let Some(run) = run else { return };
         if self.proc.is_none() {
             return;

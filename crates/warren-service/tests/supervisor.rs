@@ -316,6 +316,7 @@ impl Fixture {
             ring: Arc::clone(ring) as Arc<dyn RingPort>,
             census: ring.census.subscribe(),
             env: Arc::new(|_: &str| None),
+            observer: Arc::new(supervisor::NoObserver),
         };
         let shutdown = CancellationToken::new();
         let handle = supervisor::spawn(spec, shared, shutdown.clone(), DesiredState::Up).unwrap();
@@ -594,6 +595,7 @@ fn load_errors_are_clear() {
             ring: Arc::clone(&ring) as Arc<dyn RingPort>,
             census: ring.census.subscribe(),
             env: Arc::new(|_: &str| Some("not = [valid".to_owned())),
+            observer: Arc::new(supervisor::NoObserver),
         };
         let err = supervisor::spawn(
             fx.spec(),

@@ -227,6 +227,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         reaper,
         commands: gossip.commands(),
         census: census_rx,
+        observer: Arc::new(warren_service::supervisor::NoObserver),
     });
     let mut services = crate::services::Services::new(
         shared,
@@ -235,7 +236,12 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     );
     for (spec, dir) in specs {
         // Plans given on the command line are given again at the next start: no spec file.
-        services.load(spec, &dir, false, warren_service::supervisor::DesiredState::Up)?;
+        services.load(
+            spec,
+            &dir,
+            false,
+            warren_service::supervisor::DesiredState::Up,
+        )?;
     }
     services.load_spec_files(args.org.as_deref(), backoff_config(&args.load));
     let services = Arc::new(tokio::sync::Mutex::new(services));

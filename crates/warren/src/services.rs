@@ -157,6 +157,7 @@ pub(crate) struct SupervisorInfo<'a> {
     pub reaper: Reaper,
     pub commands: mpsc::UnboundedSender<RingCommand>,
     pub census: watch::Receiver<Option<Arc<CensusRing>>>,
+    pub observer: Arc<dyn warren_service::supervisor::ServiceObserver>,
 }
 
 /// What every service of this supervisor shares.
@@ -192,6 +193,7 @@ pub(crate) fn shared(info: SupervisorInfo<'_>) -> Shared {
         ring: Arc::new(RingCommands(info.commands)),
         census: info.census,
         env: Arc::new(|name: &str| std::env::var(name).ok()),
+        observer: info.observer,
     }
 }
 
@@ -269,13 +271,18 @@ impl Services {
             None
         };
         let spec = Arc::new(spec);
-        let handle = supervisor::spawn((*spec).clone(), self.shared.clone(), self.stop.clone(), desired)
-            .map_err(|e| {
-                if let Some(p) = &spec_file {
-                    let _ = std::fs::remove_file(p);
-                }
-                anyhow!("loading {name}: {e}")
-            })?;
+        let handle = supervisor::spawn(
+            (*spec).clone(),
+            self.shared.clone(),
+            self.stop.clone(),
+            desired,
+        )
+        .map_err(|e| {
+            if let Some(p) = &spec_file {
+                let _ = std::fs::remove_file(p);
+            }
+            anyhow!("loading {name}: {e}")
+        })?;
         let view = LoadedView {
             spec,
             plan_path: plan_path.to_owned(),
@@ -365,5 +372,7 @@ impl Services {
 }
 
 fn lock(registry: &Registry) -> std::sync::MutexGuard<'_, BTreeMap<String, LoadedView>> {
-    registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    registry
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
