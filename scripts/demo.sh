@@ -26,6 +26,7 @@ trap stop EXIT
 for i in $(seq 1 "$n"); do
   mkdir -p "$dir/$i"
   "$bin" run plans/hello --topology leader --listen-gossip "127.0.0.1:$((19637 + i))" --listen-http "127.0.0.1:$((19730 + i))" \
+    --listen-ctl "127.0.0.1:$((19830 + i))" \
     --fs-root "$dir/$i" --sys-ip-address 127.0.0.1 --peer 127.0.0.1:19638 --no-color \
     > "$dir/$i/service.log" 2> "$dir/$i/warren.log" &
   pids+=($!)

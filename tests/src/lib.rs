@@ -61,6 +61,8 @@ pub struct Sup {
     pub gossip: SocketAddr,
     /// HTTP address.
     pub http: SocketAddr,
+    /// Control API address.
+    pub ctl: SocketAddr,
     /// Its `--fs-root`.
     pub root: PathBuf,
     /// Extra arguments it was started with (reused on restart).
@@ -88,6 +90,9 @@ impl Sup {
         let http: SocketAddr = format!("127.0.0.1:{}", free_port())
             .parse()
             .unwrap_or_else(|e| panic!("{e}"));
+        let ctl: SocketAddr = format!("127.0.0.1:{}", free_port())
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
         let mut extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         for p in peers {
             extra.push("--peer".into());
@@ -98,9 +103,10 @@ impl Sup {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let mut s = Sup {
-            child: spawn(root, gossip, http, &extra, &env),
+            child: spawn(root, [gossip, http, ctl], &extra, &env),
             gossip,
             http,
+            ctl,
             root: root.to_path_buf(),
             extra,
             env,
@@ -112,7 +118,12 @@ impl Sup {
     /// Restarts a killed supervisor with the same ports, state and arguments.
     pub fn restart(&mut self) {
         let _ = self.child.wait();
-        self.child = spawn(&self.root, self.gossip, self.http, &self.extra, &self.env);
+        self.child = spawn(
+            &self.root,
+            [self.gossip, self.http, self.ctl],
+            &self.extra,
+            &self.env,
+        );
         self.wait_http();
     }
 
@@ -121,6 +132,26 @@ impl Sup {
             http_get(self.http, "/healthz").is_some()
         });
         assert!(ok, "supervisor on {} never answered /healthz", self.http);
+    }
+
+    /// Runs a control command (`["svc", "status"]`, …) of the CLI against this supervisor;
+    /// returns (exit success, stdout, stderr).
+    pub fn ctl(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(warren_bin())
+            .args(args)
+            .arg("-r")
+            .arg(self.ctl.to_string())
+            .arg("--fs-root")
+            .arg(&self.root)
+            .env_remove("HAB_CTL_SECRET")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("running warren {args:?}: {e}"));
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     /// Its member id (from `MEMBER_ID`).
@@ -192,8 +223,7 @@ impl Drop for Sup {
 
 fn spawn(
     root: &Path,
-    gossip: SocketAddr,
-    http: SocketAddr,
+    [gossip, http, ctl]: [SocketAddr; 3],
     extra: &[String],
     env: &[(String, String)],
 ) -> Child {
@@ -204,6 +234,8 @@ fn spawn(
         .arg(gossip.to_string())
         .arg("--listen-http")
         .arg(http.to_string())
+        .arg("--listen-ctl")
+        .arg(ctl.to_string())
         .arg("--fs-root")
         .arg(root)
         .arg("--sys-ip-address")

@@ -165,6 +165,8 @@ fn warren_as_pid1_reaps_orphans_and_stops_on_sigterm() {
         .arg(format!("127.0.0.1:{}", free_port()))
         .arg("--listen-http")
         .arg(format!("127.0.0.1:{}", free_port()))
+        .arg("--listen-ctl")
+        .arg(format!("127.0.0.1:{}", free_port()))
         .arg("--sys-ip-address")
         .arg("127.0.0.1")
         .arg("--no-color")

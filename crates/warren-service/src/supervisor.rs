@@ -124,7 +124,8 @@ pub enum DesiredState {
 /// What a service task is asked while it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Control {
-    Desired(DesiredState),
+    /// The desired state, and for `Down` the stop budget if not the spec's.
+    Desired(DesiredState, Option<Duration>),
     Signal(Signal),
 }
 
@@ -217,7 +218,15 @@ impl ServiceHandle {
 
     /// Start (`Up`) or stop (`Down`) the service; it stays loaded either way.
     pub fn set_desired(&self, desired: DesiredState) {
-        let _ = self.control.send(Control::Desired(desired));
+        let _ = self.control.send(Control::Desired(desired, None));
+    }
+
+    /// Stops the service (it stays loaded), allowing `timeout` between the shutdown signal and
+    /// SIGKILL instead of the spec's.
+    pub fn stop_within(&self, timeout: Duration) {
+        let _ = self
+            .control
+            .send(Control::Desired(DesiredState::Down, Some(timeout)));
     }
 
     /// A handle that forwards signals to the service, usable after this one is consumed.
@@ -227,8 +236,11 @@ impl ServiceHandle {
 
     /// Unloads the service: stops it (the full stop sequence), waits for its task, and leaves
     /// its group's election.
-    pub async fn unload(self, ring: &dyn RingPort) {
+    pub async fn unload(self, ring: &dyn RingPort, timeout: Option<Duration>) {
         let sg = self.service_group.clone();
+        if let Some(t) = timeout {
+            self.stop_within(t);
+        }
         self.shutdown.cancel();
         self.join().await;
         ring.stop_election(&sg, ElectionKind::Leader);
@@ -494,11 +506,16 @@ impl Service {
                 }
                 Some(cmd) = control.recv() => match cmd {
                     Control::Signal(sig) => self.forward(sig),
-                    Control::Desired(desired) => {
+                    Control::Desired(desired, timeout) => {
                         self.desired = desired;
                         info!(service_group = %self.sg, ?desired, "desired state");
                         if desired == DesiredState::Down {
+                            let spec_timeout = self.spec.shutdown_timeout;
+                            if timeout.is_some() {
+                                self.spec.shutdown_timeout = timeout;
+                            }
                             self.stop("it was asked to stop").await;
+                            self.spec.shutdown_timeout = spec_timeout;
                             self.next_start = None;
                             self.backoff.reset();
                         }

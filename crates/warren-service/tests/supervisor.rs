@@ -705,7 +705,7 @@ fn desired_state_and_forwarded_signals() {
             0,
             "operator stops are not failures"
         );
-        handle.unload(&*ring).await;
+        handle.unload(&*ring, None).await;
         shutdown.cancel();
     });
 }

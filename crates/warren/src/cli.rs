@@ -32,6 +32,158 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: RingCommand,
     },
+    /// Services of a running supervisor: load, unload, start, stop, status.
+    Svc {
+        /// What to do.
+        #[command(subcommand)]
+        command: SvcCommand,
+    },
+    /// Gossiped configuration.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Gossiped files.
+    File {
+        /// What to do.
+        #[command(subcommand)]
+        command: FileCommand,
+    },
+    /// The supervisor and the ring it is in.
+    Sup {
+        /// What to do.
+        #[command(subcommand)]
+        command: SupCommand,
+    },
+}
+
+/// How a control command reaches its supervisor.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct Remote {
+    /// The supervisor's control address, `HOST[:PORT]` (port 9632 by default).
+    #[arg(
+        short = 'r',
+        long = "remote-sup",
+        env = "HAB_REMOTE_SUP",
+        default_value = "127.0.0.1:9632"
+    )]
+    pub remote_sup: String,
+    /// Where the local supervisor keeps its state, for its `CTL_SECRET` when `HAB_CTL_SECRET`
+    /// is not set.
+    #[arg(long, default_value = "/", env = "FS_ROOT")]
+    pub fs_root: PathBuf,
+}
+
+/// `warren svc …`
+#[derive(Subcommand, Debug)]
+pub(crate) enum SvcCommand {
+    /// Load a plan (or installed package directory) into a running supervisor and start it; it
+    /// is reloaded when the supervisor restarts.
+    Load {
+        /// The plan directory, as the supervisor's host sees it.
+        plan: PathBuf,
+        /// Organization part of the service group.
+        #[arg(long)]
+        org: Option<String>,
+        /// Unload the service first if it is already loaded.
+        #[arg(short, long)]
+        force: bool,
+        /// Load flags.
+        #[command(flatten)]
+        load: LoadArgs,
+        /// The supervisor.
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Stop and unload a service.
+    Unload {
+        /// The service (package name).
+        service: String,
+        /// Seconds between the shutdown signal and SIGKILL.
+        #[arg(long, value_name = "SECS")]
+        shutdown_timeout: Option<u32>,
+        /// The supervisor.
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Start a loaded service that was stopped.
+    Start {
+        /// The service (package name).
+        service: String,
+        /// The supervisor.
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Stop a service; it stays loaded.
+    Stop {
+        /// The service (package name).
+        service: String,
+        /// Seconds between the shutdown signal and SIGKILL.
+        #[arg(long, value_name = "SECS")]
+        shutdown_timeout: Option<u32>,
+        /// The supervisor.
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// The loaded services: package, type, desired and actual state, elapsed, pid, group, health.
+    Status {
+        /// Only this service.
+        service: Option<String>,
+        /// The supervisor.
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+/// `warren config …`
+#[derive(Subcommand, Debug)]
+pub(crate) enum ConfigCommand {
+    /// Gossip a configuration to every member of a service group (the highest layer over
+    /// default.toml, HAB_<PKG> and user.toml). The TOML is checked first; nothing is sent if it
+    /// is invalid.
+    Apply {
+        /// `SERVICE.GROUP[@ORG]`.
+        service_group: String,
+        /// Version: must be higher than the group's current one.
+        version: u64,
+        /// The TOML file; `-` or nothing reads standard input.
+        file: Option<PathBuf>,
+        /// The supervisor.
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+/// `warren file …`
+#[derive(Subcommand, Debug)]
+pub(crate) enum FileCommand {
+    /// Gossip a file (at most 64 KiB) to every member of a service group, into
+    /// `/hab/svc/<service>/files/`.
+    Upload {
+        /// `SERVICE.GROUP[@ORG]`.
+        service_group: String,
+        /// Version: must be higher than the file's current one.
+        version: u64,
+        /// The file; its name is the name members write it under.
+        file: PathBuf,
+        /// The supervisor.
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+/// `warren sup …`
+#[derive(Subcommand, Debug)]
+pub(crate) enum SupCommand {
+    /// Depart a member from the ring for good (it is told to stop, and every member forgets it).
+    Depart {
+        /// The member id.
+        member_id: String,
+        /// The supervisor.
+        #[command(flatten)]
+        remote: Remote,
+    },
 }
 
 /// `warren ring …`
@@ -182,6 +334,9 @@ pub(crate) struct RunArgs {
     /// Organization part of service groups (`service.group@org`).
     #[arg(long)]
     pub org: Option<String>,
+    /// Control API listen address (gRPC; `warren svc …`, `warren config apply`, …).
+    #[arg(long, env = "HAB_LISTEN_CTL", default_value = "127.0.0.1:9632")]
+    pub listen_ctl: SocketAddr,
     /// Gossip listen address (UDP for SWIM, TCP for rumors, same port).
     #[arg(long, env = "HAB_LISTEN_GOSSIP", default_value = "0.0.0.0:9638")]
     pub listen_gossip: SocketAddr,

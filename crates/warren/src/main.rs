@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod ctl;
+mod ctl_cli;
 mod keys;
 mod plan_render;
 mod run;
@@ -21,6 +23,10 @@ fn main() -> ExitCode {
         Command::Plan {
             command: PlanCommand::Render(args),
         } => plan_render::main(&args),
+        Command::Svc { command } => ctl_cli::main(ctl_cli::CtlCommand::Svc(command)),
+        Command::Config { command } => ctl_cli::main(ctl_cli::CtlCommand::Config(command)),
+        Command::File { command } => ctl_cli::main(ctl_cli::CtlCommand::File(command)),
+        Command::Sup { command } => ctl_cli::main(ctl_cli::CtlCommand::Sup(command)),
         Command::Ring {
             command: RingCommand::Key { command },
         } => match command {

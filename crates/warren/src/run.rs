@@ -219,6 +219,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let shutdown = CancellationToken::new();
     let services_stop = CancellationToken::new();
     let (census_tx, census_rx) = watch::channel(None);
+    let census_watch = census_rx.clone();
     let shared = crate::services::shared(crate::services::SupervisorInfo {
         args: &args,
         member_id: &member_id,
@@ -245,6 +246,29 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     }
     services.load_spec_files(args.org.as_deref(), backoff_config(&args.load));
     let services = Arc::new(tokio::sync::Mutex::new(services));
+
+    // The control API: authenticated with CTL_SECRET (created on first run).
+    let secret = warren_ctl::CtlSecret::load_or_create(&layout.sup_root)
+        .map_err(|e| anyhow!("control secret: {e}"))?;
+    let ctl_listener = tokio::net::TcpListener::bind(args.listen_ctl)
+        .await
+        .map_err(|e| anyhow!("cannot bind the control API {}: {e}", args.listen_ctl))?;
+    info!(ctl = %args.listen_ctl, "control API listening");
+    let ctl = crate::ctl::Ctl {
+        services: Arc::clone(&services),
+        commands: gossip.commands(),
+        census: census_watch.clone(),
+        org: args.org.clone(),
+        backoff: backoff_config(&args.load),
+        hook_timeout: Duration::from_secs(args.load.hook_timeout.max(1)),
+        member_id: member_id.clone(),
+    };
+    let ctl_task = tokio::spawn(warren_ctl::serve(
+        ctl_listener,
+        Arc::new(ctl),
+        secret,
+        shutdown.child_token(),
+    ));
     let (snap_tx, snap_rx) = watch::channel(Arc::new(Snapshot::default()));
     let http = if args.http_disable {
         None
@@ -294,6 +318,10 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     // Departed by the ring: the services stop too, before the process exits.
     services_stop.cancel();
     let _ = services_done.await;
+    shutdown.cancel();
+    if let Ok(Ok(Err(e))) = tokio::time::timeout(Duration::from_secs(6), ctl_task).await {
+        error!(error = %e, "control API failed");
+    }
     // The hooks are gone with the gossip task: the writer finishes what is queued, then ends.
     let _ = writer_task.await;
     shutdown.cancel();

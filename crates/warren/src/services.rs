@@ -294,14 +294,14 @@ impl Services {
         Ok(())
     }
 
-    /// Stops and unloads `name`, and removes its spec file.
-    pub(crate) async fn unload(&mut self, name: &str) -> Result<()> {
+    /// Stops and unloads `name` (within `timeout` if given), and removes its spec file.
+    pub(crate) async fn unload(&mut self, name: &str, timeout: Option<Duration>) -> Result<()> {
         let loaded = self
             .loaded
             .remove(name)
             .ok_or_else(|| anyhow!("service {name} is not loaded"))?;
         let view = lock(&self.registry).remove(name);
-        loaded.handle.unload(&*self.shared.ring).await;
+        loaded.handle.unload(&*self.shared.ring, timeout).await;
         if let Some(path) = view.and_then(|v| v.spec_file) {
             let _ = std::fs::remove_file(path);
         }
@@ -310,12 +310,20 @@ impl Services {
 
     /// Starts (`Up`) or stops (`Down`) `name` without unloading it; a persisted spec records
     /// it.
-    pub(crate) fn set_desired(&mut self, name: &str, desired: DesiredState) -> Result<()> {
+    pub(crate) fn set_desired(
+        &mut self,
+        name: &str,
+        desired: DesiredState,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
         let loaded = self
             .loaded
             .get(name)
             .ok_or_else(|| anyhow!("service {name} is not loaded"))?;
-        loaded.handle.set_desired(desired);
+        match (desired, timeout) {
+            (DesiredState::Down, Some(t)) => loaded.handle.stop_within(t),
+            _ => loaded.handle.set_desired(desired),
+        }
         if let Some(view) = lock(&self.registry).get(name)
             && let Some(path) = &view.spec_file
         {
@@ -369,6 +377,14 @@ impl Services {
             l.handle.join().await;
         }
     }
+}
+
+/// A copy of the registry's entries, by name.
+pub(crate) fn views(registry: &Registry) -> Vec<(String, LoadedView)> {
+    lock(registry)
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn lock(registry: &Registry) -> std::sync::MutexGuard<'_, BTreeMap<String, LoadedView>> {

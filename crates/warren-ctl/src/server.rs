@@ -1,0 +1,296 @@
+//! The control server: gRPC over HTTP/2 (tonic) on the `--listen-ctl` listener, in front of a
+//! [`ControlHandler`] that the supervisor implements.
+//!
+//! Per request, in this order:
+//! 1. **Size**: a request over [`MAX_REQUEST_BYTES`] is refused by tonic's decoder
+//!    (`OUT_OF_RANGE`) before anything else reads it.
+//! 2. **Authentication**: metadata `authorization: Bearer <CTL_SECRET>`, compared in constant
+//!    time; missing or wrong → `UNAUTHENTICATED` with [`UNAUTHENTICATED_MESSAGE`], logged as a
+//!    warning with the peer's address. The handler never sees such a request.
+//! 3. **Form**: the wire request becomes a plain request struct ([`crate::types`]): required
+//!    names present, paths absolute, enum values known, payloads within [`MAX_PAYLOAD_BYTES`](crate::MAX_PAYLOAD_BYTES)
+//!    (`RESOURCE_EXHAUSTED`), config TOML valid ([`validate_toml`](crate::validate_toml)), file
+//!    names plain ([`validate_filename`](crate::validate_filename)); failures are
+//!    `INVALID_ARGUMENT` with a message naming the field.
+//! 4. **Handler**: its [`CtlError`] becomes the status code and message the client sees.
+//!
+//! Bounds: [`MAX_CONCURRENT_PER_CONNECTION`] requests at a time per connection, and
+//! [`REQUEST_TIMEOUT`] per request (a handler should queue work and answer at once, as
+//! Habitat's does). On cancellation of the `shutdown` token the listener closes at once,
+//! requests in flight finish, and connections still open after [`SHUTDOWN_GRACE`] are dropped.
+//!
+//! Not here: TLS (Habitat's `--ctl-server-certificate` …), a limit on connections (the listener
+//! is loopback by default and every request must authenticate), streaming progress lines
+//! (Habitat's `ConsoleLine`s; a [`Reply`] carries one message).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::server::TcpIncoming;
+use tonic::{Request, Response, Status};
+
+use crate::error::{CtlError, ServeError, UNAUTHENTICATED_MESSAGE};
+use crate::proto;
+use crate::proto::control_server::{Control, ControlServer};
+use crate::secret::CtlSecret;
+use crate::types::{
+    ConfigApplyRequest, DepartRequest, FileUploadRequest, LoadRequest, Reply, ServiceStatus,
+    StartRequest, StatusRequest, StopRequest, UnloadRequest,
+};
+use crate::validate::MAX_REQUEST_BYTES;
+
+/// Requests served at once on one connection; more wait.
+pub const MAX_CONCURRENT_PER_CONNECTION: usize = 16;
+
+/// The longest a request may take before the client gets `CANCELLED`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long connections may stay open after shutdown begins.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What the supervisor does for each control request. One method per RPC; each receives a
+/// request already authenticated and checked for form (see the module docs), and returns a
+/// plain value or a [`CtlError`] whose variant chooses the gRPC code.
+///
+/// Implementations are called concurrently from the server's tasks and should answer promptly:
+/// send a command to the task that owns the state and await its answer, rather than doing the
+/// work (stopping a process, waiting for a shutdown timeout) before replying.
+///
+/// Object safe (`Arc<dyn ControlHandler>`) through [`async_trait`](crate::async_trait):
+///
+/// ```
+/// use warren_ctl::{async_trait, ControlHandler, CtlError, Reply, StartRequest};
+/// # use warren_ctl::*;
+/// struct Sup;
+///
+/// #[async_trait]
+/// impl ControlHandler for Sup {
+///     async fn start(&self, req: StartRequest) -> Result<Reply, CtlError> {
+///         Err(CtlError::NotFound(format!("{} is not loaded", req.service)))
+///     }
+///     // … the seven other methods.
+/// #   async fn load(&self, _: LoadRequest) -> Result<Reply, CtlError> { todo!() }
+/// #   async fn unload(&self, _: UnloadRequest) -> Result<Reply, CtlError> { todo!() }
+/// #   async fn stop(&self, _: StopRequest) -> Result<Reply, CtlError> { todo!() }
+/// #   async fn status(&self, _: StatusRequest) -> Result<Vec<ServiceStatus>, CtlError> { todo!() }
+/// #   async fn config_apply(&self, _: ConfigApplyRequest) -> Result<Reply, CtlError> { todo!() }
+/// #   async fn file_upload(&self, _: FileUploadRequest) -> Result<Reply, CtlError> { todo!() }
+/// #   async fn depart(&self, _: DepartRequest) -> Result<Reply, CtlError> { todo!() }
+/// }
+/// let _: std::sync::Arc<dyn ControlHandler> = std::sync::Arc::new(Sup);
+/// ```
+#[crate::async_trait]
+pub trait ControlHandler: Send + Sync + 'static {
+    /// `warren svc load`: load (or with `force`, replace) a service and persist its spec.
+    /// Loaded already without `force` → [`CtlError::AlreadyExists`]; a plan that cannot be read
+    /// or a bad bind → [`CtlError::InvalidArgument`].
+    async fn load(&self, req: LoadRequest) -> Result<Reply, CtlError>;
+
+    /// `warren svc unload`: stop the service and remove its spec. Unknown →
+    /// [`CtlError::NotFound`].
+    async fn unload(&self, req: UnloadRequest) -> Result<Reply, CtlError>;
+
+    /// `warren svc start`: desired state up. Unknown → [`CtlError::NotFound`].
+    async fn start(&self, req: StartRequest) -> Result<Reply, CtlError>;
+
+    /// `warren svc stop`: desired state down. Unknown → [`CtlError::NotFound`].
+    async fn stop(&self, req: StopRequest) -> Result<Reply, CtlError>;
+
+    /// `warren svc status`: every service, or the one named (unknown →
+    /// [`CtlError::NotFound`]). An empty list means no service is loaded.
+    async fn status(&self, req: StatusRequest) -> Result<Vec<ServiceStatus>, CtlError>;
+
+    /// `warren config apply`: gossip a ServiceConfig rumor. The TOML is valid and within
+    /// [`MAX_PAYLOAD_BYTES`](crate::MAX_PAYLOAD_BYTES) already. A bad service group → [`CtlError::InvalidArgument`]; a
+    /// version not higher than the group's current config incarnation →
+    /// [`CtlError::stale_version`].
+    async fn config_apply(&self, req: ConfigApplyRequest) -> Result<Reply, CtlError>;
+
+    /// `warren file upload`: gossip a ServiceFile rumor. The name is plain and the content within
+    /// [`MAX_PAYLOAD_BYTES`](crate::MAX_PAYLOAD_BYTES) already.
+    async fn file_upload(&self, req: FileUploadRequest) -> Result<Reply, CtlError>;
+
+    /// `warren sup depart`: gossip a Departure rumor for the member.
+    async fn depart(&self, req: DepartRequest) -> Result<Reply, CtlError>;
+}
+
+/// Serves the control API on `listener` until `shutdown` is cancelled; see the module docs for
+/// what each request goes through.
+///
+/// Returns `Ok(())` after a shutdown (also when connections had to be dropped after
+/// [`SHUTDOWN_GRACE`]) and [`ServeError`] if the transport fails. Errors accepting a connection
+/// are not fatal.
+pub async fn serve(
+    listener: TcpListener,
+    handler: Arc<dyn ControlHandler>,
+    secret: CtlSecret,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| "an unknown address".to_owned(), |a| a.to_string());
+    let service =
+        ControlServer::new(Adapter { handler }).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let service = InterceptedService::new(
+        service,
+        Auth {
+            secret: Arc::new(secret),
+        },
+    );
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let server = tonic::transport::Server::builder()
+        .concurrency_limit_per_connection(MAX_CONCURRENT_PER_CONNECTION)
+        .timeout(REQUEST_TIMEOUT)
+        .serve_with_incoming_shutdown(service, incoming, shutdown.clone().cancelled_owned());
+    tracing::info!(%addr, "control API listening");
+    let grace_over = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        result = server => result.map_err(|e| ServeError { addr, source: Box::new(e) }),
+        () = grace_over => {
+            tracing::warn!(
+                %addr,
+                "control connections still open {}s after shutdown; dropping them",
+                SHUTDOWN_GRACE.as_secs()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The `authorization` check, before decoding.
+#[derive(Clone)]
+struct Auth {
+    secret: Arc<CtlSecret>,
+}
+
+impl Interceptor for Auth {
+    fn call(&mut self, req: Request<()>) -> Result<Request<()>, Status> {
+        let presented = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| bearer_token(v.as_bytes()));
+        match presented {
+            Some(token) if self.secret.matches(token) => Ok(req),
+            _ => {
+                let peer = req
+                    .remote_addr()
+                    .map_or_else(|| "unknown".to_owned(), |a: SocketAddr| a.to_string());
+                tracing::warn!(
+                    %peer,
+                    with_secret = presented.is_some(),
+                    "control request refused: wrong or missing control secret"
+                );
+                Err(Status::unauthenticated(UNAUTHENTICATED_MESSAGE))
+            }
+        }
+    }
+}
+
+/// The token of `Bearer <token>` (the scheme is case-insensitive, RFC 7235).
+fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+    const SCHEME: &[u8] = b"bearer ";
+    let (scheme, token) = value.split_at_checked(SCHEME.len())?;
+    scheme.eq_ignore_ascii_case(SCHEME).then_some(token)
+}
+
+/// The generated service, forwarding to the handler with plain types.
+struct Adapter {
+    handler: Arc<dyn ControlHandler>,
+}
+
+fn reply(r: Result<Reply, CtlError>) -> Result<Response<proto::Reply>, Status> {
+    Ok(Response::new(r?.into()))
+}
+
+#[tonic::async_trait]
+impl Control for Adapter {
+    async fn load(
+        &self,
+        request: Request<proto::LoadRequest>,
+    ) -> Result<Response<proto::Reply>, Status> {
+        let req = LoadRequest::try_from(request.into_inner())?;
+        reply(self.handler.load(req).await)
+    }
+
+    async fn unload(
+        &self,
+        request: Request<proto::UnloadRequest>,
+    ) -> Result<Response<proto::Reply>, Status> {
+        let req = UnloadRequest::try_from(request.into_inner())?;
+        reply(self.handler.unload(req).await)
+    }
+
+    async fn start(
+        &self,
+        request: Request<proto::StartRequest>,
+    ) -> Result<Response<proto::Reply>, Status> {
+        let req = StartRequest::try_from(request.into_inner())?;
+        reply(self.handler.start(req).await)
+    }
+
+    async fn stop(
+        &self,
+        request: Request<proto::StopRequest>,
+    ) -> Result<Response<proto::Reply>, Status> {
+        let req = StopRequest::try_from(request.into_inner())?;
+        reply(self.handler.stop(req).await)
+    }
+
+    async fn status(
+        &self,
+        request: Request<proto::StatusRequest>,
+    ) -> Result<Response<proto::StatusReply>, Status> {
+        let req = StatusRequest::try_from(request.into_inner())?;
+        let services = self.handler.status(req).await?;
+        Ok(Response::new(proto::StatusReply {
+            services: services.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn config_apply(
+        &self,
+        request: Request<proto::ConfigApplyRequest>,
+    ) -> Result<Response<proto::Reply>, Status> {
+        let req = ConfigApplyRequest::try_from(request.into_inner())?;
+        reply(self.handler.config_apply(req).await)
+    }
+
+    async fn file_upload(
+        &self,
+        request: Request<proto::FileUploadRequest>,
+    ) -> Result<Response<proto::Reply>, Status> {
+        let req = FileUploadRequest::try_from(request.into_inner())?;
+        reply(self.handler.file_upload(req).await)
+    }
+
+    async fn depart(
+        &self,
+        request: Request<proto::DepartRequest>,
+    ) -> Result<Response<proto::Reply>, Status> {
+        let req = DepartRequest::try_from(request.into_inner())?;
+        reply(self.handler.depart(req).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_required() {
+        assert_eq!(bearer_token(b"Bearer abc"), Some(&b"abc"[..]));
+        assert_eq!(bearer_token(b"bearer abc"), Some(&b"abc"[..]));
+        assert_eq!(bearer_token(b"BEARER "), Some(&b""[..]));
+        assert_eq!(bearer_token(b"Basic abc"), None);
+        assert_eq!(bearer_token(b"abc"), None);
+        assert_eq!(bearer_token(b""), None);
+    }
+}
