@@ -311,7 +311,8 @@ pub fn cfg_json(cfg: &[u8]) -> Value {
     table_json(&table)
 }
 
-fn table_json(t: &toml::Table) -> Value {
+/// A TOML table as a JSON object (see [`cfg_json`] for datetimes and non-finite floats).
+pub(crate) fn table_json(t: &toml::Table) -> Value {
     Value::Object(t.iter().map(|(k, v)| (k.clone(), toml_json(v))).collect())
 }
 

@@ -29,8 +29,7 @@ async fn start(cfg: Option<ServerConfig>) -> Gateway {
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = watch::channel(Arc::new(Snapshot {
         butterfly: Bytes::from_static(BODY),
-        census: Bytes::from_static(b"{}"),
-        gossip_ready: false,
+        ..Snapshot::default()
     }));
     let stop = CancellationToken::new();
     let task = match cfg {
@@ -153,6 +152,7 @@ async fn readyz_follows_the_snapshot() {
         butterfly: Bytes::from_static(b"{\"v\":2}"),
         census: Bytes::from_static(b"{\"c\":3}"),
         gossip_ready: true,
+        ..Snapshot::default()
     }));
     assert_eq!(request(&g, "GET", "/readyz").await.status, 200);
     assert_eq!(request(&g, "GET", "/butterfly").await.body, b"{\"v\":2}");
