@@ -334,6 +334,12 @@ pub(crate) struct RunArgs {
     /// Organization part of service groups (`service.group@org`).
     #[arg(long)]
     pub org: Option<String>,
+    /// HTTPS for the HTTP gateway: the private key (PKCS#8 PEM); needs `--certs`.
+    #[arg(long, value_name = "PEM", requires = "certs")]
+    pub key: Option<PathBuf>,
+    /// HTTPS for the HTTP gateway: the certificate chain (PEM); needs `--key`.
+    #[arg(long, value_name = "PEM", requires = "key")]
+    pub certs: Option<PathBuf>,
     /// Control API listen address (gRPC; `warren svc …`, `warren config apply`, …).
     #[arg(long, env = "HAB_LISTEN_CTL", default_value = "127.0.0.1:9632")]
     pub listen_ctl: SocketAddr,

@@ -6,6 +6,7 @@
 mod cli;
 mod ctl;
 mod ctl_cli;
+mod feed;
 mod keys;
 mod plan_render;
 mod run;

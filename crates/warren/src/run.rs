@@ -100,6 +100,17 @@ fn ring_key(args: &RunArgs, layout: &Layout) -> Result<Option<RingKey>> {
     Ok(None)
 }
 
+/// `--key` and `--certs` (both or neither): HTTPS for the gateway.
+fn tls_config(args: &RunArgs) -> Result<Option<warren_gateway::TlsConfig>> {
+    match (&args.key, &args.certs) {
+        (Some(key), Some(certs)) => warren_gateway::TlsConfig::from_pem_files(key, certs)
+            .map(Some)
+            .map_err(|e| anyhow!("HTTP gateway TLS: {e}")),
+        (None, None) => Ok(None),
+        _ => bail!("--key and --certs go together (the private key and its certificate chain)"),
+    }
+}
+
 /// The restart backoff of the load flags (also used for services loaded from spec files).
 fn backoff_config(load: &crate::cli::LoadArgs) -> warren_service::backoff::BackoffConfig {
     crate::services::backoff(load)
@@ -220,6 +231,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let services_stop = CancellationToken::new();
     let (census_tx, census_rx) = watch::channel(None);
     let census_watch = census_rx.clone();
+    let metrics = warren_metrics::Metrics::new();
     let shared = crate::services::shared(crate::services::SupervisorInfo {
         args: &args,
         member_id: &member_id,
@@ -228,8 +240,9 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         reaper,
         commands: gossip.commands(),
         census: census_rx,
-        observer: Arc::new(warren_service::supervisor::NoObserver),
+        observer: Arc::new(crate::feed::MetricsObserver(metrics.clone())),
     });
+    let sup_view = crate::feed::supervisor_view(&shared.sys, &layout.sup_root);
     let mut services = crate::services::Services::new(
         shared,
         services_stop.clone(),
@@ -245,6 +258,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         )?;
     }
     services.load_spec_files(args.org.as_deref(), backoff_config(&args.load));
+    let services_registry = services.registry();
     let services = Arc::new(tokio::sync::Mutex::new(services));
 
     // The control API: authenticated with CTL_SECRET (created on first run).
@@ -278,10 +292,25 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
             .map_err(|e| anyhow!("cannot bind the HTTP gateway {}: {e}", args.listen_http))?;
         info!(http = %args.listen_http, "HTTP gateway listening");
         let token = shutdown.child_token();
-        Some(tokio::spawn(warren_gateway::server::serve(
-            listener, snap_rx, token,
+        let cfg = warren_gateway::ServerConfig {
+            auth_token: std::env::var(warren_gateway::auth::AUTH_TOKEN_ENV)
+                .ok()
+                .and_then(|t| warren_gateway::AuthToken::new(&t)),
+            tls: tls_config(&args)?,
+            metrics: metrics.clone(),
+            ..warren_gateway::ServerConfig::default()
+        };
+        Some(tokio::spawn(warren_gateway::serve_with(
+            listener, snap_rx, token, cfg,
         )))
     };
+    tokio::spawn(crate::feed::feed_services(
+        services_registry,
+        sup_view,
+        args.fs_root.clone(),
+        snap_tx.clone(),
+        shutdown.child_token(),
+    ));
 
     // Services stop first (within their shutdown budgets) while the ring still runs; then the
     // ring is left gracefully.
@@ -309,6 +338,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let writer_task = tokio::spawn(write_state(data.clone(), rst, jobs));
     let hooks = StateHooks {
         writer,
+        metrics,
         snapshots: snap_tx,
         counters: UpdateCounters::default(),
         census: None,
@@ -445,6 +475,7 @@ async fn write_state(
 /// snapshots. Every call returns at once.
 struct StateHooks {
     writer: tokio::sync::mpsc::UnboundedSender<StateJob>,
+    metrics: warren_metrics::Metrics,
     snapshots: watch::Sender<Arc<Snapshot>>,
     counters: UpdateCounters,
     census: Option<CensusRing>,
@@ -461,14 +492,17 @@ impl Hooks for StateHooks {
         self.counters.observe(event);
     }
 
-    fn snapshot(&mut self, ring: &Ring, _counters: &Counters, now: Time) {
+    fn snapshot(&mut self, ring: &Ring, counters: &Counters, now: Time) {
         let (snap, census) =
             Snapshot::from_ring(ring, &self.counters, true, now, self.census.as_ref());
         if census.changed || self.census_tx.borrow().is_none() {
             self.census_tx.send_replace(Some(Arc::new(census.clone())));
         }
         self.census = Some(census);
-        self.snapshots.send_replace(Arc::new(snap));
+        crate::feed::record_ring(&self.metrics, ring, counters);
+        // The ring's documents are new; the services' are the feed task's.
+        self.snapshots
+            .send_modify(|s| *s = Arc::new(snap.with_services(Arc::clone(&s.services))));
     }
 
     fn persist(&mut self, ring: &Ring) {
