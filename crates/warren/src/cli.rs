@@ -56,6 +56,40 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: SupCommand,
     },
+    /// Local multi-node testing.
+    Local {
+        /// What to do.
+        #[command(subcommand)]
+        command: LocalCommand,
+    },
+}
+
+/// `warren local …`
+#[derive(Subcommand, Debug)]
+pub(crate) enum LocalCommand {
+    /// Start a ring of N supervisors on 127.0.0.1, each with its own ports and state, all
+    /// loading the same plans; Ctrl-C stops them. Member i listens on BASE+10i+8 (gossip),
+    /// +1 (HTTP) and +2 (control).
+    Up(LocalUpArgs),
+}
+
+/// `warren local up` flags.
+#[derive(Args, Debug)]
+pub(crate) struct LocalUpArgs {
+    /// Plan directories every member loads (default: plans/hello).
+    pub plans: Vec<PathBuf>,
+    /// How many members.
+    #[arg(short = 'n', long = "members", default_value_t = 3)]
+    pub members: u16,
+    /// First port of the range the members take.
+    #[arg(long, default_value_t = 19600)]
+    pub base_port: u16,
+    /// Directory for the members' state and logs (default: a new temporary directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Further `warren run` flags for every member, after `--` (e.g. `-- --topology leader`).
+    #[arg(last = true)]
+    pub run_args: Vec<String>,
 }
 
 /// How a control command reaches its supervisor.

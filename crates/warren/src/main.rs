@@ -8,6 +8,7 @@ mod ctl;
 mod ctl_cli;
 mod feed;
 mod keys;
+mod local;
 mod plan_render;
 mod run;
 mod services;
@@ -28,6 +29,9 @@ fn main() -> ExitCode {
         Command::Config { command } => ctl_cli::main(ctl_cli::CtlCommand::Config(command)),
         Command::File { command } => ctl_cli::main(ctl_cli::CtlCommand::File(command)),
         Command::Sup { command } => ctl_cli::main(ctl_cli::CtlCommand::Sup(command)),
+        Command::Local {
+            command: cli::LocalCommand::Up(args),
+        } => local::up(args),
         Command::Ring {
             command: RingCommand::Key { command },
         } => match command {
