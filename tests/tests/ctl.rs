@@ -138,9 +138,9 @@ fn config_apply_reaches_every_member_and_bad_input_is_refused() {
 #[test]
 fn services_are_driven_by_the_cli_and_the_secret_is_required() {
     let test = "ctl-svc";
-    let sups = start_ring(test);
-    let s = &sups[0];
+    let mut sups = start_ring(test);
 
+    let s = &sups[0];
     let (ok, out, err) = s.ctl(&["svc", "status"]);
     assert!(ok, "{err}");
     assert!(out.contains("hello.default") && out.contains("up"), "{out}");
@@ -181,6 +181,19 @@ fn services_are_driven_by_the_cli_and_the_secret_is_required() {
     assert!(running, "{test}: the loaded plan did not start");
     let (ok, _, err) = s.ctl(&["svc", "load", plan.to_str().unwrap_or_default()]);
     assert!(!ok && err.contains("already loaded"), "{err}");
+    // The spec file brings it back when the supervisor restarts.
+    s.signal("TERM");
+    assert_eq!(sups[0].wait_exit(Duration::from_secs(30)), Some(0));
+    assert!(!sups[0].root.join("hab/svc/extra/PID").exists());
+    sups[0].restart();
+    let s = &sups[0];
+    let back = wait_until(Duration::from_secs(20), || {
+        s.root.join("hab/svc/extra/PID").exists()
+    });
+    assert!(
+        back,
+        "{test}: the spec file did not reload the service after a restart"
+    );
     let (ok, _, err) = s.ctl(&["svc", "unload", "extra"]);
     assert!(ok, "{err}");
     assert!(!spec.exists(), "spec file left behind");
@@ -209,7 +222,6 @@ fn services_are_driven_by_the_cli_and_the_secret_is_required() {
     }
 
     // Depart the third member: it is told, and exits with Habitat's code 86.
-    let mut sups = sups;
     let victim = sups[2].id();
     let (ok, _, err) = sups[0].ctl(&["sup", "depart", &victim]);
     assert!(ok, "{err}");
