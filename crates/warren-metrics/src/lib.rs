@@ -413,6 +413,21 @@ pub enum RumorKind {
 }
 
 impl RumorKind {
+    /// The kind a label value names (`member`, `service_config`, …), if any.
+    pub fn from_name(name: &str) -> Option<RumorKind> {
+        [
+            RumorKind::Member,
+            RumorKind::Service,
+            RumorKind::ServiceConfig,
+            RumorKind::ServiceFile,
+            RumorKind::Election,
+            RumorKind::ElectionUpdate,
+            RumorKind::Departure,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+
     /// The label value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -471,6 +486,10 @@ pub struct GossipTotals {
     pub bytes_received: u64,
     /// Drops: (what, reason, count so far).
     pub dropped: Vec<(Dropped, &'static str, u64)>,
+    /// Rumors sent so far, by kind.
+    pub rumors_sent: Vec<(RumorKind, u64)>,
+    /// Rumors received so far, by kind.
+    pub rumors_received: Vec<(RumorKind, u64)>,
 }
 
 /// Rumor traffic, bytes and drops.
@@ -513,10 +532,16 @@ impl GossipMetrics {
             .inc();
     }
 
-    /// Copies the shell's cumulative counts (bytes and drops).
+    /// Copies the shell's cumulative counts (bytes, drops, rumors by kind).
     pub fn record(&self, totals: &GossipTotals) {
         raise_to(&self.bytes_sent, totals.bytes_sent);
         raise_to(&self.bytes_received, totals.bytes_received);
+        for &(kind, n) in &totals.rumors_sent {
+            raise_to(&self.rumors_sent.get_or_create(&KindLabel { kind }), n);
+        }
+        for &(kind, n) in &totals.rumors_received {
+            raise_to(&self.rumors_received.get_or_create(&KindLabel { kind }), n);
+        }
         for &(what, reason, n) in &totals.dropped {
             raise_to(&self.dropped.get_or_create(&DropLabels { what, reason }), n);
         }

@@ -272,6 +272,8 @@ fn every_method_moves_its_series() {
         bytes_sent: 150,
         bytes_received: 10,
         dropped: vec![(Dropped::Rumor, "protobuf", 5)],
+        rumors_sent: vec![(RumorKind::Service, 7), (RumorKind::Departure, 1)],
+        rumors_received: vec![],
     });
     clone.elections.set(
         "redis.default",
@@ -316,9 +318,14 @@ fn every_method_moves_its_series() {
     assert_eq!(v("warren_ring_ping_reqs_total", &[]), 2.0);
     assert_eq!(v("warren_ring_suspicions_raised_total", &[]), 1.0);
     assert_eq!(v("warren_ring_refutations_total", &[]), 4.0);
+    // Two increments, then a total of 7 from the shell: the counter follows the total.
     assert_eq!(
         v("warren_gossip_rumors_sent_total", &[("kind", "service")]),
-        2.0
+        7.0
+    );
+    assert_eq!(
+        v("warren_gossip_rumors_sent_total", &[("kind", "departure")]),
+        1.0
     );
     assert_eq!(
         v(

@@ -138,6 +138,10 @@ pub struct Counters {
     pub rumors_in: u64,
     /// Rumor messages queued for sending.
     pub rumors_out: u64,
+    /// Rumors received and decoded, by kind (`member`, `service`, …).
+    pub rumors_in_by_kind: BTreeMap<&'static str, u64>,
+    /// Rumors sent, by kind.
+    pub rumors_out_by_kind: BTreeMap<&'static str, u64>,
     /// Messages dropped, by reason (`decrypt`, `missing_nonce`, `protobuf`, `push_queue_full`…).
     pub dropped: BTreeMap<&'static str, u64>,
 }
@@ -574,7 +578,14 @@ impl Outbox {
     fn rumor_in(&mut self, ring: &mut Ring, bytes: &[u8], now: Time) {
         self.counters.rumors_in += 1;
         match decode_rumor(bytes, self.key.as_ref()) {
-            Ok(r) => ring.handle_rumor(r, now),
+            Ok(r) => {
+                *self
+                    .counters
+                    .rumors_in_by_kind
+                    .entry(r.key().kind())
+                    .or_default() += 1;
+                ring.handle_rumor(r, now);
+            }
             Err(e) => self.drop_counted(e.reason(), None),
         }
     }
@@ -609,6 +620,11 @@ impl Outbox {
                     for r in &rumors {
                         let bytes = encode_rumor(r, self.key.as_ref());
                         self.counters.rumors_out += 1;
+                        *self
+                            .counters
+                            .rumors_out_by_kind
+                            .entry(r.key().kind())
+                            .or_default() += 1;
                         if self.pusher.send(to, bytes).is_err() {
                             self.drop_counted("push_queue_full", Some(to));
                         }

@@ -26,8 +26,9 @@ use tokio::time::MissedTickBehavior;
 use crate::signal::signal_group;
 use crate::{ExitStatus, UserIds};
 
-/// Safety net for SIGCHLDs the kernel coalesced while a reap was running.
-const TICK: Duration = Duration::from_secs(1);
+/// Safety net for SIGCHLDs the kernel coalesced while a reap was running (each SIGCHLD reaps
+/// every exited child, so this only matters for a signal lost outright).
+const TICK: Duration = Duration::from_secs(5);
 
 /// Set while a reaper is installed: two reaping tasks would steal each other's children.
 static INSTALLED: AtomicBool = AtomicBool::new(false);

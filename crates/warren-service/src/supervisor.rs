@@ -69,6 +69,10 @@ pub trait ServiceObserver: Send + Sync + 'static {
     fn restarted(&self, service_group: &str) {
         let _ = service_group;
     }
+    /// The service's status may have changed (see [`ServiceHandle::status`]).
+    fn status_changed(&self, service_group: &str) {
+        let _ = service_group;
+    }
 }
 
 /// An observer that ignores everything.
@@ -1053,6 +1057,7 @@ impl Service {
     }
 
     fn publish_status(&self) {
+        self.shared.observer.status_changed(&self.sg);
         let (process, pid) = match &self.proc {
             Some(r) => (ProcessState::Up, Some(r.child.pid)),
             None => (ProcessState::Down, None),

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use warren_gateway::{
     FsCfg, HealthReport, HookTable, HookView, PkgBind, PkgView, ProcessView, RestartConfig,
@@ -152,22 +152,28 @@ pub(crate) fn service_view(
     sv
 }
 
-/// Keeps the gateway's services documents current: every 500 ms, if any loaded service's
-/// status (or the set of services) changed, serializes them once and publishes them.
+/// Keeps the gateway's services documents current: whenever a service says its status
+/// changed (gathered for 100 ms), if any status or the set of services really changed,
+/// serializes them once and publishes them. Idle services cost no wakeups.
 pub(crate) async fn feed_services(
     registry: Registry,
     sup: SupervisorView,
     fs_root: std::path::PathBuf,
     snapshots: watch::Sender<Arc<Snapshot>>,
+    changed: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
     let mut last: Option<Vec<(String, ServiceStatus)>> = None;
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut first = true;
     loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
+        if !first {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = changed.notified() => {}
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        first = false;
         let loaded = views(&registry);
         let now: Vec<(String, ServiceStatus)> = loaded
             .iter()
@@ -187,10 +193,17 @@ pub(crate) async fn feed_services(
     }
 }
 
-/// Service events as metrics.
-pub(crate) struct MetricsObserver(pub Metrics);
+/// Service events: hook runs and restarts as metrics; status changes wake the gateway feed.
+pub(crate) struct Observer {
+    pub metrics: Metrics,
+    pub status_changed: Arc<Notify>,
+}
 
-impl ServiceObserver for MetricsObserver {
+impl ServiceObserver for Observer {
+    fn status_changed(&self, _service_group: &str) {
+        self.status_changed.notify_one();
+    }
+
     fn hook_ran(&self, service_group: &str, hook: HookKind, run: &HookRun) {
         let outcome = match &run.exit {
             HookExit::Exited(status) => match status.code() {
@@ -201,14 +214,23 @@ impl ServiceObserver for MetricsObserver {
             HookExit::SpawnFailed(_) => HookOutcome::SpawnFailed,
             HookExit::Cancelled => HookOutcome::Cancelled,
         };
-        self.0
+        self.metrics
             .hooks
             .observe(service_group, hook.file_name(), outcome, run.duration);
     }
 
     fn restarted(&self, service_group: &str) {
-        self.0.services.restarted(service_group);
+        self.metrics.services.restarted(service_group);
     }
+}
+
+fn by_kind(
+    counts: &std::collections::BTreeMap<&'static str, u64>,
+) -> Vec<(warren_metrics::RumorKind, u64)> {
+    counts
+        .iter()
+        .filter_map(|(k, n)| warren_metrics::RumorKind::from_name(k).map(|k| (k, *n)))
+        .collect()
 }
 
 /// Copies the ring's state and the gossip task's counters into the metrics.
@@ -259,6 +281,8 @@ pub(crate) fn record_ring(metrics: &Metrics, ring: &Ring, counters: &Counters) {
                 (what, *reason, *n)
             })
             .collect(),
+        rumors_sent: by_kind(&counters.rumors_out_by_kind),
+        rumors_received: by_kind(&counters.rumors_in_by_kind),
     });
     metrics.elections.record_restarts(st.elections_restarted);
     for (kind, sg) in ring.election_groups() {

@@ -232,6 +232,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let (census_tx, census_rx) = watch::channel(None);
     let census_watch = census_rx.clone();
     let metrics = warren_metrics::Metrics::new();
+    let status_changed = Arc::new(tokio::sync::Notify::new());
     let shared = crate::services::shared(crate::services::SupervisorInfo {
         args: &args,
         member_id: &member_id,
@@ -240,7 +241,10 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         reaper,
         commands: gossip.commands(),
         census: census_rx,
-        observer: Arc::new(crate::feed::MetricsObserver(metrics.clone())),
+        observer: Arc::new(crate::feed::Observer {
+            metrics: metrics.clone(),
+            status_changed: Arc::clone(&status_changed),
+        }),
     });
     let sup_view = crate::feed::supervisor_view(&shared.sys, &layout.sup_root);
     let mut services = crate::services::Services::new(
@@ -309,6 +313,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         sup_view,
         args.fs_root.clone(),
         snap_tx.clone(),
+        status_changed,
         shutdown.child_token(),
     ));
 
