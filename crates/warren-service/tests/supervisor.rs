@@ -597,32 +597,24 @@ fn load_errors_are_clear() {
             env: Arc::new(|_: &str| Some("not = [valid".to_owned())),
             observer: Arc::new(supervisor::NoObserver),
         };
-        let err = supervisor::spawn(
-            fx.spec(),
-            shared(),
-            CancellationToken::new(),
-            DesiredState::Up,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("nothing to run"), "{err}");
+        let load_error = || {
+            supervisor::spawn(
+                fx.spec(),
+                shared(),
+                CancellationToken::new(),
+                DesiredState::Up,
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let err = load_error();
+        assert!(err.contains("nothing to run"), "{err}");
         std::fs::write(fx.plan.join("hooks/run"), "#!/bin/sh\nexec sleep 1\n").unwrap();
-        let err = supervisor::spawn(
-            fx.spec(),
-            shared(),
-            CancellationToken::new(),
-            DesiredState::Up,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("HAB_APP"), "{err}");
+        let err = load_error();
+        assert!(err.contains("HAB_APP"), "{err}");
         std::fs::write(fx.plan.join("config/bad.conf"), "{{#if}}\n").unwrap();
-        let err = supervisor::spawn(
-            fx.spec(),
-            shared(),
-            CancellationToken::new(),
-            DesiredState::Up,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("bad.conf"), "{err}");
+        let err = load_error();
+        assert!(err.contains("bad.conf"), "{err}");
     });
 }
 

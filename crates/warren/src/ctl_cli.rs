@@ -28,23 +28,7 @@ pub(crate) enum CtlCommand {
 
 /// Runs a control command; returns the exit code.
 pub(crate) fn main(cmd: CtlCommand) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("warren: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(cmd)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("warren: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::block_on(async move { run(cmd).await.map(|()| ExitCode::SUCCESS) })
 }
 
 async fn connect(remote: &Remote) -> Result<CtlClient> {

@@ -56,6 +56,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs `f` on a single-threaded tokio runtime; a start-up failure or an error from `f` is one
+/// line on stderr and exit code 1.
+pub(crate) fn block_on(f: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("warren: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(f) {
+        Ok(code) => code,
+        Err(e) => {
+            // One line, naming the thing and the problem.
+            eprintln!("warren: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn generate_key(name: &str, cache: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     let key = warren_wire::RingKey::generate(name, &keys::revision_now(), &mut OsRandom)
         .map_err(|e| anyhow::anyhow!("ring key {name}: {e}"))?;

@@ -30,24 +30,7 @@ const EXIT_DEPARTED: u8 = 86;
 /// Runs `warren run`; returns the process exit code.
 pub(crate) fn main(args: RunArgs) -> ExitCode {
     init_logging(&args);
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("warren: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(args)) {
-        Ok(code) => code,
-        Err(e) => {
-            // One line, naming the thing and the problem.
-            eprintln!("warren: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::block_on(run(args))
 }
 
 fn init_logging(args: &RunArgs) {
