@@ -74,14 +74,15 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 ///         Err(CtlError::NotFound(format!("{} is not loaded", req.service)))
 ///     }
 ///     // … the seven other methods.
-/// #   async fn load(&self, _: LoadRequest) -> Result<Reply, CtlError> { todo!() }
-/// #   async fn unload(&self, _: UnloadRequest) -> Result<Reply, CtlError> { todo!() }
-/// #   async fn stop(&self, _: StopRequest) -> Result<Reply, CtlError> { todo!() }
-/// #   async fn status(&self, _: StatusRequest) -> Result<Vec<ServiceStatus>, CtlError> { todo!() }
-/// #   async fn config_apply(&self, _: ConfigApplyRequest) -> Result<Reply, CtlError> { todo!() }
-/// #   async fn file_upload(&self, _: FileUploadRequest) -> Result<Reply, CtlError> { todo!() }
-/// #   async fn depart(&self, _: DepartRequest) -> Result<Reply, CtlError> { todo!() }
+/// #   async fn load(&self, _: LoadRequest) -> Result<Reply, CtlError> { Err(no()) }
+/// #   async fn unload(&self, _: UnloadRequest) -> Result<Reply, CtlError> { Err(no()) }
+/// #   async fn stop(&self, _: StopRequest) -> Result<Reply, CtlError> { Err(no()) }
+/// #   async fn status(&self, _: StatusRequest) -> Result<Vec<ServiceStatus>, CtlError> { Err(no()) }
+/// #   async fn config_apply(&self, _: ConfigApplyRequest) -> Result<Reply, CtlError> { Err(no()) }
+/// #   async fn file_upload(&self, _: FileUploadRequest) -> Result<Reply, CtlError> { Err(no()) }
+/// #   async fn depart(&self, _: DepartRequest) -> Result<Reply, CtlError> { Err(no()) }
 /// }
+/// # fn no() -> CtlError { CtlError::Internal("not in this example".into()) }
 /// let _: std::sync::Arc<dyn ControlHandler> = std::sync::Arc::new(Sup);
 /// ```
 #[crate::async_trait]
