@@ -33,15 +33,16 @@
 //! # struct Supervisor;
 //! # #[async_trait]
 //! # impl ControlHandler for Supervisor {
-//! #   async fn load(&self, _: LoadRequest) -> Result<Reply, CtlError> { todo!() }
-//! #   async fn unload(&self, _: UnloadRequest) -> Result<Reply, CtlError> { todo!() }
-//! #   async fn start(&self, _: StartRequest) -> Result<Reply, CtlError> { todo!() }
-//! #   async fn stop(&self, _: StopRequest) -> Result<Reply, CtlError> { todo!() }
-//! #   async fn status(&self, _: StatusRequest) -> Result<Vec<ServiceStatus>, CtlError> { todo!() }
-//! #   async fn config_apply(&self, _: ConfigApplyRequest) -> Result<Reply, CtlError> { todo!() }
-//! #   async fn file_upload(&self, _: FileUploadRequest) -> Result<Reply, CtlError> { todo!() }
-//! #   async fn depart(&self, _: DepartRequest) -> Result<Reply, CtlError> { todo!() }
+//! #   async fn load(&self, _: LoadRequest) -> Result<Reply, CtlError> { Err(no()) }
+//! #   async fn unload(&self, _: UnloadRequest) -> Result<Reply, CtlError> { Err(no()) }
+//! #   async fn start(&self, _: StartRequest) -> Result<Reply, CtlError> { Err(no()) }
+//! #   async fn stop(&self, _: StopRequest) -> Result<Reply, CtlError> { Err(no()) }
+//! #   async fn status(&self, _: StatusRequest) -> Result<Vec<ServiceStatus>, CtlError> { Err(no()) }
+//! #   async fn config_apply(&self, _: ConfigApplyRequest) -> Result<Reply, CtlError> { Err(no()) }
+//! #   async fn file_upload(&self, _: FileUploadRequest) -> Result<Reply, CtlError> { Err(no()) }
+//! #   async fn depart(&self, _: DepartRequest) -> Result<Reply, CtlError> { Err(no()) }
 //! # }
+//! # fn no() -> CtlError { CtlError::Internal("not in this example".into()) }
 //! # async fn run(sup_root: &std::path::Path, shutdown: tokio_util::sync::CancellationToken)
 //! #     -> Result<(), Box<dyn std::error::Error>> {
 //! let secret = CtlSecret::load_or_create(sup_root)?; // <fs_root>/hab/sup/default

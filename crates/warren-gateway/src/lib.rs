@@ -17,8 +17,12 @@
 //! # Wiring (for the binary)
 //!
 //! ```no_run
-//! # async fn wire(listener: tokio::net::TcpListener, shutdown: tokio_util::sync::CancellationToken)
-//! # -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn wire(
+//! #     listener: tokio::net::TcpListener,
+//! #     shutdown: tokio_util::sync::CancellationToken,
+//! #     sup: warren_gateway::SupervisorView,
+//! #     views: Vec<warren_gateway::ServiceView>,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use warren_gateway::{AuthToken, ServerConfig, ServiceDocs, Snapshot, TlsConfig};
 //!
@@ -40,7 +44,6 @@
 //! tx.send_modify(|s| *s = Arc::new(new_snap.with_services(Arc::clone(&s.services))));
 //!
 //! // The service side, whenever a service's state changed: serialize once, keep the rest.
-//! # let (sup, views): (warren_gateway::SupervisorView, Vec<warren_gateway::ServiceView>) = todo!();
 //! let docs = ServiceDocs::build(&sup, &views);
 //! tx.send_modify(|s| *s = Arc::new((**s).clone().with_services(docs)));
 //! # Ok(()) }
