@@ -70,6 +70,27 @@ pub struct SupervisorSys {
     pub permanent: bool,
 }
 
+impl Default for SupervisorSys {
+    /// Habitat's defaults: listeners on `0.0.0.0:9638` (gossip), `0.0.0.0:9631` (HTTP) and
+    /// `127.0.0.1:9632` (control), `ip` 127.0.0.1, host name `localhost`, empty version and
+    /// member id, not permanent.
+    fn default() -> Self {
+        SupervisorSys {
+            version: String::new(),
+            member_id: String::new(),
+            ip: "127.0.0.1".into(),
+            hostname: "localhost".into(),
+            gossip_ip: "0.0.0.0".into(),
+            gossip_port: 9638,
+            ctl_gateway_ip: "127.0.0.1".into(),
+            ctl_gateway_port: 9632,
+            http_gateway_ip: "0.0.0.0".into(),
+            http_gateway_port: 9631,
+            permanent: false,
+        }
+    }
+}
+
 /// The supervisor's state paths (Habitat's `FsCfg`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FsCfg {
@@ -750,13 +771,7 @@ mod tests {
                 member_id: "m".into(),
                 ip: "10.0.0.1".into(),
                 hostname: "h".into(),
-                gossip_ip: "0.0.0.0".into(),
-                gossip_port: 9638,
-                ctl_gateway_ip: "127.0.0.1".into(),
-                ctl_gateway_port: 9632,
-                http_gateway_ip: "0.0.0.0".into(),
-                http_gateway_port: 9631,
-                permanent: false,
+                ..SupervisorSys::default()
             },
             fs: FsCfg::new("/hab/sup/default"),
         }

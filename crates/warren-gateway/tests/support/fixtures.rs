@@ -110,13 +110,7 @@ pub fn supervisor() -> SupervisorView {
             member_id: "aaaa".into(),
             ip: "10.0.0.1".into(),
             hostname: "redis-1".into(),
-            gossip_ip: "0.0.0.0".into(),
-            gossip_port: 9638,
-            ctl_gateway_ip: "127.0.0.1".into(),
-            ctl_gateway_port: 9632,
-            http_gateway_ip: "0.0.0.0".into(),
-            http_gateway_port: 9631,
-            permanent: false,
+            ..SupervisorSys::default()
         },
         fs: FsCfg::new("/hab/sup/default"),
     }

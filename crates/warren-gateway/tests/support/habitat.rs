@@ -133,28 +133,10 @@ pub fn services() -> Value {
         "version",
     ];
     let mut pkg = strings(&pkg_strings);
-    pkg["required"] = json!([
-        "deps",
-        "env",
-        "exports",
-        "exposes",
-        "ident",
-        "name",
-        "origin",
-        "path",
-        "release",
-        "svc_config_path",
-        "svc_data_path",
-        "svc_files_path",
-        "svc_group",
-        "svc_path",
-        "svc_pid_file",
-        "svc_run",
-        "svc_static_path",
-        "svc_user",
-        "svc_var_path",
-        "version",
-    ]);
+    let mut required: Vec<&str> = pkg_strings.to_vec();
+    required.extend(["deps", "env", "exports", "exposes"]);
+    required.sort_unstable();
+    pkg["required"] = json!(required);
     pkg["properties"]["deps"] = arr(package_identifier());
     pkg["properties"]["dependencies"] = arr(t("string"));
     pkg["properties"]["env"] = map_of(t("string"));
