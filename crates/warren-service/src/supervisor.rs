@@ -282,7 +282,7 @@ pub fn spawn(
     let shutdown = shutdown.child_token();
     let pkg = spec.effective_package()?;
     let binds = spec.checked_binds().map_err(LoadError::Binds)?;
-    let renderer = PlanRenderer::new(&pkg, &shared.fs_root, false)?;
+    let mut renderer = PlanRenderer::new(&pkg, &shared.fs_root, false)?;
     let sg = spec.service_group();
     let has_run = renderer
         .templates()
@@ -330,7 +330,7 @@ pub fn spawn(
     let (status_tx, status_rx) = watch::channel(status);
     let (control_tx, control_rx) = mpsc::unbounded_channel();
     let census = shared.census.clone();
-    for w in renderer_warnings(&pkg, &shared.fs_root) {
+    for w in renderer.take_warnings() {
         warn!(service_group = %sg, "{w}");
     }
     let svc = Service {
@@ -373,13 +373,6 @@ pub fn spawn(
         task,
         shutdown,
     })
-}
-
-fn renderer_warnings(pkg: &Package, fs_root: &Path) -> Vec<String> {
-    match PlanRenderer::new(pkg, fs_root, false) {
-        Ok(mut r) => r.take_warnings().iter().map(ToString::to_string).collect(),
-        Err(_) => Vec::new(),
-    }
 }
 
 /// `origin/name/version/release`; a plan has no release (`0`).
