@@ -89,7 +89,25 @@ fn three_members_elect_fail_over_and_take_the_old_leader_back_as_follower() {
     let ok = wait_until(Duration::from_secs(30), || {
         agreed(&all).as_deref() == Some(next.as_str())
     });
-    assert!(ok, "{test}: the restarted member did not follow {next}");
+    if !ok {
+        let views: Vec<String> = sups
+            .iter()
+            .map(|s| {
+                let c = s.census().unwrap_or_default();
+                let g = &c["census_groups"][GROUP];
+                format!(
+                    "{}: status {} leader {}",
+                    s.id(),
+                    g["election_status"],
+                    g["leader_id"]
+                )
+            })
+            .collect();
+        panic!(
+            "{test}: the restarted member did not follow {next}; views: {views:#?}; restarted member's log:\n{}",
+            warren_e2e::log_tail(&sups[l].root, 40)
+        );
+    }
     let census = sups[l].census().unwrap_or_default();
     let me = &census["census_groups"][GROUP]["population"][leader.as_str()];
     assert_eq!(me["follower"], true, "{test}: {me}");

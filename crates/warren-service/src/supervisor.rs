@@ -333,7 +333,7 @@ pub fn spawn(
     for w in renderer.take_warnings() {
         warn!(service_group = %sg, "{w}");
     }
-    let svc = Service {
+    let mut svc = Service {
         backoff: Backoff::new(spec.backoff),
         user_toml_path: user_toml_path(&shared.fs_root, pkg.name()),
         spec,
@@ -365,6 +365,16 @@ pub fn spawn(
         desired,
         restart_count: 0,
     };
+    // The Service rumor, then the election, are sent before this returns: a supervisor that
+    // loads its services before its ring runs has them in the ring before the first packet
+    // (the ring counts a member in a group's election only once its Service rumor is there,
+    // and a restarted member must not stand in the group's election before it is one).
+    svc.publish();
+    if svc.spec.topology == Topology::Leader {
+        svc.shared
+            .ring
+            .start_election(&svc.sg, ElectionKind::Leader, 0);
+    }
     let task = tokio::spawn(svc.run(census, control_rx, shutdown.clone()));
     Ok(ServiceHandle {
         service_group: sg,
@@ -427,8 +437,8 @@ struct Service {
     user_toml_path: PathBuf,
     /// The `user.toml` text in force (`None`: no file).
     user_toml: Option<String>,
-    /// Exported cfg and `initialized` last published.
-    published: Option<(toml::Table, bool)>,
+    /// Exported cfg last published.
+    published: Option<toml::Table>,
     proc: Option<Running>,
     /// Templates were rendered at least once.
     rendered: bool,
@@ -463,11 +473,6 @@ impl Service {
         info!(service_group = %self.sg, pkg = %fully_qualified(&self.pkg), "service loaded");
         if let Err(e) = self.prepare_dirs() {
             error!(service_group = %self.sg, error = %e, "cannot create the service directories");
-        }
-        if self.spec.topology == Topology::Leader {
-            self.shared
-                .ring
-                .start_election(&self.sg, ElectionKind::Leader, 0);
         }
         self.read_user_toml();
         self.census = census.borrow_and_update().clone();
@@ -586,14 +591,18 @@ impl Service {
         self.publish_status();
     }
 
+    /// Publishes the Service rumor when the exported cfg changed (spec §8.6), with
+    /// `initialized` as it is then. A start or stop alone does not re-publish: every new
+    /// incarnation of a member's Service rumor is gossiped to the whole ring, and (known issue,
+    /// see ARCHITECTURE.md) a burst of them from a member that just rejoined a leader-topology
+    /// group can make the group re-elect that member.
     fn publish(&mut self) {
         let exported = exports(&self.pkg, self.layers.merged());
-        let initialized = self.proc.is_some();
-        let now = (exported.clone(), initialized);
-        if self.published.as_ref() == Some(&now) {
+        if self.published.as_ref() == Some(&exported) {
             return;
         }
-        self.published = Some(now);
+        let initialized = self.proc.is_some();
+        self.published = Some(exported.clone());
         let service = warren_ring::Service {
             incarnation: 0,
             member_id: MemberId::new(self.shared.sys.member_id.as_str()),
@@ -881,7 +890,6 @@ impl Service {
         self.next_start = None;
         self.next_health = Some(Instant::now());
         self.publish_status();
-        self.publish();
         self.spawn_hook(HookKind::PostRun, Duration::ZERO);
         if self.spec.topology == Topology::Leader {
             self.spawn_hook(HookKind::Suitability, Duration::ZERO);
@@ -928,7 +936,6 @@ impl Service {
         {
             warn!(service_group = %self.sg, "post-stop {}", run.exit);
         }
-        self.publish();
     }
 
     fn on_exit(&mut self, status: ExitStatus) {
@@ -949,7 +956,6 @@ impl Service {
             HealthStatus::Critical
         });
         self.publish_status();
-        self.publish();
     }
 
     fn forward(&mut self, sig: Signal) {

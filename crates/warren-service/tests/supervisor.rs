@@ -219,6 +219,9 @@ impl RingPort for FakeRing {
         if st.status == CensusElectionStatus::None {
             st.status = CensusElectionStatus::ElectionInProgress;
         }
+        drop(st);
+        // As a ring would: the census shows the election once it has started.
+        self.rebuild();
     }
 
     fn set_suitability(&self, _service_group: &str, _kind: ElectionKind, suitability: u64) {
@@ -389,10 +392,13 @@ fn standalone_lifecycle_restart_on_config_change_and_stop() {
         let conf = fx.fs_root.join("hab/svc/app/config/app.conf");
         assert_eq!(std::fs::read_to_string(&conf).unwrap(), "message=one\n");
         assert_eq!(fx.marker("run").trim(), first.to_string());
-        // The Service rumor carries the exports.
-        let last = ring.published().last().cloned().unwrap();
+        // The Service rumor carries the exports; it was published once, at load (before the
+        // start), and starting does not publish it again (only an export change does).
+        let published = ring.published();
+        assert_eq!(published.len(), 1);
+        let last = published.last().cloned().unwrap();
         assert_eq!(String::from_utf8(last.cfg).unwrap().trim(), "port = 1234");
-        assert!(last.initialized);
+        assert!(!last.initialized);
 
         // health-check exit codes reach the status.
         std::fs::write(fx.markers.join("health-code"), "2").unwrap();
