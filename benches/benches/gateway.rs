@@ -87,6 +87,7 @@ fn ring() -> Ring {
                 pkg: IDENT.into(),
                 pkg_incarnation: 0,
                 initialized: true,
+                withdrawn: false,
                 cfg: b"port = 6379\n".to_vec(),
                 sys: SysInfo::default(),
             })),

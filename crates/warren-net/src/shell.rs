@@ -16,9 +16,10 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
+pub use warren_ring::LocalService;
 use warren_ring::{
-    AgreedResult, Config, ElectionKind, Event, Health, Identity, MemberId, Membership, Ring, Rumor,
-    Service, Time, Transmit,
+    AgreedResult, Boot, Config, ElectionKind, Event, Health, Identity, MemberId, Membership, Ring,
+    Rumor, Service, Time, Transmit,
 };
 use warren_wire::{ExactSize, RingKey, decode_rumor, decode_swim, encode_rumor, encode_swim};
 use warren_zmtp::{PullConfig, PullListener, PushConfig, Pusher};
@@ -66,16 +67,6 @@ pub struct GossipConfig {
     pub persist_interval: Duration,
     /// How long to keep spreading our departure after a graceful leave.
     pub leave_linger: Duration,
-}
-
-/// A service this member runs: its Service rumor (`member_id` and `incarnation` are filled in
-/// by the ring) and the elections it takes part in, with its suitability in each.
-#[derive(Clone, Debug)]
-pub struct LocalService {
-    /// The rumor to publish.
-    pub service: Service,
-    /// Elections of the service's group to take part in.
-    pub elections: Vec<(ElectionKind, u64)>,
 }
 
 /// What the gossip task tells its owner; every call happens on the gossip task, so keep it quick.
@@ -172,12 +163,11 @@ pub enum RingCommand {
     },
     /// Publish a rumor we originate: gossiped config, a gossiped file, a departure.
     Publish(Rumor),
-    /// Stop taking part in an election (the service was unloaded).
-    StopElection {
+    /// Leave a service group (the service was unloaded): withdraw our Service rumor and stop
+    /// taking part in its elections.
+    WithdrawService {
         /// The service group.
         service_group: String,
-        /// Topology or update election.
-        kind: ElectionKind,
     },
 }
 
@@ -273,23 +263,20 @@ impl Gossip {
             gossip_port: self.local.port(),
             persistent: cfg.persistent,
         };
-        let mut ring = Ring::new(cfg.ring.clone(), identity, os_seed(), now());
+        // The services loaded before the ring runs are part of its start (`Ring::boot`, the
+        // order the simulator drives too); other early commands follow it.
+        let (services, later) = boot_services(cfg.services.clone(), &mut self.commands_rx);
+        let boot = Boot {
+            agreed: cfg.initial_agreed.clone(),
+            members: cfg.initial_members.clone(),
+            rumors: cfg.initial_rumors.clone(),
+            services,
+            peers_expected: !cfg.peers.is_empty() || cfg.peer_watch_file.is_some(),
+        };
+        let mut ring = Ring::boot(cfg.ring.clone(), identity, os_seed(), now(), boot);
         ring.set_wire_size(Arc::new(ExactSize::for_key(key.as_ref())));
         let me = cfg.member_id.clone();
-        ring.restore_agreed(cfg.initial_agreed.clone(), now());
-        ring.restore(
-            cfg.initial_members.clone(),
-            cfg.initial_rumors.clone(),
-            now(),
-        );
-        for svc in &cfg.services {
-            let sg = svc.service.service_group.clone();
-            ring.publish_service(svc.service.clone(), now());
-            for (kind, suitability) in &svc.elections {
-                ring.start_election(&sg, *kind, *suitability, now());
-            }
-        }
-        while let Ok(cmd) = self.commands_rx.try_recv() {
+        for cmd in later {
             apply_command(&mut ring, cmd, now());
         }
         let mut out = Outbox {
@@ -418,6 +405,46 @@ impl Gossip {
     }
 }
 
+/// Splits the commands sent before the ring runs into the services it starts with (a Service
+/// rumor and the elections of its group) and the rest, in order.
+fn boot_services(
+    mut services: Vec<LocalService>,
+    rx: &mut mpsc::UnboundedReceiver<RingCommand>,
+) -> (Vec<LocalService>, Vec<RingCommand>) {
+    let mut later = Vec::new();
+    while let Ok(cmd) = rx.try_recv() {
+        match cmd {
+            RingCommand::PublishService(s) if later.is_empty() => {
+                let sg = s.service_group.clone();
+                match services.iter_mut().find(|l| l.service.service_group == sg) {
+                    Some(l) => l.service = *s,
+                    None => services.push(LocalService {
+                        service: *s,
+                        elections: Vec::new(),
+                    }),
+                }
+            }
+            RingCommand::StartElection {
+                service_group,
+                kind,
+                suitability,
+            } if later.is_empty() => match services
+                .iter_mut()
+                .find(|l| l.service.service_group == service_group)
+            {
+                Some(l) => l.elections.push((kind, suitability)),
+                None => later.push(RingCommand::StartElection {
+                    service_group,
+                    kind,
+                    suitability,
+                }),
+            },
+            other => later.push(other),
+        }
+    }
+    (services, later)
+}
+
 fn apply_command(ring: &mut Ring, cmd: RingCommand, now: Time) {
     debug!(?cmd, "ring command");
     match cmd {
@@ -439,10 +466,9 @@ fn apply_command(ring: &mut Ring, cmd: RingCommand, now: Time) {
         RingCommand::Publish(rumor) => {
             ring.publish(rumor, now);
         }
-        RingCommand::StopElection {
-            service_group,
-            kind,
-        } => ring.stop_election(&service_group, kind),
+        RingCommand::WithdrawService { service_group } => {
+            ring.withdraw_service(&service_group, now);
+        }
     }
 }
 

@@ -69,6 +69,7 @@ fn rumors() -> Vec<Rumor> {
             pkg: "core/redis/7.0.0/20240101000000".into(),
             pkg_incarnation: 4,
             initialized: false,
+            withdrawn: false,
             cfg: b"port = 6379\n".to_vec(),
             sys: SysInfo::default(),
         })),

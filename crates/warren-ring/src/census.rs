@@ -343,6 +343,8 @@ impl CensusRing {
                 }
             });
             match &entry.rumor {
+                // A withdrawn service is no longer part of the group.
+                Rumor::Service(s) if s.withdrawn => {}
                 Rumor::Service(s) => {
                     let parsed = ServiceGroup::parse(&s.service_group);
                     let (health, known) = if s.member_id == me.id {

@@ -116,6 +116,24 @@ impl Default for Config {
 }
 
 impl Config {
+    /// A leader's lease (`ElectionConfig::lease`, else derived). After the rest of a group last
+    /// heard from its leader, the earliest it can act on another is: a probe of the leader
+    /// failing (at least `probe_timeout`), the shortest suspicion timeout (Lifeguard's floor,
+    /// `suspicion_min_mult × probe_interval`, or the fixed timeout), then the new result standing
+    /// `ElectionConfig::confirm`. The lease is three quarters of that; the last quarter (0.7 s at
+    /// the default timings) is the margin for scheduling delays and clock-rate drift. A leader
+    /// counts its lease from what it last heard, which is never later than what the others last
+    /// heard from it, so it stops before they can start.
+    pub fn leader_lease(&self) -> Duration {
+        if let Some(lease) = self.election.lease {
+            return lease;
+        }
+        let suspicion = self
+            .fixed_suspicion_timeout
+            .unwrap_or_else(|| self.probe_interval.mul_f64(self.suspicion_min_mult));
+        (self.probe_timeout + suspicion + self.election.confirm).mul_f64(0.75)
+    }
+
     /// The configuration of a named profile.
     pub fn profile(profile: Profile) -> Self {
         match profile {

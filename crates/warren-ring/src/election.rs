@@ -81,6 +81,11 @@ pub struct ElectionConfig {
     /// Warren: each member of a group probes the group's leader at least this often, besides
     /// SWIM's round-robin.
     pub leader_probe_interval: Duration,
+    /// Warren: the leader's lease. A leader acts only while it has heard directly (a datagram)
+    /// from a quorum of its group within this time, and steps down when it has not. `None`
+    /// derives it from the ring's timings ([`crate::Config::leader_lease`]): strictly less than
+    /// the earliest moment the rest of the group could finish an election without it.
+    pub lease: Option<Duration>,
 }
 
 impl Default for ElectionConfig {
@@ -94,6 +99,7 @@ impl Default for ElectionConfig {
             peer_fallback: Duration::from_secs(60),
             confirm: Duration::from_millis(800),
             leader_probe_interval: Duration::from_secs(2),
+            lease: None,
         }
     }
 }
@@ -398,6 +404,40 @@ pub enum Restart {
     /// Warren: I lead, and the population is no longer the one that elected me (see
     /// [`population_changed`]).
     PopulationChanged,
+    /// Warren: I lead, but have not heard from a quorum of the group within the lease: the rest
+    /// of the group may be about to elect another leader, so I stop first.
+    LeaseLost,
+}
+
+impl Restart {
+    /// Whether the restart steps this member down as leader: it stands again only as an ordinary
+    /// candidate (its own suitability), and whether or not it has quorum, so that its old win can
+    /// neither be acted on nor finished again; it leads again only by winning the new term.
+    pub fn steps_down(self) -> bool {
+        matches!(self, Restart::LeaderLostQuorum | Restart::LeaseLost)
+    }
+}
+
+/// Whether a leader's lease holds: it heard from a quorum of its group recently enough.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lease {
+    /// Heard from a quorum within the lease (or not leading, or Habitat's rules).
+    Held,
+    /// Not heard from a quorum within the lease.
+    Lost,
+}
+
+/// A Finished result this member holds for one of its groups, and since when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldResult {
+    /// The result's term.
+    pub term: u64,
+    /// Its leader.
+    pub leader: MemberId,
+    /// When this member first held it.
+    pub since: Time,
+    /// Whether the moment it may act on it (`ElectionConfig::confirm` later) was announced.
+    pub announced: bool,
 }
 
 /// Whether the stored election `s` must restart at `s.term + 1`. `health` gives the health of a
@@ -408,6 +448,7 @@ pub fn restart_needed(
     s: &Election,
     view: &Electorate,
     agreed: Option<&BTreeSet<MemberId>>,
+    lease: Lease,
     health: impl Fn(&MemberId) -> Option<Health>,
 ) -> Option<Restart> {
     use crate::rumor::ElectionStatus::Finished;
@@ -421,6 +462,9 @@ pub fn restart_needed(
     if s.status == Finished {
         if s.member_id == *me && !view.quorum {
             return Some(Restart::LeaderLostQuorum);
+        }
+        if rules == ElectionRules::Warren && s.member_id == *me && lease == Lease::Lost {
+            return Some(Restart::LeaseLost);
         }
         if s.member_id != *me && gone(health(&s.member_id)) {
             return Some(Restart::LeaderGone);
@@ -473,9 +517,8 @@ pub struct GroupElection {
     pub agreed: Option<(u64, BTreeSet<MemberId>)>,
     /// When this member may next answer a member that is behind.
     pub next_reply: Time,
-    /// The finished result held (term, leader), since when, and whether its confirmation was
-    /// announced.
-    pub finished: Option<(u64, MemberId, Time, bool)>,
+    /// The finished result held, if any.
+    pub finished: Option<HeldResult>,
 }
 
 impl GroupElection {
@@ -703,24 +746,48 @@ mod tests {
         let s = election("z", 3, Running, &["z", "a"]);
         let health = |m: &MemberId| (m.as_str() == "z").then_some(Confirmed);
         assert_eq!(
-            restart_needed(ElectionRules::Habitat, &me, &s, &view, None, health),
+            restart_needed(
+                ElectionRules::Habitat,
+                &me,
+                &s,
+                &view,
+                None,
+                Lease::Held,
+                health
+            ),
             None
         );
         assert_eq!(
-            restart_needed(ElectionRules::Warren, &me, &s, &view, None, health),
+            restart_needed(
+                ElectionRules::Warren,
+                &me,
+                &s,
+                &view,
+                None,
+                Lease::Held,
+                health
+            ),
             Some(Restart::CandidateGone)
         );
         let done = election("z", 3, Finished, &["z", "a"]);
         for rules in [ElectionRules::Habitat, ElectionRules::Warren] {
             assert_eq!(
-                restart_needed(rules, &me, &done, &view, None, health),
+                restart_needed(rules, &me, &done, &view, None, Lease::Held, health),
                 Some(Restart::LeaderGone)
             );
         }
         let mine = election("a", 3, Finished, &["a"]);
         let lost = Electorate::default();
         assert_eq!(
-            restart_needed(ElectionRules::Warren, &me, &mine, &lost, None, health),
+            restart_needed(
+                ElectionRules::Warren,
+                &me,
+                &mine,
+                &lost,
+                None,
+                Lease::Held,
+                health
+            ),
             Some(Restart::LeaderLostQuorum)
         );
     }

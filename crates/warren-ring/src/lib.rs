@@ -36,10 +36,10 @@ pub use election::{AgreedResult, ElectionConfig, ElectionKind, ElectionRules, El
 pub use member::{Health, Member, MemberId, Membership};
 pub use members::{MemberList, MemberRecord};
 pub use message::{Event, Swim, SwimKind, Transmit};
-pub use ring::{Identity, Ring, Stats};
+pub use ring::{Boot, Identity, LocalService, Ring, Stats};
 pub use rumor::{
     Departure, Election, ElectionStatus, Rumor, RumorKey, Service, ServiceConfig, ServiceFile,
-    SysInfo,
+    SysInfo, WITHDRAWN_TAG,
 };
 pub use size::{EstimatedSize, WireSize};
 pub use store::{Outcome, RumorStore};

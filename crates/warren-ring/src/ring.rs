@@ -30,7 +30,10 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+mod boot;
 mod elections;
+
+pub use boot::{Boot, LocalService};
 
 use crate::config::Config;
 use crate::dissemination::{Dissemination, budget};
@@ -100,6 +103,12 @@ pub struct Stats {
     pub elections_restarted: u64,
     /// Election rumors ignored under Habitat's rules (a newer term from a bystander).
     pub elections_ignored: u64,
+    /// Service rumors of this member's, heard from others above what it publishes now (a
+    /// previous life's), answered with its current value at a higher incarnation.
+    pub service_refutations: u64,
+    /// Times this member stopped acting as a group's leader because its lease ran out (it
+    /// had not heard from a quorum of the group for the lease time).
+    pub leases_lost: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -137,8 +146,22 @@ pub struct Ring {
     local_health: u32,
     elections: BTreeMap<(ElectionKind, String), GroupElection>,
     elections_dirty: bool,
+    /// Peers were configured ([`Ring::expect_peers`]): until one is met, no quorum anywhere.
+    peers_expected: bool,
     met_peer: bool,
     met_ring_at: Option<Time>,
+    /// A member's rumors reached us (a Member rumor another member sent): its pusher is
+    /// connected and the full sync it sends a newcomer or a restarted member, queued first, has
+    /// arrived. Until then a member that expects peers knows too little of its groups to judge.
+    heard_rumors: bool,
+    /// When each member last reached this one directly (a datagram it sent itself): what a
+    /// leader's lease counts.
+    heard: BTreeMap<MemberId, Time>,
+    /// When the lease keep-alive last pinged each member.
+    keepalive_at: BTreeMap<MemberId, Time>,
+    /// This member's own Service rumors found in its rumor file at a restart, by group, until
+    /// [`Ring::boot`] re-publishes them above their incarnation or withdraws them.
+    restored_own: BTreeMap<String, Arc<crate::rumor::Service>>,
     leader_probed_at: BTreeMap<MemberId, Time>,
     rng: Xoshiro256PlusPlus,
     transmits: VecDeque<Transmit>,
@@ -204,8 +227,13 @@ impl Ring {
             local_health: 0,
             elections: BTreeMap::new(),
             elections_dirty: false,
+            peers_expected: false,
             met_peer: false,
             met_ring_at: None,
+            heard_rumors: false,
+            heard: BTreeMap::new(),
+            keepalive_at: BTreeMap::new(),
+            restored_own: BTreeMap::new(),
             leader_probed_at: BTreeMap::new(),
             rng,
             transmits: VecDeque::new(),
@@ -271,7 +299,12 @@ impl Ring {
     /// Restores this member's own saved state at start (the rumor file): member records are taken
     /// as they were saved, Confirmed ones included (a record heard from a peer about a failed
     /// member we never knew is dropped; our own is not hearsay), then rumors are merged. Call it
-    /// before [`Ring::join`].
+    /// before [`Ring::join`]; [`Ring::boot`] calls it in the order a member starts.
+    ///
+    /// What this member itself said in its previous life is not taken back as it was: its own
+    /// elections (a candidacy or a win, whose votes and quorum belonged to the process that
+    /// stopped) are dropped, so it follows whatever the ring holds now or stands anew; its own
+    /// Service rumors are set aside, to be re-published above their incarnation or withdrawn.
     pub fn restore(&mut self, members: Vec<Membership>, rumors: Vec<Rumor>, now: Time) {
         for m in members {
             if m.member.id == self.me.id || self.members.get(&m.member.id).is_some() {
@@ -282,19 +315,33 @@ impl Ring {
             self.on_member_change(&id, change, None, now);
         }
         for r in rumors {
-            // My own unfinished candidacy is not restored: its votes were cast for the process
-            // that crashed, and the group has moved on since; counting them again could finish a
-            // term the others already finished without me.
-            let mine_unfinished = match &r {
-                Rumor::Election(e) | Rumor::ElectionUpdate(e) => {
-                    e.member_id == self.me.id && e.status != crate::rumor::ElectionStatus::Finished
+            match &r {
+                // My own candidacy or result: its votes were cast for the process that stopped,
+                // and the group may have moved on since (the file can be a write interval old).
+                // Finishing it again, or acting on it, could give the group a second leader.
+                Rumor::Election(e) | Rumor::ElectionUpdate(e) if e.member_id == self.me.id => {}
+                Rumor::Service(s) if s.member_id == self.me.id => {
+                    let keep = self
+                        .restored_own
+                        .get(&s.service_group)
+                        .is_none_or(|o| s.incarnation > o.incarnation);
+                    if keep {
+                        self.restored_own
+                            .insert(s.service_group.clone(), Arc::clone(s));
+                    }
                 }
-                _ => false,
-            };
-            if !mine_unfinished {
-                self.handle_rumor(r, now);
+                _ => self.handle_rumor(r, now),
             }
         }
+    }
+
+    /// Says that this member was given peers to join (`--peer` or a peer-watch file), whether or
+    /// not they resolve yet: until it has met one of them (or, for an address that never turns
+    /// out to be a member, known an Alive member for `ElectionConfig::peer_fallback`) it judges
+    /// no quorum in any group, so a member that starts before its peers can be found never
+    /// elects itself. Without it, a member with no peers may lead its groups alone.
+    pub fn expect_peers(&mut self) {
+        self.peers_expected = true;
     }
 
     /// Joins through `peers` (SWIM addresses): pings each now, and again while too few members
@@ -380,6 +427,17 @@ impl Ring {
             return;
         }
         let relayer = msg.from.id.clone();
+        // The sender reached us itself (an Ack relayed by a helper on our behalf says only that
+        // the helper reached it): this is what a leader's lease counts.
+        let direct = match &msg.kind {
+            SwimKind::Ack {
+                forward_to: Some(f),
+            } => f.id != self.me.id,
+            _ => true,
+        };
+        if direct && !msg.from.departed {
+            self.heard.insert(relayer.clone(), now);
+        }
         match msg.kind {
             SwimKind::Ping { forward_to } => {
                 msg.from.address = src.ip();
@@ -487,6 +545,9 @@ impl Ring {
         }
         match rumor {
             Rumor::Member { from, membership } => {
+                if from != self.me.id {
+                    self.heard_rumors = true;
+                }
                 self.apply_membership(membership, Some(&from), now);
             }
             Rumor::Election(e) if self.in_group(&e.service_group) && !self.left => {
@@ -494,6 +555,9 @@ impl Ring {
             }
             Rumor::ElectionUpdate(e) if self.in_group(&e.service_group) && !self.left => {
                 self.receive_election(ElectionKind::Update, Arc::unwrap_or_clone(e), now);
+            }
+            Rumor::Service(s) if s.member_id == self.me.id && !s.withdrawn => {
+                self.about_my_service(s, now);
             }
             other => {
                 let holder = match &other {
@@ -513,6 +577,14 @@ impl Ring {
         {
             // We woke up late: this member is the slow one. Stretch our own timeouts.
             self.degrade_health();
+            // What we took in just now may have waited while we were descheduled: for a
+            // leader's lease it is as old as our lateness (a paused leader must not renew its
+            // lease with datagrams that arrived while the group was electing another).
+            let late = now.saturating_since(due);
+            let stale = now - late;
+            for t in self.heard.values_mut() {
+                *t = (*t).min(stale);
+            }
         }
         if self.departed_by_ring {
             return;
@@ -730,6 +802,44 @@ impl Ring {
             && rec.health == m.health
         {
             self.dissem.add_holder(&RumorKey::Member(id), r);
+        }
+    }
+
+    /// A Service rumor of mine heard from someone: refuted, as a member refutes a record about
+    /// itself. What peers hold of my previous life (a rumor file on disk can be a write interval
+    /// older than what I last published) must not win over what I publish now: my current value
+    /// (or, for a service I no longer run, its withdrawal) goes out above their incarnation.
+    fn about_my_service(&mut self, heard: Arc<crate::rumor::Service>, now: Time) {
+        let mine = self
+            .store
+            .service(&heard.service_group, &self.me.id)
+            .cloned();
+        let answer = match mine {
+            Some(m) => {
+                // A Habitat peer drops the withdrawn tag when it passes my rumor on; the same
+                // value without it is not news.
+                let same = crate::rumor::Service {
+                    withdrawn: m.withdrawn,
+                    ..(*heard).clone()
+                } == m;
+                let newer = heard.incarnation > m.incarnation;
+                (newer || (heard.incarnation == m.incarnation && !same)).then_some(m)
+            }
+            None => Some(crate::rumor::Service {
+                withdrawn: true,
+                ..(*heard).clone()
+            }),
+        };
+        match answer {
+            Some(mut r) => {
+                self.stats.service_refutations += 1;
+                r.incarnation = heard.incarnation.saturating_add(1);
+                r.member_id = self.me.id.clone();
+                self.merge_rumor(Rumor::Service(Arc::new(r)), None, now);
+            }
+            None => {
+                self.merge_rumor(Rumor::Service(heard), None, now);
+            }
         }
     }
 
@@ -1306,6 +1416,8 @@ impl Ring {
             self.dissem.remove(&RumorKey::Member(id.clone()));
             self.dissem.forget_holder(&id);
             self.last_sync.remove(&id);
+            self.heard.remove(&id);
+            self.keepalive_at.remove(&id);
             self.suspicions.remove(&id);
             self.probe_pings.remove(&id);
             self.probe_order.retain(|x| *x != id);
@@ -1322,6 +1434,10 @@ impl Ring {
                 continue;
             }
             let collectable = match key {
+                // A withdrawn service is gone from its group: only its tombstone remains.
+                RumorKey::Service(..) if matches!(&e.rumor, Rumor::Service(s) if s.withdrawn) => {
+                    true
+                }
                 RumorKey::Service(_, owner) => match self.members.get(owner) {
                     None => *owner != self.me.id,
                     Some(r) => {

@@ -68,7 +68,16 @@ pub struct Service {
     pub cfg: Vec<u8>,
     /// System information.
     pub sys: SysInfo,
+    /// Warren: the owner no longer runs the service (it was unloaded, or the member restarted
+    /// without it). A withdrawn Service rumor takes the member out of the group for every Warren
+    /// peer (population, electorate, census) and is collected after the GC age. On the wire it is
+    /// an ordinary Service rumor plus the envelope tag [`WITHDRAWN_TAG`], which Habitat ignores.
+    pub withdrawn: bool,
 }
+
+/// The Rumor envelope tag that marks a withdrawn Service rumor (Habitat sends no tags and reads
+/// none).
+pub const WITHDRAWN_TAG: &str = "warren:withdrawn";
 
 /// A gossiped configuration for a service group (`hab config apply`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

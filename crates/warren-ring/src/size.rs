@@ -137,8 +137,13 @@ impl WireSize for EstimatedSize {
             }
             Rumor::Departure(d) => bytes_field(d.member_id.as_str().len()),
         };
+        // Warren's envelope tag on a withdrawn Service rumor.
+        let tag = match rumor {
+            Rumor::Service(s) if s.withdrawn => bytes_field(crate::rumor::WITHDRAWN_TAG.len()),
+            _ => 0,
+        };
         // type, from_id (at most a member id or "butterflyclient"), payload
-        let body = 2 + bytes_field(32) + bytes_field(payload);
+        let body = 2 + bytes_field(32) + bytes_field(payload) + tag;
         ENVELOPE + varint(body as u64) + body
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::member::MemberId;
-use crate::rumor::{Merged, Rumor, RumorKey, merge_election, merge_versioned};
+use crate::rumor::{Merged, Rumor, RumorKey, Service, merge_election, merge_versioned};
 use crate::time::Time;
 
 /// What a merge did to the store.
@@ -119,14 +119,31 @@ impl RumorStore {
         }
     }
 
-    /// The owners of the Service rumors stored for `service_group`, in member-id order.
+    /// The owners of the Service rumors stored for `service_group`, in member-id order; withdrawn
+    /// services (`Service::withdrawn`) are not members of the group and are left out.
     pub fn services_in<'a>(&'a self, service_group: &str) -> impl Iterator<Item = &'a MemberId> {
         let sg = service_group.to_owned();
         let from = RumorKey::Service(sg.clone(), MemberId::new(""));
-        self.entries.range(from..).map_while(move |(k, _)| match k {
-            RumorKey::Service(g, id) if *g == sg => Some(id),
+        self.entries
+            .range(from..)
+            .map_while(move |(k, e)| match k {
+                RumorKey::Service(g, id) if *g == sg => Some((id, e)),
+                _ => None,
+            })
+            .filter(|(_, e)| !matches!(&e.rumor, Rumor::Service(s) if s.withdrawn))
+            .map(|(id, _)| id)
+    }
+
+    /// The Service rumor `owner` holds in `service_group`, withdrawn or not.
+    pub fn service(&self, service_group: &str, owner: &MemberId) -> Option<&Service> {
+        match &self
+            .entries
+            .get(&RumorKey::Service(service_group.to_owned(), owner.clone()))?
+            .rumor
+        {
+            Rumor::Service(s) => Some(s),
             _ => None,
-        })
+        }
     }
 
     /// The stored value for `key`.

@@ -47,6 +47,7 @@ fn rumor() -> impl Strategy<Value = Rumor> {
                 pkg: "core/x/1/2".into(),
                 pkg_incarnation: 0,
                 initialized: false,
+                withdrawn: false,
                 cfg,
                 sys: SysInfo::default(),
             }))

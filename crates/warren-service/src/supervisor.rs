@@ -55,8 +55,9 @@ pub trait RingPort: Send + Sync + 'static {
     fn start_election(&self, service_group: &str, kind: ElectionKind, suitability: u64);
     /// Change our suitability in an election.
     fn set_suitability(&self, service_group: &str, kind: ElectionKind, suitability: u64);
-    /// Leave a service group's election (the service was unloaded).
-    fn stop_election(&self, service_group: &str, kind: ElectionKind);
+    /// Leave a service group (the service was unloaded): withdraw this member's Service rumor
+    /// and stop taking part in the group's elections.
+    fn leave_group(&self, service_group: &str);
 }
 
 /// Told what services do, for metrics. Every call returns at once.
@@ -239,7 +240,7 @@ impl ServiceHandle {
     }
 
     /// Unloads the service: stops it (the full stop sequence), waits for its task, and leaves
-    /// its group's election.
+    /// its group (its elections, and its Service rumor is withdrawn).
     pub async fn unload(self, ring: &dyn RingPort, timeout: Option<Duration>) {
         let sg = self.service_group.clone();
         if let Some(t) = timeout {
@@ -247,7 +248,7 @@ impl ServiceHandle {
         }
         self.shutdown.cancel();
         self.join().await;
-        ring.stop_election(&sg, ElectionKind::Leader);
+        ring.leave_group(&sg);
     }
 
     /// Waits until the task ended (after its shutdown token was cancelled).
@@ -612,6 +613,7 @@ impl Service {
             initialized,
             cfg: toml::to_string(&exported).unwrap_or_default().into_bytes(),
             sys: self.shared.member_sys.clone(),
+            withdrawn: false,
         };
         self.shared.ring.publish(service);
     }

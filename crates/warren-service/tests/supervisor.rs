@@ -228,7 +228,7 @@ impl RingPort for FakeRing {
         self.state.lock().unwrap().suitability.push(suitability);
     }
 
-    fn stop_election(&self, service_group: &str, _kind: ElectionKind) {
+    fn leave_group(&self, service_group: &str) {
         self.state
             .lock()
             .unwrap()

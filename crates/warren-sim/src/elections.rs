@@ -11,11 +11,10 @@
 //! Ground truth (who is live) only the simulator knows; the members never see it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use warren_ring::{Config, ElectionKind, MemberId, Rumor, Service, SysInfo, Time};
+use warren_ring::{Config, ElectionKind, LocalService, MemberId, Service, SysInfo, Time};
 
 use crate::network::{NetConfig, Sim};
 use crate::scenario::{Params, Result, ScenarioError, form_ring, header, percentile, round3};
@@ -23,9 +22,9 @@ use crate::scenario::{Params, Result, ScenarioError, form_ring, header, percenti
 /// The service group every election scenario uses.
 pub const GROUP: &str = "redis.default";
 
-/// Loads the stand-in service at member `i`: publishes its Service rumor and takes part in the
-/// group's leader election (what `warren run --topology leader` does at start).
-pub fn load(sim: &mut Sim, i: usize) {
+/// The stand-in service of member `i` with a leader election (what `warren run --topology
+/// leader` runs).
+pub fn service(sim: &Sim, i: usize) -> LocalService {
     let id = sim.nodes[i].id.clone();
     let svc = Service {
         incarnation: 1,
@@ -34,13 +33,25 @@ pub fn load(sim: &mut Sim, i: usize) {
         pkg: "core/redis/7.2.4/20260101000000".into(),
         pkg_incarnation: 0,
         initialized: false,
+        withdrawn: false,
         cfg: b"port = 6379\n".to_vec(),
         sys: SysInfo::default(),
     };
-    sim.with_ring(i, |r, now| {
-        r.publish(Rumor::Service(Arc::new(svc)), now);
-        r.start_election(GROUP, ElectionKind::Leader, 0, now);
-    });
+    LocalService {
+        service: svc,
+        elections: vec![(ElectionKind::Leader, 0)],
+    }
+}
+
+/// Loads the stand-in service at member `i` (running or not): from now on it publishes its
+/// Service rumor and takes part in the group's leader election, now if it runs and at every
+/// start (`warren svc load`, or the plan given to `warren run`).
+pub fn load(sim: &mut Sim, i: usize) {
+    let svc = service(sim, i);
+    if sim.nodes[i].services.contains(&svc) {
+        return;
+    }
+    sim.load_service(i, svc);
 }
 
 /// The agreed leader of the group (index, term), if the live members of `group` agree.
@@ -64,6 +75,23 @@ pub fn agreed_leader(sim: &Sim, group: &[usize]) -> Option<(usize, u64)> {
     let (id, term) = agreed.filter(|_| any)?;
     let idx = sim.index_of(&id)?;
     sim.is_live(idx).then_some((idx, term))
+}
+
+/// The live members of `group` that act as its leader right now (`Ring::leader` names
+/// themselves), whatever their term: what a service such as Redis follows.
+pub fn acting_leaders(sim: &Sim, group: &[usize]) -> Vec<usize> {
+    group
+        .iter()
+        .copied()
+        .filter(|&i| sim.is_live(i))
+        .filter(|&i| {
+            sim.ring(i).is_some_and(|r| {
+                r.election_groups()
+                    .any(|(k, sg)| k == ElectionKind::Leader && sg == GROUP)
+                    && r.leader(GROUP, ElectionKind::Leader, sim.now) == Some(&r.myself().id)
+            })
+        })
+        .collect()
 }
 
 /// Whether two live members both lead with quorum in the same term right now.
@@ -255,6 +283,12 @@ pub struct FuzzRun {
     pub stuck: bool,
     /// Instants with two leaders holding quorum in one term.
     pub dual: u64,
+    /// The longest stretch (seconds, sampled every 100 ms) during which two members of the
+    /// group each acted as its leader, whatever their terms.
+    pub max_overlap_s: f64,
+    /// The longest time (seconds) a leader cut off on the small side of a split kept acting as
+    /// leader after the split.
+    pub max_minority_acting_s: f64,
     /// The longest time from a leader's crash to a new agreed leader (seconds).
     pub max_failover_s: f64,
     /// Faults applied.
@@ -262,12 +296,19 @@ pub struct FuzzRun {
 }
 
 /// One randomized run: a small ring where every member is in the group, a schedule of leader
-/// crashes, restarts (some in the middle of an election), new members, and partitions with heals;
-/// then everything heals and restarts and the group must agree.
+/// crashes, restarts (from state files up to a write interval old, some in the middle of an
+/// election, with their peers' rumors delayed by pusher reconnects), new members (found by their
+/// resolver up to 2 s after they boot), services unloaded and loaded again, and partitions with
+/// heals; then everything heals and restarts and the group must agree.
 ///
 /// With `storm`, splits follow each other without waiting for the group to agree in between.
 pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool) -> FuzzRun {
-    let mut sim = Sim::new(cfg.clone(), NetConfig::default(), seed);
+    let net = NetConfig {
+        join_delay_max: Duration::from_secs(2),
+        reconnect_delay_max: Duration::from_secs(5),
+        ..NetConfig::default()
+    };
+    let mut sim = Sim::new(cfg.clone(), net, seed);
     sim.persist = true;
     let start_n = 3 + sim.random_index(5);
     for _ in 0..start_n + 3 {
@@ -292,6 +333,10 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool) -> FuzzRun {
     }
     let mut next_new = start_n;
     let mut leader_crashed_at: Option<(usize, Time)> = None;
+    let mut overlap_since: Option<Time> = None;
+    // A leader on the small side of the current split, and when the split began.
+    let mut minority_leader: Option<(usize, Time)> = None;
+    let mut unloaded: Vec<usize> = Vec::new();
     let faults = 4 + sim.random_index(6);
     for _ in 0..faults {
         let wait = Duration::from_millis(500 + sim.random_index(8000) as u64);
@@ -301,6 +346,21 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool) -> FuzzRun {
             sim.run_for(step);
             if dual_leaders(&sim, &group) {
                 dual += 1;
+            }
+            if acting_leaders(&sim, &group).len() > 1 {
+                let since = *overlap_since.get_or_insert(sim.now);
+                let s = sim.now.saturating_since(since).as_secs_f64() + 0.1;
+                run.max_overlap_s = run.max_overlap_s.max(s);
+            } else {
+                overlap_since = None;
+            }
+            if let Some((l, at)) = minority_leader {
+                if acting_leaders(&sim, &group).contains(&l) {
+                    let s = sim.now.saturating_since(at).as_secs_f64();
+                    run.max_minority_acting_s = run.max_minority_acting_s.max(s);
+                } else {
+                    minority_leader = None;
+                }
             }
             if let Some((old, at)) = leader_crashed_at
                 && agreed_leader(&sim, &group).is_some_and(|(l, _)| l != old)
@@ -327,6 +387,18 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool) -> FuzzRun {
                     None => live[sim.random_index(live.len())],
                 };
                 sim.crash(victim);
+            }
+            // Unload the service from a live member (its leader sometimes), or load it back.
+            5 if !unloaded.is_empty() && sim.random_index(2) == 0 => {
+                let i = unloaded.remove(sim.random_index(unloaded.len()));
+                load(&mut sim, i);
+                group.push(i);
+            }
+            5 if live.len() > 2 && dead.is_empty() => {
+                let i = live[sim.random_index(live.len())];
+                sim.unload_service(i, GROUP);
+                group.retain(|&g| g != i);
+                unloaded.push(i);
             }
             // Restart a dead member with its old id; sometimes kill it again mid-election.
             2 if !dead.is_empty() => {
@@ -367,12 +439,24 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool) -> FuzzRun {
                 }
                 let (a, b) = all.split_at(cut.min(all.len()));
                 sim.partition(&[a.to_vec(), b.to_vec()]);
+                minority_leader = agreed_leader(&sim, &group).and_then(|(l, _)| {
+                    let side = if a.contains(&l) { a } else { b };
+                    let with = group.iter().filter(|g| side.contains(g)).count();
+                    (2 * with <= group.len()).then_some((l, sim.now))
+                });
             }
-            _ => sim.heal(),
+            _ => {
+                sim.heal();
+                minority_leader = None;
+            }
         }
     }
     // Everything heals and every member runs again: the group must agree.
     sim.heal();
+    for i in std::mem::take(&mut unloaded) {
+        load(&mut sim, i);
+        group.push(i);
+    }
     for &i in &group {
         if !sim.is_live(i) {
             let peers = sim.live();
@@ -391,6 +475,9 @@ pub fn election_fuzz(p: &Params) -> Result<Value> {
     let runs = if p.runs == 0 { 1000 } else { p.runs };
     let mut stuck = Vec::new();
     let mut dual = Vec::new();
+    let mut overlap = Vec::new();
+    let mut max_overlap: f64 = 0.0;
+    let mut max_minority: f64 = 0.0;
     let mut max_failover: f64 = 0.0;
     let mut faults = 0u64;
     for k in 0..runs as u64 {
@@ -402,6 +489,11 @@ pub fn election_fuzz(p: &Params) -> Result<Value> {
         if r.dual > 0 {
             dual.push(seed);
         }
+        if r.max_overlap_s > 0.0 {
+            overlap.push(seed);
+        }
+        max_overlap = max_overlap.max(r.max_overlap_s);
+        max_minority = max_minority.max(r.max_minority_acting_s);
         max_failover = max_failover.max(r.max_failover_s);
         faults += u64::from(r.faults);
     }
@@ -415,10 +507,16 @@ pub fn election_fuzz(p: &Params) -> Result<Value> {
     m.insert("stuck".into(), json!(stuck.len()));
     m.insert("dual_leaders_with_quorum".into(), json!(dual.len()));
     m.insert("max_failover_s".into(), json!(round3(max_failover)));
+    // Two members each acting as leader at one sampled instant (100 ms), any terms.
+    m.insert("runs_with_overlap".into(), json!(overlap.len()));
+    m.insert("max_overlap_s".into(), json!(round3(max_overlap)));
+    m.insert("max_minority_acting_s".into(), json!(round3(max_minority)));
     // The seeds to replay (`--seed S --runs 1`), a few of each.
     stuck.truncate(10);
     dual.truncate(10);
+    overlap.truncate(10);
     m.insert("stuck_seeds".into(), json!(stuck));
     m.insert("dual_seeds".into(), json!(dual));
+    m.insert("overlap_seeds".into(), json!(overlap));
     Ok(Value::Object(m))
 }

@@ -6,7 +6,10 @@
 //! everything else. Members can crash (their state is gone but their id and incarnation persist),
 //! restart, be cut off one way or both ways, and be *slow*: paused for part of every second, with
 //! everything addressed to them deferred until the pause ends (received datagrams first, then
-//! timers, as Warren's shell does). Nothing here touches a real socket or clock.
+//! timers, as Warren's shell does). Members start as `warren run` starts (`Ring::boot`), join
+//! their peers when a simulated resolver finds them, restart from state files as old as the real
+//! writer leaves them, and hear rumors after a restart only once each peer's pusher reconnected.
+//! Nothing here touches a real socket or clock.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -16,8 +19,8 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use warren_ring::{
-    AgreedResult, Config, EstimatedSize, Event, Health, Identity, MemberId, Membership, Ring,
-    Rumor, RumorKey, Swim, Time, Transmit, WireSize,
+    AgreedResult, Boot, Config, EstimatedSize, Event, Health, Identity, LocalService, MemberId,
+    Membership, Ring, Rumor, RumorKey, Swim, Time, Transmit, WireSize,
 };
 
 /// The SWIM and gossip port every simulated member uses.
@@ -37,6 +40,13 @@ pub struct NetConfig {
     pub jitter: Duration,
     /// Probability that a datagram is lost.
     pub loss: f64,
+    /// A member started with peers joins them this long after it booted, at most (drawn per
+    /// start): the time `warren run`'s resolver takes to find its peers (DNS not ready yet).
+    pub join_delay_max: Duration,
+    /// After a member restarts, rumors from each other member reach it only after that member's
+    /// rumor pusher reconnects: a delay drawn per pair up to this (the ZMTP pushers back off up
+    /// to 5 s between reconnects). Datagrams are not delayed.
+    pub reconnect_delay_max: Duration,
 }
 
 impl Default for NetConfig {
@@ -46,6 +56,8 @@ impl Default for NetConfig {
             link_spread: Duration::from_millis(2),
             jitter: Duration::from_millis(1),
             loss: 0.0,
+            join_delay_max: Duration::ZERO,
+            reconnect_delay_max: Duration::ZERO,
         }
     }
 }
@@ -66,6 +78,12 @@ enum Kind {
     Timer {
         node: usize,
         generation: u64,
+    },
+    /// The member's resolver found its peers.
+    Join {
+        node: usize,
+        generation: u64,
+        peers: Vec<SocketAddr>,
     },
 }
 
@@ -133,11 +151,24 @@ pub struct Node {
     pub bytes_sent: u64,
     /// Messages this member sent.
     pub msgs_sent: u64,
+    /// The services this member runs (loaded at boot when it starts or restarts).
+    pub services: Vec<LocalService>,
     started_before: bool,
-    saved: Option<(Vec<Membership>, Vec<Rumor>, Vec<AgreedResult>)>,
+    saved: Option<Saved>,
+    next_persist: Option<Time>,
+    /// Bumped at each start and crash: events of an earlier life are dropped.
+    life: u64,
+    /// Rumors from a member reach this one no sooner than this (its pusher reconnecting).
+    rumors_held_until: HashMap<usize, Time>,
     timer_gen: u64,
     timer_at: Option<Time>,
 }
+
+/// What a member's rumor file and election results file hold.
+type Saved = (Vec<Membership>, Vec<Rumor>, Vec<AgreedResult>);
+
+/// How often `warren run` writes its rumor file (and the election results beside it).
+pub const PERSIST_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Ground-truth observations the simulator makes as events happen.
 #[derive(Clone, Debug, Default)]
@@ -173,7 +204,9 @@ pub struct Sim {
     /// Debugging aid: print every verdict about these members to stderr as it happens.
     pub trace: HashSet<usize>,
     /// Members keep their member list and rumors across a crash and reload them on restart, as
-    /// `warren run` does with its rumor file (off by default).
+    /// `warren run` does with its rumor file (off by default). As the real writer, a member
+    /// writes every [`PERSIST_INTERVAL`] (its phase drawn from the seed) and when it leaves, so
+    /// after a crash it restarts from state up to one interval old.
     pub persist: bool,
     rng: Xoshiro256PlusPlus,
     queue: BinaryHeap<Reverse<Queued>>,
@@ -249,8 +282,12 @@ impl Sim {
             slow: None,
             bytes_sent: 0,
             msgs_sent: 0,
+            services: Vec::new(),
             started_before: false,
             saved: None,
+            next_persist: None,
+            life: 0,
+            rumors_held_until: HashMap::new(),
             timer_gen: 0,
             timer_at: None,
         });
@@ -267,8 +304,13 @@ impl Sim {
         self.by_id.get(id).copied()
     }
 
-    /// Starts (or restarts) member `i` and joins it through `peers`. A restart keeps the id and
-    /// starts from the persisted incarnation + 1, as Warren does.
+    /// Starts (or restarts) member `i` the way `warren run` does (`Ring::boot`: saved state,
+    /// then its services and their elections) and joins it through `peers` once its resolver
+    /// would have found them (now, or up to `NetConfig::join_delay_max` later). A member given
+    /// peers expects them ([`Ring::expect_peers`]). A restart keeps the id and starts from the
+    /// persisted incarnation + 1, as Warren does; the rumors of each other member reach a
+    /// restarted member only once that member's pusher reconnected
+    /// (`NetConfig::reconnect_delay_max`).
     pub fn start(&mut self, i: usize, peers: &[usize]) {
         let restarted = self.nodes[i].started_before;
         self.nodes[i].started_before = true;
@@ -282,53 +324,155 @@ impl Sim {
             persistent: false,
         };
         let seed = self.rng.random();
-        let mut ring = Ring::new(self.ring_config.clone(), identity, seed, self.now);
-        let peer_addrs = peers
+        let peer_addrs: Vec<SocketAddr> = peers
             .iter()
             .filter(|&&p| p != i)
             .map(|&p| self.addr(p))
             .collect();
-        if let Some((members, rumors, agreed)) = self.nodes[i].saved.take() {
-            // As warren-net does with the rumor file and the agreed results.
-            ring.restore_agreed(agreed, self.now);
-            ring.restore(members, rumors, self.now);
-            while ring.poll_transmit().is_some() {}
-            while ring.poll_event().is_some() {}
-        }
-        ring.join(peer_addrs, self.now);
+        // The files stay on disk: a member that crashes again before its next write restarts
+        // from them once more.
+        let (members, rumors, agreed) = self.nodes[i].saved.clone().unwrap_or_default();
+        let boot = Boot {
+            agreed,
+            members,
+            rumors,
+            services: self.nodes[i].services.clone(),
+            peers_expected: !peers.is_empty(),
+        };
+        let ring = Ring::boot(self.ring_config.clone(), identity, seed, self.now, boot);
         self.nodes[i].incarnation = incarnation;
         self.nodes[i].ring = Some(ring);
+        self.nodes[i].life += 1;
+        self.nodes[i].rumors_held_until.clear();
+        let reconnect = self.net.reconnect_delay_max.as_nanos() as u64;
+        if restarted && reconnect > 0 {
+            for p in 0..self.nodes.len() {
+                if p != i {
+                    let d = Duration::from_nanos(self.rng.random_range(0..=reconnect));
+                    self.nodes[i].rumors_held_until.insert(p, self.now + d);
+                }
+            }
+        }
+        if self.persist {
+            let phase = PERSIST_INTERVAL.mul_f64(self.rng.random_range(0.0..1.0));
+            self.nodes[i].next_persist = Some(self.now + phase);
+        }
+        let delay = self.net.join_delay_max.as_nanos() as u64;
+        let delay = if delay == 0 || peer_addrs.is_empty() {
+            Duration::ZERO
+        } else {
+            Duration::from_nanos(self.rng.random_range(0..=delay))
+        };
+        if delay.is_zero() {
+            let now = self.now;
+            if let Some(r) = self.nodes[i].ring.as_mut() {
+                r.join(peer_addrs, now);
+            }
+        } else {
+            let generation = self.nodes[i].life;
+            self.schedule(
+                self.now + delay,
+                0,
+                Kind::Join {
+                    node: i,
+                    generation,
+                    peers: peer_addrs,
+                },
+            );
+        }
         self.drain(i);
     }
 
-    /// Crashes member `i`: its state is gone; its id and incarnation persist.
+    /// What member `i`'s state files would hold if written now.
+    fn snapshot(&self, i: usize) -> Option<Saved> {
+        let r = self.nodes[i].ring.as_ref()?;
+        let mut members: Vec<Membership> = r
+            .members()
+            .iter()
+            .map(|m| Membership {
+                member: m.member.clone(),
+                health: m.health,
+            })
+            .collect();
+        // As `warren run` writes it: its own record too, and no Member rumors.
+        members.push(Membership {
+            member: r.myself().clone(),
+            health: if r.myself().departed {
+                Health::Departed
+            } else {
+                Health::Alive
+            },
+        });
+        let rumors = r
+            .rumors()
+            .iter()
+            .filter(|(k, _)| !matches!(k, RumorKey::Member(_)))
+            .map(|(_, e)| e.rumor.clone())
+            .collect();
+        Some((members, rumors, r.agreed_results()))
+    }
+
+    /// Writes member `i`'s state files when their interval came round.
+    fn maybe_persist(&mut self, i: usize) {
+        if !self.persist {
+            return;
+        }
+        if self.nodes[i].next_persist.is_none() {
+            // Persistence switched on while it runs: its writer starts now.
+            let phase = PERSIST_INTERVAL.mul_f64(self.rng.random_range(0.0..1.0));
+            self.nodes[i].next_persist = Some(self.now + phase);
+        }
+        if let Some(due) = self.nodes[i].next_persist
+            && self.now >= due
+        {
+            self.nodes[i].saved = self.snapshot(i);
+            self.nodes[i].next_persist = Some(self.now + PERSIST_INTERVAL);
+        }
+    }
+
+    /// Crashes member `i` (SIGKILL): its state in memory is gone; its id and incarnation
+    /// persist, and so do its state files as last written (up to [`PERSIST_INTERVAL`] old).
     pub fn crash(&mut self, i: usize) {
         if let Some(r) = self.nodes[i].ring.take() {
             self.nodes[i].incarnation = r.myself().incarnation;
-            if self.persist {
-                let members = r
-                    .members()
-                    .iter()
-                    .map(|m| Membership {
-                        member: m.member.clone(),
-                        health: m.health,
-                    })
-                    .collect();
-                let rumors = r.rumors().iter().map(|(_, e)| e.rumor.clone()).collect();
-                self.nodes[i].saved = Some((members, rumors, r.agreed_results()));
-            }
         }
+        self.nodes[i].next_persist = None;
+        self.nodes[i].life += 1;
         self.nodes[i].timer_gen += 1;
         self.nodes[i].timer_at = None;
     }
 
-    /// Member `i` leaves gracefully; it keeps running (spreading its departure) until crashed.
+    /// Member `i` leaves gracefully and writes its state files, as `warren run` does on SIGTERM;
+    /// it keeps running (spreading its departure) until crashed.
     pub fn leave(&mut self, i: usize) {
         let now = self.now;
         if let Some(r) = self.nodes[i].ring.as_mut() {
             r.leave(now);
         }
         self.drain(i);
+        if self.persist {
+            self.nodes[i].saved = self.snapshot(i);
+            self.nodes[i].next_persist = None;
+        }
+    }
+
+    /// Loads `svc` on member `i`: it runs it from now on and at every restart; if it is running,
+    /// the service is published and its elections joined now (`warren svc load`).
+    pub fn load_service(&mut self, i: usize, svc: LocalService) {
+        let sg = svc.service.service_group.clone();
+        self.nodes[i]
+            .services
+            .retain(|s| s.service.service_group != sg);
+        self.nodes[i].services.push(svc.clone());
+        self.with_ring(i, |r, now| r.load_service(svc, now));
+    }
+
+    /// Unloads the service of group `sg` from member `i` (`warren svc unload`).
+    pub fn unload_service(&mut self, i: usize, sg: &str) {
+        self.nodes[i]
+            .services
+            .retain(|s| s.service.service_group != sg);
+        self.with_ring(i, |r, now| r.withdraw_service(sg, now));
     }
 
     /// Whether member `i` is running and has not left.
@@ -485,10 +629,15 @@ impl Sim {
     fn dispatch(&mut self, q: Queued) {
         let node = match &q.kind {
             Kind::Deliver { to, .. } => *to,
-            Kind::Timer { node, .. } => *node,
+            Kind::Timer { node, .. } | Kind::Join { node, .. } => *node,
         };
         if let Kind::Timer { generation, .. } = q.kind
             && generation != self.nodes[node].timer_gen
+        {
+            return;
+        }
+        if let Kind::Join { generation, .. } = q.kind
+            && generation != self.nodes[node].life
         {
             return;
         }
@@ -518,8 +667,10 @@ impl Sim {
                 }
             },
             Kind::Timer { .. } => ring.handle_timeout(now),
+            Kind::Join { peers, .. } => ring.join(peers, now),
         }
         self.drain(node);
+        self.maybe_persist(node);
     }
 
     fn drain(&mut self, i: usize) {
@@ -604,7 +755,10 @@ impl Sim {
         if lossy && self.net.loss > 0.0 && self.rng.random_bool(self.net.loss.clamp(0.0, 1.0)) {
             return;
         }
-        let at = self.now + self.link_latency(from, to);
+        let mut at = self.now + self.link_latency(from, to);
+        if !lossy && let Some(held) = self.nodes[to].rumors_held_until.get(&from) {
+            at = at.max(*held);
+        }
         self.schedule(
             at,
             0,

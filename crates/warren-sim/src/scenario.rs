@@ -413,6 +413,7 @@ fn service_rumor(sim: &Sim, owner: usize, group: &str, incarnation: u64) -> Rumo
         pkg: "core/redis/7.2.4/20240101000000".into(),
         pkg_incarnation: 0,
         initialized: false,
+        withdrawn: false,
         cfg: b"port = 6379\n".to_vec(),
         sys: SysInfo {
             ip: sim.nodes[owner].addr.to_string(),

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use warren_ring::{Config, ElectionKind, Profile};
 use warren_sim::Sim;
-use warren_sim::elections::{GROUP, agreed_leader, dual_leaders, load};
+use warren_sim::elections::{GROUP, acting_leaders, agreed_leader, dual_leaders, load};
+use warren_sim::network::NetConfig;
 use warren_sim::scenario::{self, Params, form_ring};
 
 fn num(v: &serde_json::Value, key: &str) -> f64 {
@@ -176,6 +177,170 @@ fn a_minority_partition_reports_no_quorum_and_the_majority_elects() {
     assert!(healed.is_some(), "seed {seed}: no agreement after the heal");
 }
 
+/// The leader alone on the small side of a clean split steps down before the majority can act
+/// on a new leader (its lease), and at no sampled instant do two members act as leader; after
+/// the heal it leads again only by winning a new term.
+#[test]
+fn a_cut_off_leader_steps_down_before_the_majority_elects() {
+    for seed in [31, 32, 33, 34, 35] {
+        let (mut sim, group) = group_ring(Profile::Default, 7, 3, seed);
+        sim.run_for(Duration::from_secs(5));
+        let Some((leader, term)) = agreed_leader(&sim, &group) else {
+            panic!("seed {seed}: no leader before the cut");
+        };
+        let rest: Vec<usize> = (0..sim.nodes.len()).filter(|&i| i != leader).collect();
+        sim.partition(&[vec![leader], rest]);
+        let cut = sim.now;
+        let mut stepped_down = None;
+        let mut majority_acts = None;
+        for _ in 0..3000 {
+            sim.run_for(Duration::from_millis(10));
+            let acting = acting_leaders(&sim, &group);
+            assert!(
+                acting.len() <= 1,
+                "seed {seed}: t={:.2} s after the cut, two members act as leader: {acting:?}",
+                sim.now.saturating_since(cut).as_secs_f64()
+            );
+            if stepped_down.is_none() && !acting.contains(&leader) {
+                stepped_down = Some(sim.now.saturating_since(cut));
+            }
+            if majority_acts.is_none() && acting.iter().any(|&l| l != leader) {
+                majority_acts = Some(sim.now.saturating_since(cut));
+            }
+        }
+        let down = stepped_down.unwrap_or_else(|| panic!("seed {seed}: never stepped down"));
+        let new =
+            majority_acts.unwrap_or_else(|| panic!("seed {seed}: the majority never elected"));
+        assert!(
+            down < new,
+            "seed {seed}: stepped down at {down:?}, new leader at {new:?}"
+        );
+        // The suspicion timeout at this size (Lifeguard's maximum) plus a second.
+        let bound = Duration::from_millis(4500 + 1000);
+        assert!(
+            down <= bound,
+            "seed {seed}: stepped down only after {down:?}"
+        );
+        // On heal the old leader does not take the group back with its old term.
+        sim.heal();
+        let healed = wait_agreed(&mut sim, &group, Duration::from_secs(60));
+        assert!(healed.is_some(), "seed {seed}: no agreement after the heal");
+        let (_, after) = agreed_leader(&sim, &group).unwrap_or((0, 0));
+        assert!(
+            after > term,
+            "seed {seed}: the group went back to term {after}"
+        );
+    }
+}
+
+/// The leader is killed, the group elects another, and the old leader restarts from its state
+/// files (written up to 30 s before it died, holding its own win) while its peers' rumors
+/// reach it only after their pushers reconnect (up to 5 s): it follows the new leader and never
+/// acts as leader on the way.
+#[test]
+fn a_restarted_leader_follows_the_new_one() {
+    for seed in [41, 42, 43, 44, 45, 46] {
+        let p = Params {
+            nodes: 6,
+            seed,
+            ..Params::default()
+        };
+        let (mut sim, _) =
+            form_ring(&p, Config::profile(Profile::Default)).unwrap_or_else(|e| panic!("{e}"));
+        sim.net = NetConfig {
+            reconnect_delay_max: Duration::from_secs(5),
+            ..NetConfig::default()
+        };
+        sim.persist = true;
+        let group: Vec<usize> = vec![1, 2, 3];
+        for &i in &group {
+            load(&mut sim, i);
+        }
+        // Long enough for every member to have written its files with the result in them.
+        sim.run_for(Duration::from_secs(40));
+        let Some((old, _)) = agreed_leader(&sim, &group) else {
+            panic!("seed {seed}: no first leader");
+        };
+        sim.crash(old);
+        let ok = sim.run_until_cond(Duration::from_millis(100), Duration::from_secs(30), |s| {
+            agreed_leader(s, &group).is_some_and(|(l, _)| l != old)
+        });
+        assert!(ok, "seed {seed}: no failover");
+        let (new, _) = agreed_leader(&sim, &group).unwrap_or((0, 0));
+        sim.start(old, &[0]);
+        for _ in 0..300 {
+            sim.run_for(Duration::from_millis(50));
+            let acting = acting_leaders(&sim, &group);
+            if acting.contains(&old) {
+                for &i in &group {
+                    eprintln!(
+                        "{i}: {:?} view={:?}",
+                        sim.ring(i)
+                            .and_then(|r| r.election(GROUP, ElectionKind::Leader)),
+                        sim.ring(i)
+                            .and_then(|r| r.electorate(GROUP, ElectionKind::Leader))
+                    );
+                }
+                eprintln!(
+                    "old={old} new={new} ids={:?}",
+                    group
+                        .iter()
+                        .map(|&i| sim.nodes[i].id.clone())
+                        .collect::<Vec<_>>()
+                );
+            }
+            assert!(
+                !acting.contains(&old),
+                "seed {seed}: the restarted leader acts as leader again"
+            );
+            assert!(
+                acting.len() <= 1,
+                "seed {seed}: two acting leaders {acting:?}"
+            );
+        }
+        assert_eq!(
+            agreed_leader(&sim, &group).map(|(l, _)| l),
+            Some(new),
+            "seed {seed}: the group did not keep its new leader"
+        );
+    }
+}
+
+/// A member that unloaded the service leaves the group everywhere: it is out of every other
+/// member's population and is never elected, even when the leader dies.
+#[test]
+fn an_unloaded_member_is_never_elected() {
+    let seed = 51;
+    let (mut sim, group) = group_ring(Profile::Default, 8, 4, seed);
+    sim.run_for(Duration::from_secs(3));
+    let (leader, _) = agreed_leader(&sim, &group).unwrap_or((1, 0));
+    let gone = *group.iter().find(|&&i| i != leader).unwrap_or(&2);
+    sim.unload_service(gone, GROUP);
+    sim.run_for(Duration::from_secs(3));
+    let rest: Vec<usize> = group.iter().copied().filter(|&i| i != gone).collect();
+    let gone_id = sim.nodes[gone].id.clone();
+    for &i in &rest {
+        let pop = sim
+            .ring(i)
+            .and_then(|r| r.electorate(GROUP, ElectionKind::Leader))
+            .map(|e| e.population.clone())
+            .unwrap_or_default();
+        assert!(
+            !pop.contains(&gone_id) && pop.len() == 3,
+            "seed {seed}: member {i} still counts the unloaded member: {pop:?}"
+        );
+    }
+    sim.crash(leader);
+    let survivors: Vec<usize> = rest.iter().copied().filter(|&i| i != leader).collect();
+    let new = wait_agreed(&mut sim, &survivors, Duration::from_secs(30));
+    assert!(new.is_some(), "seed {seed}: no new leader");
+    assert_ne!(
+        new,
+        Some(gone),
+        "seed {seed}: the unloaded member was elected"
+    );
+}
+
 #[test]
 fn election_report_meets_its_targets_on_a_small_run() {
     let p = Params {
@@ -200,6 +365,7 @@ fn election_fuzz_finds_no_hang_and_no_split_brain() {
     let v = scenario::run("election-fuzz", &p).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(num(&v, "stuck"), 0.0, "{v}");
     assert_eq!(num(&v, "dual_leaders_with_quorum"), 0.0, "{v}");
+    assert_eq!(num(&v, "runs_with_overlap"), 0.0, "{v}");
 }
 
 #[test]

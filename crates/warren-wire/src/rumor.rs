@@ -13,7 +13,7 @@ use prost::Message;
 use warren_proto::newscast as pb;
 use warren_ring::{
     Departure, Election, ElectionStatus, MemberId, Rumor, Service, ServiceConfig, ServiceFile,
-    SysInfo,
+    SysInfo, WITHDRAWN_TAG,
 };
 
 use crate::envelope;
@@ -71,12 +71,13 @@ fn from_proto(msg: pb::Rumor) -> Result<Rumor, WireError> {
         P::Departure(_) => "departure",
     };
     let from_id = msg.from_id;
+    let withdrawn = msg.tag.iter().any(|t| t == WITHDRAWN_TAG);
     match (ty, payload) {
         (T::Member, P::Member(m)) => Ok(Rumor::Member {
             from: required_id("rumor.from_id", from_id)?,
             membership: membership_from_proto("rumor.member", m)?,
         }),
-        (T::Service, P::Service(s)) => Ok(Rumor::Service(Arc::new(service(s)?))),
+        (T::Service, P::Service(s)) => Ok(Rumor::Service(Arc::new(service(s, withdrawn)?))),
         (T::ServiceConfig, P::ServiceConfig(c)) => {
             from_id.ok_or(WireError::MissingField("rumor.from_id"))?;
             Ok(Rumor::ServiceConfig(Arc::new(ServiceConfig {
@@ -122,7 +123,7 @@ fn required_id(field: &'static str, value: Option<String>) -> Result<MemberId, W
     Ok(MemberId::new(id))
 }
 
-fn service(s: pb::Service) -> Result<Service, WireError> {
+fn service(s: pb::Service, withdrawn: bool) -> Result<Service, WireError> {
     let member_id = required_id("service.member_id", s.member_id)?;
     let service_group = required("service.service_group", s.service_group)?;
     if !is_service_group(&service_group) {
@@ -153,6 +154,7 @@ fn service(s: pb::Service) -> Result<Service, WireError> {
             ctl_gateway_ip: sys.ctl_gateway_ip().to_owned(),
             ctl_gateway_port: sys.ctl_gateway_port(),
         },
+        withdrawn,
     })
 }
 
@@ -261,9 +263,14 @@ pub(crate) fn to_proto(rumor: &Rumor) -> pb::Rumor {
             }),
         ),
     };
+    // Habitat sends no tags and ignores them; Warren marks a withdrawn Service rumor with one.
+    let tag = match rumor {
+        Rumor::Service(s) if s.withdrawn => vec![WITHDRAWN_TAG.to_owned()],
+        _ => Vec::new(),
+    };
     pb::Rumor {
         r#type: ty as i32,
-        tag: Vec::new(),
+        tag,
         from_id: Some(from_id),
         payload: Some(payload),
     }

@@ -219,6 +219,7 @@ fn rumor(id: BoxedStrategy<MemberId>) -> impl Strategy<Value = Rumor> {
                     pkg,
                     pkg_incarnation,
                     initialized,
+                    withdrawn: false,
                     cfg,
                     sys,
                 }))

@@ -140,10 +140,9 @@ impl RingPort for RingCommands {
         });
     }
 
-    fn stop_election(&self, service_group: &str, kind: ElectionKind) {
-        let _ = self.0.send(RingCommand::StopElection {
+    fn leave_group(&self, service_group: &str) {
+        let _ = self.0.send(RingCommand::WithdrawService {
             service_group: service_group.to_owned(),
-            kind,
         });
     }
 }

@@ -79,6 +79,7 @@ pub fn leader_ring() -> Ring {
                 pkg: IDENT.into(),
                 pkg_incarnation: 0,
                 initialized: true,
+                withdrawn: false,
                 cfg: b"port = 6379\n".to_vec(),
                 sys: sys(octet),
             })),

@@ -1,11 +1,17 @@
 //! The ring's side of elections: taking part in a group's elections, judging received election
-//! rumors, restarting elections, and pushing election changes to the group.
+//! rumors, restarting elections, pushing election changes to the group, and the leader's lease.
 //!
 //! The rules themselves are pure functions in `crate::election`; this module applies them to the
 //! ring's member list and rumor store. A member takes part in the elections of a group once the
 //! shell calls [`Ring::start_election`] and while its own Service rumor for the group is stored
-//! (Habitat's test of membership). Elections of other groups are merged and relayed like any
-//! rumor.
+//! and not withdrawn (Habitat's test of membership). Elections of other groups are merged and
+//! relayed like any rumor.
+//!
+//! **The lease.** A leader acts ([`Ring::leader`] names it) only while it has heard directly from
+//! a quorum of its group within [`crate::Config::leader_lease`], which is shorter than the
+//! earliest moment the rest of the group can act on another leader after it last heard from this
+//! one. While it leads it pings members it has not heard from for a quarter of the lease. When
+//! the lease runs out it steps down at once: a new term, standing as an ordinary candidate.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,14 +20,41 @@ use rand::seq::IndexedRandom;
 
 use super::Ring;
 use crate::election::{
-    AgreedResult, Candidate, ElectionKind, ElectionRules, Electorate, GroupElection, OnReceive,
-    Restart, habitat_electorate, judge_status, on_receive, restart_needed,
+    AgreedResult, Candidate, ElectionKind, ElectionRules, Electorate, GroupElection, HeldResult,
+    Lease, OnReceive, habitat_electorate, has_quorum, judge_status, on_receive, restart_needed,
 };
 use crate::member::{Health, Member, MemberId};
-use crate::message::{Event, Transmit};
+use crate::message::{Event, SwimKind, Transmit};
 use crate::rumor::{Election, ElectionStatus, Rumor, RumorKey};
 use crate::store::Outcome;
 use crate::time::Time;
+
+/// Whether a new candidacy replaces the stored election first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stored {
+    /// Merge the candidacy into what is stored.
+    Keep,
+    /// Drop the stored election first (it is of an older term and would win the merge).
+    Replace,
+}
+
+/// Whether a candidacy needs this member to judge quorum (Warren's rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stand {
+    /// Stand (vote) only with quorum.
+    WithQuorum,
+    /// Stand whatever the quorum (a leader stepping down).
+    Regardless,
+}
+
+/// A candidacy this member stands in.
+#[derive(Clone, Copy, Debug)]
+struct Candidacy {
+    term: u64,
+    suitability: u64,
+    stored: Stored,
+    stand: Stand,
+}
 
 fn wrap(kind: ElectionKind, e: Election) -> Rumor {
     match kind {
@@ -52,23 +85,54 @@ impl Ring {
             .suitability = suitability;
         if self.in_group(service_group) {
             self.refresh_view(kind, service_group, now);
-            self.begin(kind, service_group, 0, suitability, false, true, now);
+            let c = Candidacy {
+                term: 0,
+                suitability,
+                stored: Stored::Keep,
+                stand: Stand::WithQuorum,
+            };
+            self.begin(kind, service_group, c, now);
         }
         self.run_elections(now);
     }
 
     /// Publishes this member's own Service rumor for its group: its incarnation becomes one more
-    /// than the one this member last published (a restarted member's rumor file still holds it),
-    /// so every member takes the new value (spec §5.2).
+    /// than the one this member last published (a restarted member's rumor file still holds it;
+    /// a newer one peers still hold from before the restart is refuted when heard), so every
+    /// member takes the new value (spec §5.2).
     pub fn publish_service(&mut self, mut service: crate::rumor::Service, now: Time) -> Outcome {
         service.member_id = self.me.id.clone();
-        let key = RumorKey::Service(service.service_group.clone(), self.me.id.clone());
-        let last = match self.store.get(&key).map(|e| &e.rumor) {
-            Some(Rumor::Service(s)) => s.incarnation,
-            _ => 0,
-        };
-        service.incarnation = last.saturating_add(1);
+        service.withdrawn = false;
+        let stored = self
+            .store
+            .service(&service.service_group, &self.me.id)
+            .map_or(0, |s| s.incarnation);
+        let restored = self
+            .restored_own
+            .remove(&service.service_group)
+            .map_or(0, |s| s.incarnation);
+        service.incarnation = stored.max(restored).saturating_add(1);
         self.publish(Rumor::Service(Arc::new(service)), now)
+    }
+
+    /// Withdraws this member from `service_group` (the service was unloaded): its Service rumor
+    /// is re-published withdrawn (see `Service::withdrawn`), so every Warren member drops it from
+    /// the group's population, electorate and census, and this member stops taking part in the
+    /// group's elections. A Habitat peer keeps counting it (Habitat has no way to leave a group
+    /// but departing the ring).
+    pub fn withdraw_service(&mut self, service_group: &str, now: Time) {
+        self.elections.retain(|(_, sg), _| sg != service_group);
+        let Some(mut s) = self
+            .store
+            .service(service_group, &self.me.id)
+            .filter(|s| !s.withdrawn)
+            .cloned()
+        else {
+            return;
+        };
+        s.incarnation = s.incarnation.saturating_add(1);
+        s.withdrawn = true;
+        self.publish(Rumor::Service(Arc::new(s)), now);
     }
 
     /// Changes the suitability this member stands with in later candidacies (the `suitability`
@@ -107,14 +171,19 @@ impl Ring {
         }
         match self.elections.get(&(kind, service_group.to_owned())) {
             None => Some(&e.member_id),
-            // Never act as leader without quorum (a restarted leader's old result, a leader on
-            // the small side of a split).
-            Some(g) if e.member_id == self.me.id && !g.view.quorum => None,
+            // Never act as leader without quorum (a leader on the small side of a split) or
+            // without its lease (a leader cut off or paused: the others may be electing).
+            Some(g)
+                if e.member_id == self.me.id
+                    && (!g.view.quorum || self.lease(kind, service_group, now) == Lease::Lost) =>
+            {
+                None
+            }
             Some(g) => match &g.finished {
-                Some((t, id, since, _))
-                    if *t == e.term
-                        && *id == e.member_id
-                        && now >= *since + self.cfg.election.confirm =>
+                Some(h)
+                    if h.term == e.term
+                        && h.leader == e.member_id
+                        && now >= h.since + self.cfg.election.confirm =>
                 {
                     Some(&e.member_id)
                 }
@@ -173,14 +242,157 @@ impl Ring {
             .map_or(0, |g| g.suitability)
     }
 
-    /// Whether this member's own Service rumor for `service_group` is stored.
+    /// Whether this member's own Service rumor for `service_group` is stored (and not withdrawn).
     pub(super) fn in_group(&self, service_group: &str) -> bool {
         self.store
-            .get(&RumorKey::Service(
-                service_group.to_owned(),
-                self.me.id.clone(),
-            ))
-            .is_some()
+            .service(service_group, &self.me.id)
+            .is_some_and(|s| !s.withdrawn)
+    }
+
+    /// Whether `id` withdrew its service from `service_group`.
+    fn withdrew(&self, service_group: &str, id: &MemberId) -> bool {
+        self.store
+            .service(service_group, id)
+            .is_some_and(|s| s.withdrawn)
+    }
+
+    // ----- the lease -------------------------------------------------------------------------
+
+    /// The members of my `kind` election of `sg` other than me that count for my lease: the
+    /// population as I last judged it.
+    fn lease_peers(&self, kind: ElectionKind, sg: &str) -> Vec<&MemberId> {
+        self.elections
+            .get(&(kind, sg.to_owned()))
+            .map(|g| {
+                g.view
+                    .population
+                    .iter()
+                    .filter(|id| **id != self.me.id)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// When my lease in `kind`'s election of `sg` runs out, as things stand: a quorum of the
+    /// population (me included) must have been heard within the lease. `None`: it never does
+    /// (a group of one) or it already has.
+    fn lease_expiry(&self, kind: ElectionKind, sg: &str) -> Option<Time> {
+        let peers = self.lease_peers(kind, sg);
+        let population = peers.len() + 1;
+        // The smallest number of others I must have heard from, with me, for a quorum.
+        let needed = (1..=population).find(|n| has_quorum(*n, population))? - 1;
+        if needed == 0 {
+            return None;
+        }
+        let mut heard: Vec<Time> = peers
+            .iter()
+            .filter_map(|id| self.heard.get(*id).copied())
+            .collect();
+        heard.sort_unstable_by(|a, b| b.cmp(a));
+        heard
+            .get(needed - 1)
+            .map(|t| *t + self.cfg.leader_lease())
+            .or(Some(Time::ZERO))
+    }
+
+    /// Whether my lease in `kind`'s election of `sg` holds at `now` (always, under Habitat's
+    /// rules).
+    fn lease(&self, kind: ElectionKind, sg: &str, now: Time) -> Lease {
+        if self.cfg.election.rules != ElectionRules::Warren {
+            return Lease::Held;
+        }
+        match self.lease_expiry(kind, sg) {
+            Some(t) if now >= t => Lease::Lost,
+            _ => Lease::Held,
+        }
+    }
+
+    /// The groups I belong to whose Finished result names me.
+    fn led_groups(&self) -> Vec<(ElectionKind, String)> {
+        self.elections
+            .keys()
+            .filter(|(kind, sg)| {
+                self.in_group(sg)
+                    && self.election(sg, *kind).is_some_and(|e| {
+                        e.status == ElectionStatus::Finished && e.member_id == self.me.id
+                    })
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Warren: while I lead, pings the members of my groups I have not heard from for a quarter
+    /// of the lease (their Acks renew it).
+    fn lease_keepalive(&mut self, now: Time) {
+        if self.cfg.election.rules != ElectionRules::Warren || self.left {
+            return;
+        }
+        let every = self.cfg.leader_lease() / 4;
+        let mut due: Vec<MemberId> = Vec::new();
+        for (kind, sg) in self.led_groups() {
+            for id in self.lease_peers(kind, &sg) {
+                let quiet = self.heard.get(id).is_none_or(|t| now >= *t + every);
+                let unpinged = self.keepalive_at.get(id).is_none_or(|t| now >= *t + every);
+                if quiet && unpinged && !due.contains(id) {
+                    due.push(id.clone());
+                }
+            }
+        }
+        let mut targets: Vec<Member> = Vec::new();
+        for id in due {
+            // Marked even when unreachable (Confirmed, unknown), so the deadline moves on.
+            self.keepalive_at.insert(id.clone(), now);
+            if let Some(r) = self
+                .members
+                .get(&id)
+                .filter(|r| r.health <= Health::Suspect)
+            {
+                targets.push(r.member.clone());
+            }
+        }
+        for m in targets {
+            self.push_swim(
+                m.swim_addr(),
+                &m.id,
+                SwimKind::Ping { forward_to: None },
+                true,
+            );
+        }
+    }
+
+    /// When the lease keep-alive or a lease expiry next needs a look.
+    fn lease_deadline(&self) -> Option<Time> {
+        if self.cfg.election.rules != ElectionRules::Warren || self.left {
+            return None;
+        }
+        let every = self.cfg.leader_lease() / 4;
+        let mut t: Option<Time> = None;
+        for (kind, sg) in self.led_groups() {
+            // The lease counts once the result may be acted on (announced): before that, the
+            // confirmation deadline wakes us.
+            let acting = self
+                .elections
+                .get(&(kind, sg.clone()))
+                .and_then(|g| g.finished.as_ref())
+                .is_some_and(|h| h.announced);
+            let expiry = self.lease_expiry(kind, &sg).filter(|_| acting);
+            let keepalive = self
+                .lease_peers(kind, &sg)
+                .iter()
+                .map(|id| {
+                    let heard = self.heard.get(*id).map_or(Time::ZERO, |t| *t + every);
+                    let pinged = self
+                        .keepalive_at
+                        .get(*id)
+                        .map_or(Time::ZERO, |t| *t + every);
+                    heard.max(pinged)
+                })
+                .min();
+            for d in [expiry, keepalive].into_iter().flatten() {
+                t = Some(t.map_or(d, |x| x.min(d)));
+            }
+        }
+        t
     }
 
     /// Owners of Service rumors in `service_group` other than me.
@@ -216,11 +428,12 @@ impl Ring {
             .unwrap_or_else(|| self.suspicion_bounds().1)
     }
 
-    /// Whether this member has met the ring it was told to join: it was given no peers, or one of
-    /// its peer addresses is an Alive member. Two newcomers that reach only each other are not a
+    /// Notes whether this member has met the ring it was told to join, and returns it: it was
+    /// given no peers ([`Ring::expect_peers`] not called and no peer addresses), or one of its
+    /// peer addresses is an Alive member. Two newcomers that reach only each other are not a
     /// ring. A peer address that never matches a member (a load-balancing virtual IP) falls back
-    /// to knowing any Alive member for `ElectionConfig::peer_fallback`.
-    fn joined(&mut self, now: Time) -> bool {
+    /// to knowing any Alive member for `ElectionConfig::peer_fallback`. Once met, for good.
+    fn update_met_peer(&mut self, now: Time) -> bool {
         if self.met_peer {
             return true;
         }
@@ -243,7 +456,13 @@ impl Ring {
         let fallback = self
             .met_ring_at
             .is_some_and(|t| now >= t + self.cfg.election.peer_fallback);
-        self.met_peer = peers.is_empty() || alive_peer || fallback;
+        let alone = peers.is_empty() && !self.peers_expected;
+        // A member that expects peers has met the ring only once their rumors reach it too:
+        // peers answer a restarted member over UDP at once, while their rumor pushers may take
+        // seconds to reconnect, and a member that judged its groups in between would see only
+        // itself (and what its rumor file held).
+        let synced = self.heard_rumors || !self.peers_expected;
+        self.met_peer = alone || (synced && (alive_peer || fallback));
         self.met_peer
     }
 
@@ -295,7 +514,7 @@ impl Ring {
             .collect();
         let grace = self.confirmed_grace();
         let settle = self.cfg.election.settle;
-        let mut joined = self.joined(now);
+        let mut joined = self.update_met_peer(now);
         let finished = self
             .election(sg, kind)
             .filter(|e| e.status == ElectionStatus::Finished)
@@ -323,27 +542,27 @@ impl Ring {
             .unwrap_or_default()
     }
 
-    /// Stands as a candidate at `term` (Habitat's `start_election`); with `replace`, the stored
+    /// Stands as a candidate (Habitat's `start_election`); with [`Stored::Replace`], the stored
     /// election is dropped first so the new term is not merged away by an older, more suitable
     /// candidacy.
     ///
-    /// Under Warren's rules a member votes only with quorum (`needs_quorum`): a candidacy is a
-    /// vote, and votes are absorbed by whichever candidate wins a merge, so the votes of members
-    /// that cannot judge the group could complete the election of a candidate whose view of the
-    /// group is wrong. Restarts that step a leader down are made regardless.
-    #[allow(clippy::too_many_arguments)]
-    fn begin(
-        &mut self,
-        kind: ElectionKind,
-        sg: &str,
-        term: u64,
-        suitability: u64,
-        replace: bool,
-        needs_quorum: bool,
-        now: Time,
-    ) {
+    /// Under Warren's rules a member votes only with quorum ([`Stand::WithQuorum`]): a candidacy
+    /// is a vote, and votes are absorbed by whichever candidate wins a merge, so the votes of
+    /// members that cannot judge the group could complete the election of a candidate whose view
+    /// of the group is wrong. Restarts that step a leader down are made regardless.
+    fn begin(&mut self, kind: ElectionKind, sg: &str, c: Candidacy, now: Time) {
+        let Candidacy {
+            term,
+            suitability,
+            stored,
+            stand,
+        } = c;
+        let replace = stored == Stored::Replace;
         let view = self.view_of(kind, sg);
-        if needs_quorum && !view.quorum && self.cfg.election.rules == ElectionRules::Warren {
+        if stand == Stand::WithQuorum
+            && !view.quorum
+            && self.cfg.election.rules == ElectionRules::Warren
+        {
             if replace && self.store.remove(&kind.key(sg)) {
                 self.events.push_back(Event::RumorChanged(kind.key(sg)));
             }
@@ -411,7 +630,19 @@ impl Ring {
             OnReceive::StartThenMerge {
                 drop_stored,
                 suitability,
-            } => self.begin(kind, &sg, r.term, suitability, drop_stored, true, now),
+            } => {
+                let c = Candidacy {
+                    term: r.term,
+                    suitability,
+                    stored: if drop_stored {
+                        Stored::Replace
+                    } else {
+                        Stored::Keep
+                    },
+                    stand: Stand::WithQuorum,
+                };
+                self.begin(kind, &sg, c, now);
+            }
             OnReceive::Merge => {}
         }
         judge_status(&self.me.id, &mut r, &self.view_of(kind, &sg));
@@ -480,11 +711,16 @@ impl Ring {
                     .map(|e| (e.term, e.member_id.clone()));
                 if let Some(g) = self.elections.get_mut(&(kind, sg.to_owned())) {
                     let same = match (&g.finished, &result) {
-                        (Some((t, id, ..)), Some((rt, rid))) => t == rt && id == rid,
+                        (Some(h), Some((rt, rid))) => h.term == *rt && h.leader == *rid,
                         _ => false,
                     };
                     if !same {
-                        g.finished = result.map(|(t, id)| (t, id, now, false));
+                        g.finished = result.map(|(term, leader)| HeldResult {
+                            term,
+                            leader,
+                            since: now,
+                            announced: false,
+                        });
                     }
                 }
                 self.stats.new_rumors += 1;
@@ -571,39 +807,63 @@ impl Ring {
             self.refresh_view(kind, &sg, now);
             let view = self.view_of(kind, &sg);
             let Some(s) = self.election(&sg, kind).cloned() else {
-                let suitability = self.my_suitability(kind, &sg);
-                self.begin(kind, &sg, 0, suitability, false, true, now);
+                let c = Candidacy {
+                    term: 0,
+                    suitability: self.my_suitability(kind, &sg),
+                    stored: Stored::Keep,
+                    stand: Stand::WithQuorum,
+                };
+                self.begin(kind, &sg, c, now);
                 continue;
             };
             let me = self.me.id.clone();
             let health = |id: &MemberId| {
                 if *id == me {
                     Some(Health::Alive)
+                } else if self.withdrew(&sg, id) {
+                    // A member that unloaded the service has left the group as surely as one
+                    // that departed the ring.
+                    Some(Health::Departed)
                 } else {
                     self.members.health(id)
                 }
             };
-            let agreed = self
-                .elections
-                .get(&(kind, sg.clone()))
-                .and_then(|g| g.agreed.as_ref().map(|(_, v)| v));
-            if let Some(why) = restart_needed(rules, &me, &s, &view, agreed, health) {
+            let g = self.elections.get(&(kind, sg.clone()));
+            let agreed = g.and_then(|g| g.agreed.as_ref().map(|(_, v)| v));
+            // The lease counts once the result could be acted on (by then the keep-alive pings
+            // sent when it finished have been answered).
+            let acting = g
+                .and_then(|g| g.finished.as_ref())
+                .is_some_and(|h| now >= h.since + self.cfg.election.confirm);
+            let lease = if acting {
+                self.lease(kind, &sg, now)
+            } else {
+                Lease::Held
+            };
+            if let Some(why) = restart_needed(rules, &me, &s, &view, agreed, lease, health) {
+                // A leader re-running to bring the agreed population up to date stands with the
+                // highest suitability and wins again; a leader stepping down stands as anyone
+                // would, and whether or not it has quorum, so its old win is gone for good.
                 let suitability = match kind {
                     ElectionKind::Update => 0,
-                    ElectionKind::Leader if s.member_id == me => u64::MAX,
+                    ElectionKind::Leader if s.member_id == me && !why.steps_down() => u64::MAX,
                     ElectionKind::Leader => self.my_suitability(kind, &sg),
                 };
                 self.stats.elections_restarted += 1;
-                let step_down = matches!(why, Restart::LeaderLostQuorum | Restart::LeaderGone);
-                self.begin(
-                    kind,
-                    &sg,
-                    s.term.saturating_add(1),
+                if why == crate::election::Restart::LeaseLost {
+                    self.stats.leases_lost += 1;
+                }
+                let c = Candidacy {
+                    term: s.term.saturating_add(1),
                     suitability,
-                    true,
-                    !step_down,
-                    now,
-                );
+                    stored: Stored::Replace,
+                    stand: if why.steps_down() || why == crate::election::Restart::LeaderGone {
+                        Stand::Regardless
+                    } else {
+                        Stand::WithQuorum
+                    },
+                };
+                self.begin(kind, &sg, c, now);
                 continue;
             }
             if rules == ElectionRules::Warren
@@ -612,8 +872,13 @@ impl Ring {
                 && !s.votes.contains(&me)
             {
                 // Quorum came back during a term I joined without voting: vote now.
-                let suitability = self.my_suitability(kind, &sg);
-                self.begin(kind, &sg, s.term, suitability, false, true, now);
+                let c = Candidacy {
+                    term: s.term,
+                    suitability: self.my_suitability(kind, &sg),
+                    stored: Stored::Keep,
+                    stand: Stand::WithQuorum,
+                };
+                self.begin(kind, &sg, c, now);
             }
             if rules == ElectionRules::Warren {
                 self.try_finish(kind, &sg, now);
@@ -670,13 +935,18 @@ impl Ring {
             return None;
         }
         let confirm = self.cfg.election.confirm;
-        self.elections
+        let checks = self
+            .elections
             .values()
             .map(|g| match &g.finished {
-                Some((_, _, since, false)) => g.next_check.min(*since + confirm),
+                Some(h) if !h.announced => g.next_check.min(h.since + confirm),
                 _ => g.next_check,
             })
-            .min()
+            .min();
+        match (checks, self.lease_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Announces results that have stood long enough (their leader now acts as leader).
@@ -684,11 +954,11 @@ impl Ring {
         let confirm = self.cfg.election.confirm;
         let mut confirmed = Vec::new();
         for ((kind, sg), g) in self.elections.iter_mut() {
-            if let Some((_, _, since, announced)) = &mut g.finished
-                && !*announced
-                && now >= *since + confirm
+            if let Some(h) = &mut g.finished
+                && !h.announced
+                && now >= h.since + confirm
             {
-                *announced = true;
+                h.announced = true;
                 confirmed.push(kind.key(sg));
             }
         }
@@ -700,6 +970,7 @@ impl Ring {
     /// Runs the elections when a check is due, or (Warren) when a member or group changed.
     pub(super) fn election_timers(&mut self, now: Time) {
         self.confirm_results(now);
+        self.lease_keepalive(now);
         let due = self.election_deadline().is_some_and(|d| now >= d);
         let eager = self.elections_dirty && self.cfg.election.rules == ElectionRules::Warren;
         if due || eager {
