@@ -11,6 +11,7 @@
 
 mod faults;
 pub mod peers;
+mod resolver;
 mod shell;
 
 pub use shell::{Counters, Exit, Gossip, GossipConfig, Hooks, LocalService, NetError, RingCommand};
