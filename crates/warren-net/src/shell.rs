@@ -4,6 +4,9 @@
 //! timers fire (an Ack that arrived while we were descheduled still counts), and after every input
 //! the core's transmits and events are drained. Decoding failures (wrong ring key, malformed
 //! packets) are counted by reason and logged at most once per reason every 10 s.
+//!
+//! Peers are resolved on their own task (`resolver.rs`): the loop only receives address lists
+//! (the first joins, later ones replace the ring's peers) and reports its Alive count back.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
