@@ -4,13 +4,15 @@
 //! from a ZMTP PULL listener on the same port number, feeds them to the core, fires the core's
 //! timers, and sends what the core asks for (datagrams on UDP, rumors through a ZMTP pusher), all
 //! encoded and encrypted by `warren-wire`. It resolves peers (DNS names to every address) and
-//! re-reads a peer-watch file. It holds **no protocol decisions**: every choice of whom to probe,
+//! re-reads a peer-watch file on a task of its own: within 2 s while a name finds no peer or the
+//! ring holds fewer Alive members than the names list, every 30 s once the ring is whole. It holds **no protocol decisions**: every choice of whom to probe,
 //! suspect or tell is the core's. Persistence and HTTP are the caller's, through [`Hooks`].
 
 #![forbid(unsafe_code)]
 
 mod faults;
 pub mod peers;
+mod resolver;
 mod shell;
 
 pub use shell::{Counters, Exit, Gossip, GossipConfig, Hooks, LocalService, NetError, RingCommand};

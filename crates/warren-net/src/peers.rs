@@ -2,6 +2,8 @@
 //! peer-watch file (one peer per line, `#` comments) re-read when it changes.
 //!
 //! Resolution failures are reported, never fatal: a peer that does not resolve now may later.
+//! When to resolve again is not decided here: the gossip task's resolver (`resolver.rs`) has
+//! the schedule and uses [`split_host_port`] and [`read_watch_file`].
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -4,6 +4,9 @@
 //! timers fire (an Ack that arrived while we were descheduled still counts), and after every input
 //! the core's transmits and events are drained. Decoding failures (wrong ring key, malformed
 //! packets) are counted by reason and logged at most once per reason every 10 s.
+//!
+//! Peers are resolved on their own task (`resolver.rs`): the loop only receives address lists
+//! (the first joins, later ones replace the ring's peers) and reports its Alive count back.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -12,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -25,7 +28,7 @@ use warren_wire::{ExactSize, RingKey, decode_rumor, decode_swim, encode_rumor, e
 use warren_zmtp::{PullConfig, PullListener, PushConfig, Pusher};
 
 use crate::faults::Faults;
-use crate::peers;
+use crate::resolver;
 
 /// Largest datagram read (Habitat reads 1024 bytes; Warren accepts more and never sends more).
 const RECV_BUF: usize = 64 * 1024;
@@ -288,11 +291,19 @@ impl Gossip {
             log: BTreeMap::new(),
         };
 
-        // Peers are resolved off the loop so a slow DNS server never stalls the ring.
+        // Peers are resolved off the loop so a slow DNS server never stalls the ring; the
+        // resolver re-resolves faster while the ring holds fewer Alive members than it found.
         let (peer_tx, mut peer_rx) = mpsc::channel::<Vec<SocketAddr>>(4);
-        tokio::spawn(resolve_peers(
-            cfg.peers.clone(),
-            cfg.peer_watch_file.clone(),
+        let (alive_tx, alive_rx) = watch::channel(ring.members().count(Health::Alive));
+        let names = resolver::Names {
+            peers: cfg.peers.clone(),
+            watch_file: cfg.peer_watch_file.clone(),
+            me: SocketAddr::new(cfg.advertise_ip, self.local.port()),
+        };
+        tokio::spawn(resolver::run(
+            names,
+            resolver::Dns,
+            alive_rx,
             peer_tx,
             self.cancel.clone(),
         ));
@@ -381,6 +392,9 @@ impl Gossip {
                     other => log_event(&other),
                 }
             }
+            // Wakes the resolver only when the count changed.
+            let alive = ring.members().count(Health::Alive);
+            alive_tx.send_if_modified(|n| std::mem::replace(n, alive) != alive);
             let t = Instant::now();
             if dirty && t >= next_snapshot {
                 hooks.snapshot(&ring, &out.counters, now());
@@ -502,55 +516,6 @@ fn log_event(ev: &Event) {
             (_, Health::Confirmed) => warn!(member_id = %id, %addr, "member confirmed failed"),
             (_, Health::Departed) => info!(member_id = %id, %addr, "member departed"),
             _ => debug!(member_id = %id, %addr, incarnation = member.incarnation, "member updated"),
-        }
-    }
-}
-
-async fn resolve_peers(
-    peers: Vec<String>,
-    watch: Option<PathBuf>,
-    tx: mpsc::Sender<Vec<SocketAddr>>,
-    cancel: CancellationToken,
-) {
-    let mut last_watch: Option<(SystemTime, Vec<String>)> = None;
-    let mut last_sent: Option<Vec<SocketAddr>> = None;
-    let mut tick = 0u64;
-    loop {
-        let mut all = peers.clone();
-        if let Some(path) = &watch {
-            let mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-            let reread = match (&last_watch, mtime) {
-                (Some((t, _)), Some(m)) => *t != m,
-                (None, Some(_)) => true,
-                (_, None) => false,
-            };
-            if reread {
-                match peers::read_watch_file(path) {
-                    Ok(list) => {
-                        info!(path = %path.display(), peers = list.len(), "peer-watch file read");
-                        last_watch = mtime.map(|m| (m, list));
-                    }
-                    Err(e) => {
-                        warn!(path = %path.display(), error = %e, "cannot read peer-watch file")
-                    }
-                }
-            }
-            if let Some((_, list)) = &last_watch {
-                all.extend(list.iter().cloned());
-            }
-        }
-        // Re-resolve DNS every 30 s; the watch file is checked every 2 s.
-        if last_sent.is_none() || tick.is_multiple_of(15) || watch.is_some() {
-            let addrs = peers::resolve(&all).await;
-            if last_sent.as_ref() != Some(&addrs) && tx.send(addrs.clone()).await.is_err() {
-                return;
-            }
-            last_sent = Some(addrs);
-        }
-        tick += 1;
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
         }
     }
 }
