@@ -317,6 +317,7 @@ impl Gossip {
         let mut next_persist = Instant::now() + cfg.persist_interval;
         let mut leaving_until: Option<Instant> = None;
         let mut exit = Exit::Shutdown;
+        let mut local_health = ring.local_health();
         info!(member_id = %me, listen = %self.local, encrypted = key.is_some(), "gossip started");
 
         loop {
@@ -393,6 +394,11 @@ impl Gossip {
                     }
                     other => log_event(&other),
                 }
+            }
+            // Lifeguard's local health moves without an event; snapshots publish it too.
+            if ring.local_health() != local_health {
+                local_health = ring.local_health();
+                dirty = true;
             }
             let t = Instant::now();
             if dirty && t >= next_snapshot {
