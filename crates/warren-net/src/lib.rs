@@ -6,11 +6,16 @@
 //! encoded and encrypted by `warren-wire`. It resolves peers (DNS names to every address) and
 //! re-reads a peer-watch file. It holds **no protocol decisions**: every choice of whom to probe,
 //! suspect or tell is the core's. Persistence and HTTP are the caller's, through [`Hooks`].
+//!
+//! [`GossipThread`] runs that task on its own OS thread and tokio runtime, so that no other work
+//! in the process can make the ring's timers late (which the ring reads as "I am the slow one").
 
 #![forbid(unsafe_code)]
 
 mod faults;
 pub mod peers;
 mod shell;
+mod thread;
 
 pub use shell::{Counters, Exit, Gossip, GossipConfig, Hooks, LocalService, NetError, RingCommand};
+pub use thread::GossipThread;

@@ -121,6 +121,9 @@ pub enum NetError {
     /// The rumor pusher could not start.
     #[error("cannot start the rumor pusher: {0}")]
     Pusher(String),
+    /// The gossip thread ([`crate::GossipThread`]) could not start or ended without a result.
+    #[error("gossip thread: {0}")]
+    Thread(String),
 }
 
 /// Counters of the shell (the core keeps its own in [`warren_ring::Stats`]).
