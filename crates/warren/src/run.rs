@@ -215,6 +215,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     // Bound on its own thread; the ring starts at `gossip.run`, after the services loaded.
     let gossip = GossipThread::bind(cfg).await?;
     info!(member_id = %member_id, incarnation, gossip = %gossip.local_addr(), "warren started");
+    crate::faults::stall_this_runtime();
 
     let shutdown = CancellationToken::new();
     let services_stop = CancellationToken::new();
