@@ -172,6 +172,16 @@ impl Sup {
         http_get(self.http, "/census").and_then(|b| serde_json::from_str(&b).ok())
     }
 
+    /// A sample of its `/metrics`, by series as the exposition writes it (`warren_ring_probes_total`,
+    /// `warren_ring_members{health="suspect"}`).
+    pub fn metric(&self, series: &str) -> Option<f64> {
+        let text = http_get(self.http, "/metrics")?;
+        text.lines().find_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().ok())?
+        })
+    }
+
     /// The leader of `group` this supervisor reports, once the group's election finished.
     pub fn leader_of(&self, group: &str) -> Option<String> {
         let c = self.census()?;

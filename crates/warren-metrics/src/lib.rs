@@ -20,6 +20,7 @@
 //! | family | type | labels | recorded by |
 //! |---|---|---|---|
 //! | `warren_ring_members` | gauge | `health` (`alive`, `suspect`, `confirmed`, `departed`) | [`RingMetrics::members_set`] |
+//! | `warren_ring_local_health` | gauge | | [`RingMetrics::local_health_set`] |
 //! | `warren_ring_probes_total` | counter | | [`RingMetrics::record`] |
 //! | `warren_ring_ping_reqs_total` | counter | | [`RingMetrics::record`] |
 //! | `warren_ring_suspicions_raised_total` | counter | | [`RingMetrics::record`] |
@@ -101,6 +102,7 @@ impl Metrics {
 
         let ring = RingMetrics {
             members: Family::default(),
+            local_health: Gauge::default(),
             probes: Counter::default(),
             ping_reqs: Counter::default(),
             suspicions: Counter::default(),
@@ -110,6 +112,12 @@ impl Metrics {
             "warren_ring_members",
             "Members of the ring by health, this member included",
             ring.members.clone(),
+        );
+        r.register(
+            "warren_ring_local_health",
+            "Lifeguard local health multiplier of this member (0 = healthy; raised by timers it \
+             handled late and by suspicions of it it had to refute, it stretches probe timeouts)",
+            ring.local_health.clone(),
         );
         r.register(
             "warren_ring_probes",
@@ -366,6 +374,7 @@ pub struct RingTotals {
 #[derive(Clone, Debug)]
 pub struct RingMetrics {
     members: Family<HealthLabel, Gauge>,
+    local_health: Gauge,
     probes: Counter,
     ping_reqs: Counter,
     suspicions: Counter,
@@ -378,6 +387,11 @@ impl RingMetrics {
         self.members
             .get_or_create(&HealthLabel { health })
             .set(gauge_value(count));
+    }
+
+    /// Sets this member's Lifeguard local health multiplier (`Ring::local_health`).
+    pub fn local_health_set(&self, multiplier: u32) {
+        self.local_health.set(i64::from(multiplier));
     }
 
     /// Copies the ring's cumulative counts (call it whenever the shell publishes a snapshot).

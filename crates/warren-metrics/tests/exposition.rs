@@ -256,6 +256,7 @@ fn every_method_moves_its_series() {
     let clone = m.clone();
     clone.ring.members_set(MemberHealth::Alive, 3);
     clone.ring.members_set(MemberHealth::Suspect, 1);
+    clone.ring.local_health_set(2);
     clone.ring.record(&RingTotals {
         probes: 12,
         ping_reqs: 2,
@@ -314,6 +315,8 @@ fn every_method_moves_its_series() {
     };
     assert_eq!(v("warren_ring_members", &[("health", "alive")]), 3.0);
     assert_eq!(v("warren_ring_members", &[("health", "suspect")]), 1.0);
+    assert_eq!(v("warren_ring_local_health", &[]), 2.0);
+    assert_eq!(exp.types["warren_ring_local_health"], "gauge");
     assert_eq!(v("warren_ring_probes_total", &[]), 12.0);
     assert_eq!(v("warren_ring_ping_reqs_total", &[]), 2.0);
     assert_eq!(v("warren_ring_suspicions_raised_total", &[]), 1.0);

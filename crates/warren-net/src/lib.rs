@@ -7,6 +7,9 @@
 //! re-reads a peer-watch file on a task of its own: within 2 s while a name finds no peer or the
 //! ring holds fewer Alive members than the names list, every 30 s once the ring is whole. It holds **no protocol decisions**: every choice of whom to probe,
 //! suspect or tell is the core's. Persistence and HTTP are the caller's, through [`Hooks`].
+//!
+//! [`GossipThread`] runs that task on its own OS thread and tokio runtime, so that no other work
+//! in the process can make the ring's timers late (which the ring reads as "I am the slow one").
 
 #![forbid(unsafe_code)]
 
@@ -14,5 +17,7 @@ mod faults;
 pub mod peers;
 mod resolver;
 mod shell;
+mod thread;
 
 pub use shell::{Counters, Exit, Gossip, GossipConfig, Hooks, LocalService, NetError, RingCommand};
+pub use thread::GossipThread;

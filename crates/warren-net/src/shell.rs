@@ -115,6 +115,9 @@ pub enum NetError {
     /// The rumor pusher could not start.
     #[error("cannot start the rumor pusher: {0}")]
     Pusher(String),
+    /// The gossip thread ([`crate::GossipThread`]) could not start or ended without a result.
+    #[error("gossip thread: {0}")]
+    Thread(String),
 }
 
 /// Counters of the shell (the core keeps its own in [`warren_ring::Stats`]).
@@ -315,6 +318,7 @@ impl Gossip {
         let mut next_persist = Instant::now() + cfg.persist_interval;
         let mut leaving_until: Option<Instant> = None;
         let mut exit = Exit::Shutdown;
+        let mut local_health = ring.local_health();
         info!(member_id = %me, listen = %self.local, encrypted = key.is_some(), "gossip started");
 
         loop {
@@ -395,6 +399,11 @@ impl Gossip {
             // Wakes the resolver only when the count changed.
             let alive = ring.members().count(Health::Alive);
             alive_tx.send_if_modified(|n| std::mem::replace(n, alive) != alive);
+            // Lifeguard's local health moves without an event; snapshots publish it too.
+            if ring.local_health() != local_health {
+                local_health = ring.local_health();
+                dirty = true;
+            }
             let t = Instant::now();
             if dirty && t >= next_snapshot {
                 hooks.snapshot(&ring, &out.counters, now());

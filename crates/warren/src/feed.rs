@@ -258,6 +258,7 @@ pub(crate) fn record_ring(metrics: &Metrics, ring: &Ring, counters: &Counters) {
     {
         metrics.ring.members_set(health, n);
     }
+    metrics.ring.local_health_set(ring.local_health());
     let st = ring.stats();
     metrics.ring.record(&RingTotals {
         probes: st.probes,

@@ -6,6 +6,7 @@
 mod cli;
 mod ctl;
 mod ctl_cli;
+mod faults;
 mod feed;
 mod keys;
 mod local;

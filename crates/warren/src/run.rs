@@ -3,6 +3,11 @@
 //! the gossip task leave the ring gracefully, then everything stops and the process exits 0.
 //! A Departure rumor naming this member exits with Habitat's code 86. Start-up errors (port in
 //! use, bad key file, unreadable state) print one line and exit 1.
+//!
+//! Threads: the gossip task runs on its own thread and runtime ([`GossipThread`]), so that the
+//! services' file I/O and hooks, the HTTP gateway and the control API (all on this
+//! current-thread runtime) can never make the ring's timers late; the two sides talk only
+//! through channels (`RingCommand`s in; census, snapshots and state writes out).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -16,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use warren_gateway::butterfly::UpdateCounters;
 use warren_gateway::server::Snapshot;
-use warren_net::{Counters, Gossip, GossipConfig, Hooks};
+use warren_net::{Counters, GossipConfig, GossipThread, Hooks};
 use warren_persist::{Incarnation, MemberIdFile};
 use warren_ring::{CensusRing, Config, Event, Health, Membership, Profile, Ring, RumorKey, Time};
 use warren_wire::RingKey;
@@ -207,8 +212,10 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         persist_interval: Duration::from_secs(30),
         leave_linger: Duration::from_millis(800),
     };
-    let gossip = Gossip::bind(cfg).await?;
+    // Bound on its own thread; the ring starts at `gossip.run`, after the services loaded.
+    let gossip = GossipThread::bind(cfg).await?;
     info!(member_id = %member_id, incarnation, gossip = %gossip.local_addr(), "warren started");
+    crate::faults::stall_this_runtime();
 
     let shutdown = CancellationToken::new();
     let services_stop = CancellationToken::new();
