@@ -100,6 +100,11 @@ pub struct Stats {
     pub elections_restarted: u64,
     /// Election rumors ignored under Habitat's rules (a newer term from a bystander).
     pub elections_ignored: u64,
+    /// New members refused because the list was full of live (and protected) members
+    /// (`Config::max_members`).
+    pub members_refused: u64,
+    /// Dead member records forgotten early to make room for a new member.
+    pub members_evicted: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -639,6 +644,10 @@ impl Ring {
             }
             return;
         }
+        if previous.is_none() && !self.make_room() {
+            self.stats.members_refused += 1;
+            return;
+        }
         let change = self.members.set(&Membership { member, health }, now);
         self.on_member_change(&id, change, None, now);
         // A member we did not hold Alive, or that restarted (its incarnation rose), may have
@@ -682,6 +691,10 @@ impl Ring {
             // A failed or departed member we never knew (or already collected) is no member of
             // ours: storing it would restart its expiry clock here, and members would keep
             // handing each other the same dead records forever.
+            return;
+        }
+        if stored.is_none() && !self.make_room() {
+            self.stats.members_refused += 1;
             return;
         }
         if let (Some((held, inc)), Health::Confirmed) = (stored, m.health)
@@ -1302,17 +1315,8 @@ impl Ring {
             self.on_member_change(&id, change, None, now);
         }
         for id in forget {
-            self.members.remove(&id);
-            self.dissem.remove(&RumorKey::Member(id.clone()));
-            self.dissem.forget_holder(&id);
-            self.last_sync.remove(&id);
-            self.suspicions.remove(&id);
-            self.probe_pings.remove(&id);
-            self.probe_order.retain(|x| *x != id);
-            self.probe_index = self.probe_index.min(self.probe_order.len());
+            self.forget_member(id);
             self.stats.collected += 1;
-            self.elections_dirty = true;
-            self.events.push_back(Event::MemberRemoved(id));
         }
         let gc_age = self.cfg.gc_age;
         let mut drop = Vec::new();
@@ -1346,6 +1350,77 @@ impl Ring {
             self.stats.collected += 1;
             self.events.push_back(Event::RumorRemoved(key));
         }
+    }
+
+    /// Forgets member `id` and everything kept about it (GC, or eviction to make room).
+    fn forget_member(&mut self, id: MemberId) {
+        self.members.remove(&id);
+        self.dissem.remove(&RumorKey::Member(id.clone()));
+        self.dissem.forget_holder(&id);
+        self.last_sync.remove(&id);
+        self.suspicions.remove(&id);
+        self.probe_pings.remove(&id);
+        self.probe_order.retain(|x| *x != id);
+        self.probe_index = self.probe_index.min(self.probe_order.len());
+        self.elections_dirty = true;
+        self.events.push_back(Event::MemberRemoved(id));
+    }
+
+    // ----- member bound ----------------------------------------------------------------------
+
+    /// Makes room for one new member record under `Config::max_members`: forgets a dead record
+    /// if the list is full. Returns `false` when the newcomer must be refused (only live or
+    /// protected records remain).
+    fn make_room(&mut self) -> bool {
+        if self.members.len() < self.cfg.max_members {
+            return true;
+        }
+        match self.eviction_candidate() {
+            Some(id) => {
+                self.forget_member(id);
+                self.stats.members_evicted += 1;
+                self.members.len() < self.cfg.max_members
+            }
+            None => false,
+        }
+    }
+
+    /// The dead record to forget first: Departed, then Confirmed, oldest health change first,
+    /// skipping permanent peers and members of the groups we run a service in; then a Departed
+    /// member of those groups (Departed members are out of every election population already).
+    /// A Confirmed member of our groups is never chosen: it still counts against quorum, and
+    /// forgetting it could let a minority elect a leader.
+    fn eviction_candidate(&self) -> Option<MemberId> {
+        let dead = self.members.count(Health::Departed) + self.members.count(Health::Confirmed);
+        if dead == 0 {
+            // A list full of live members (a flood of fresh ids): refuse at no cost.
+            return None;
+        }
+        let mine: Vec<&str> = self
+            .store
+            .iter()
+            .filter_map(|(k, _)| match k {
+                RumorKey::Service(sg, owner) if *owner == self.me.id => Some(sg.as_str()),
+                _ => None,
+            })
+            .collect();
+        let in_my_groups = |id: &MemberId| {
+            mine.iter().any(|sg| {
+                self.store
+                    .get(&RumorKey::Service((*sg).to_owned(), id.clone()))
+                    .is_some()
+            })
+        };
+        [Health::Departed, Health::Confirmed]
+            .into_iter()
+            .flat_map(|h| self.members.oldest(h))
+            .find(|r| !r.member.persistent && !in_my_groups(&r.member.id))
+            .or_else(|| {
+                self.members
+                    .oldest(Health::Departed)
+                    .find(|r| !r.member.persistent)
+            })
+            .map(|r| r.member.id.clone())
     }
 
     // ----- sending ---------------------------------------------------------------------------
