@@ -75,6 +75,9 @@ pub struct Config {
     /// A member Confirmed this long becomes Departed.
     pub departure_timeout: Duration,
     /// Departed members, departure tombstones and the rumors of gone members are dropped after this.
+    /// Gossiped config and files are dropped once unchanged this long and their group has had no
+    /// live member (a Service rumor of ours, or of an Alive or Suspect member) for this long;
+    /// only the newest per group (and per file name) is ever held.
     pub gc_age: Duration,
     /// How often garbage collection and the Confirmed → Departed expiry run.
     pub gc_interval: Duration,

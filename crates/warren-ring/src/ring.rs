@@ -40,7 +40,7 @@ use crate::members::{Change, MemberList, MemberRecord};
 use crate::message::{Event, Swim, SwimKind, Transmit};
 use crate::rumor::{Rumor, RumorKey};
 use crate::size::{EstimatedSize, WireSize};
-use crate::store::{Outcome, RumorStore};
+use crate::store::{Entry, Outcome, RumorStore};
 use crate::suspicion::Suspicion;
 use crate::time::Time;
 
@@ -1269,7 +1269,9 @@ impl Ring {
             });
         }
         for (key, e) in self.store.iter() {
-            if self.owner_gone(key, true) {
+            // What we are about to collect would only be stored afresh by a member that already
+            // collected it, and come back to us from there: a ping-pong that never collects.
+            if self.owner_gone(key, true) || self.collectable(key, e, now) {
                 continue;
             }
             rumors.push(e.rumor.clone());
@@ -1318,38 +1320,70 @@ impl Ring {
             self.forget_member(id);
             self.stats.collected += 1;
         }
-        let gc_age = self.cfg.gc_age;
-        let mut drop = Vec::new();
-        for (key, e) in self.store.iter() {
-            let old = now.saturating_since(e.changed_at) >= gc_age;
-            if !old {
-                continue;
-            }
-            let collectable = match key {
-                RumorKey::Service(_, owner) => match self.members.get(owner) {
-                    None => *owner != self.me.id,
-                    Some(r) => {
-                        r.health == Health::Departed
-                            && now.saturating_since(r.health_changed_at) >= gc_age
-                    }
-                },
-                RumorKey::Departure(_) => true,
-                RumorKey::Election(sg) | RumorKey::ElectionUpdate(sg) => !self
-                    .store
-                    .iter()
-                    .any(|(k, _)| matches!(k, RumorKey::Service(g, _) if g == sg)),
-                _ => false,
-            };
-            if collectable {
-                drop.push(key.clone());
-            }
-        }
+        let drop: Vec<RumorKey> = self
+            .store
+            .iter()
+            .filter(|(key, e)| self.collectable(key, e, now))
+            .map(|(key, _)| key.clone())
+            .collect();
         for key in drop {
             self.store.remove(&key);
             self.dissem.remove(&key);
             self.stats.collected += 1;
             self.events.push_back(Event::RumorRemoved(key));
         }
+    }
+
+    /// Whether the rumor under `key` is garbage at `now`. Every kind must have been unchanged for
+    /// `gc_age` first; then a Service rumor goes when its owner is unknown or Departed for
+    /// `gc_age`, a Departure tombstone goes, an election goes when its group has no Service
+    /// rumor left, and gossiped config and files go when their group has had no live member for
+    /// `gc_age` (`group_lately_live`). Member records are not rumors here.
+    fn collectable(&self, key: &RumorKey, e: &Entry, now: Time) -> bool {
+        let gc_age = self.cfg.gc_age;
+        if now.saturating_since(e.changed_at) < gc_age {
+            return false;
+        }
+        match key {
+            RumorKey::Service(_, owner) => match self.members.get(owner) {
+                None => *owner != self.me.id,
+                Some(r) => {
+                    r.health == Health::Departed
+                        && now.saturating_since(r.health_changed_at) >= gc_age
+                }
+            },
+            RumorKey::Departure(_) => true,
+            RumorKey::Election(sg) | RumorKey::ElectionUpdate(sg) => {
+                self.store.services_in(sg).next().is_none()
+            }
+            RumorKey::ServiceConfig(sg) | RumorKey::ServiceFile(sg, _) => {
+                !self.group_lately_live(sg, now)
+            }
+            RumorKey::Member(_) => false,
+        }
+    }
+
+    /// Whether service group `sg` has a live member (a Service rumor of ours, or of a member
+    /// held Alive or Suspect), or had one less than `gc_age` ago: a Service rumor that changed,
+    /// or whose owner's health changed, within `gc_age`. Stateless, so a group whose Service
+    /// rumors were all collected counts as long dead; a config for a group nobody ever ran is
+    /// kept `gc_age` from its arrival, by the age rule of `collectable`.
+    fn group_lately_live(&self, sg: &str, now: Time) -> bool {
+        let gc_age = self.cfg.gc_age;
+        self.store.services_in(sg).any(|owner| {
+            if *owner == self.me.id {
+                return true;
+            }
+            let changed_lately = self
+                .store
+                .get(&RumorKey::Service(sg.to_owned(), owner.clone()))
+                .is_some_and(|e| now.saturating_since(e.changed_at) < gc_age);
+            changed_lately
+                || self.members.get(owner).is_some_and(|r| {
+                    r.health <= Health::Suspect
+                        || now.saturating_since(r.health_changed_at) < gc_age
+                })
+        })
     }
 
     /// Forgets member `id` and everything kept about it (GC, or eviction to make room).

@@ -1,12 +1,14 @@
 //! Bounded state under hostile or huge input: a flood of new member ids stays within
-//! `Config::max_members` without losing the members already known.
+//! `Config::max_members` without losing the members already known, and gossiped config and files
+//! of groups nobody runs any more are collected while a live group keeps its own.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use warren_ring::{
-    Config, Event, Health, Identity, Member, MemberId, Membership, Ring, Rumor, Service, Swim,
-    SwimKind, SysInfo, Time,
+    Config, Event, Health, Identity, Member, MemberId, Membership, Ring, Rumor, RumorKey, Service,
+    ServiceConfig, ServiceFile, Swim, SwimKind, SysInfo, Time,
 };
 
 fn id(n: u32) -> MemberId {
@@ -79,6 +81,25 @@ fn service_of(owner: u32, group: &str) -> Service {
 
 fn service(owner: u32, group: &str) -> Rumor {
     Rumor::Service(Arc::new(service_of(owner, group)))
+}
+
+fn config(group: &str, incarnation: u64) -> Rumor {
+    Rumor::ServiceConfig(Arc::new(ServiceConfig {
+        incarnation,
+        service_group: group.into(),
+        encrypted: false,
+        config: format!("version = {incarnation}").into_bytes(),
+    }))
+}
+
+fn file(group: &str, name: &str, incarnation: u64) -> Rumor {
+    Rumor::ServiceFile(Arc::new(ServiceFile {
+        incarnation,
+        service_group: group.into(),
+        filename: name.into(),
+        encrypted: false,
+        body: vec![b'x'; 16],
+    }))
 }
 
 fn present(r: &Ring, n: u32) -> bool {
@@ -244,4 +265,118 @@ fn hear_collect(r: &mut Ring, from: Member, now: Time, removed: &mut Vec<MemberI
             removed.push(id);
         }
     }
+}
+
+#[test]
+fn config_and_files_keep_only_the_newest_per_group_and_file_name() {
+    let mut r = ring(Config::default());
+    let t = Time::ZERO;
+    for inc in [3, 1, 5, 2] {
+        r.handle_rumor(config("redis.default", inc), t);
+        r.handle_rumor(config("redis.other", inc + 10), t);
+    }
+    for (name, inc) in [("a.conf", 2), ("b.conf", 1), ("a.conf", 7), ("a.conf", 4)] {
+        r.handle_rumor(file("redis.default", name, inc), t);
+    }
+    let configs: Vec<(String, u64)> = r
+        .rumors()
+        .iter()
+        .filter_map(|(_, e)| match &e.rumor {
+            Rumor::ServiceConfig(c) => Some((c.service_group.clone(), c.incarnation)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        configs,
+        [("redis.default".into(), 5), ("redis.other".into(), 15)]
+    );
+    let files: Vec<(String, u64)> = r
+        .rumors()
+        .iter()
+        .filter_map(|(_, e)| match &e.rumor {
+            Rumor::ServiceFile(f) => Some((f.filename.clone(), f.incarnation)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(files, [("a.conf".into(), 7), ("b.conf".into(), 1)]);
+}
+
+#[test]
+fn config_and_files_of_groups_without_live_members_are_collected_after_gc_age() {
+    let cfg = Config::default();
+    let gc_age = cfg.gc_age;
+    let mut r = ring(cfg);
+    let t0 = Time::ZERO;
+    // We run a service in `mine`; member 1 (Alive) in `theirs`; member 2 in `recent` departed
+    // shortly before the collection; member 3 in `gone` departed long ago.
+    r.publish_service(service_of(0, "mine.default"), t0);
+    for n in 1..=3 {
+        hear(&mut r, member(n), vec![], t0);
+    }
+    r.handle_rumor(service(1, "theirs.default"), t0);
+    r.handle_rumor(service(2, "recent.default"), t0);
+    r.handle_rumor(service(3, "gone.default"), t0);
+    let mut departed = member(3);
+    departed.departed = true;
+    hear(&mut r, departed, vec![], Time::from_millis(1));
+
+    let kept = ["mine.default", "theirs.default", "recent.default"];
+    for g in kept.iter().chain(&["gone.default"]) {
+        r.handle_rumor(config(g, 1), t0);
+        r.handle_rumor(file(g, "f.txt", 1), t0);
+    }
+    // The flood: config and files for 1000 groups nobody runs.
+    const EMPTY: usize = 1000;
+    for g in 0..EMPTY {
+        let group = format!("empty{g}.default");
+        r.handle_rumor(config(&group, 1), t0);
+        r.handle_rumor(file(&group, "a.txt", 1), t0);
+        r.handle_rumor(file(&group, "b.txt", 1), t0);
+    }
+    drain(&mut r);
+    let count = |r: &Ring| {
+        r.rumors()
+            .iter()
+            .filter(|(k, _)| matches!(k, RumorKey::ServiceConfig(_) | RumorKey::ServiceFile(..)))
+            .count()
+    };
+    assert_eq!(count(&r), 3 * EMPTY + 2 * 4);
+
+    let later = t0 + gc_age - Duration::from_secs(60);
+    let mut recent = member(2);
+    recent.departed = true;
+    hear(&mut r, recent, vec![], later);
+    // Before gc_age nothing goes.
+    r.handle_timeout(later);
+    drain(&mut r);
+    assert_eq!(count(&r), 3 * EMPTY + 2 * 4);
+
+    let collected_before = r.stats().collected;
+    let now = t0 + gc_age + Duration::from_secs(30);
+    r.handle_timeout(now);
+    let removed = drain(&mut r)
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::RumorRemoved(RumorKey::ServiceConfig(_) | RumorKey::ServiceFile(..))
+            )
+        })
+        .count();
+    assert_eq!(removed, 3 * EMPTY + 2);
+    assert!(r.stats().collected >= collected_before + (3 * EMPTY + 2) as u64);
+    assert_eq!(count(&r), 2 * kept.len());
+    for g in kept {
+        assert!(
+            r.rumors().get(&RumorKey::ServiceConfig(g.into())).is_some(),
+            "{g} lost its config"
+        );
+        assert!(
+            r.rumors()
+                .get(&RumorKey::ServiceFile(g.into(), "f.txt".into()))
+                .is_some(),
+            "{g} lost its file"
+        );
+    }
+    assert_eq!(r.members().health(&id(1)), Some(Health::Alive));
 }
