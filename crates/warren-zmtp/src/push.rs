@@ -19,13 +19,18 @@
 //! When a queue is full ([`PushConfig::queue_capacity`], libzmq's default high-water mark of
 //! 1000 by default), [`Overflow`] decides whether the new or the oldest message is dropped.
 //!
+//! At most [`PushConfig::max_targets`] targets are kept (each one a queue, a task and perhaps a
+//! connection): a message for a new target evicts the least recently used idle one (nothing
+//! queued; its worker ends and closes its connection), or is refused
+//! ([`SendError::TooManyTargets`]) when every target has messages waiting. Both are counted.
+//!
 //! This module does **not** retry a batch that was partly written when a connection failed
-//! (ZeroMQ does not either), add jitter to backoff, or bound the number of distinct targets
-//! (the caller's membership list does).
+//! (ZeroMQ does not either) or add jitter to backoff.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -83,11 +88,17 @@ pub struct PushConfig {
     pub give_up_after: Duration,
     /// Optional `Identity` property sent in our `READY` (at most 255 bytes).
     pub identity: Option<Vec<u8>>,
+    /// Most targets kept at once (at least 1); beyond it the least recently used idle target is
+    /// evicted. 1024 is well above the members one ring member pushes to within an idle timeout
+    /// (gossip fan-out, syncs, election peers), and bounds the tasks and sockets a flood of
+    /// invented members can make us hold.
+    pub max_targets: usize,
 }
 
 impl Default for PushConfig {
     /// 1 MiB messages, 1 s connect, 5 s handshake, 500 ms send, 1000 queued per target
-    /// (drop newest), reconnect 100 ms…5 s, 10 s idle, give up after 30 s, no identity.
+    /// (drop newest), reconnect 100 ms…5 s, 10 s idle, give up after 30 s, no identity, 1024
+    /// targets.
     fn default() -> Self {
         PushConfig {
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
@@ -101,6 +112,7 @@ impl Default for PushConfig {
             idle_timeout: Duration::from_secs(10),
             give_up_after: Duration::from_secs(30),
             identity: None,
+            max_targets: 1024,
         }
     }
 }
@@ -130,6 +142,9 @@ pub enum SendError {
         /// Configured maximum.
         max: usize,
     },
+    /// The target is new, [`PushConfig::max_targets`] are kept and none of them is idle.
+    #[error("too many targets with queued messages")]
+    TooManyTargets,
     /// The pusher has been shut down.
     #[error("pusher is shut down")]
     Shutdown,
@@ -156,18 +171,34 @@ counters! {
         dropped_send_failed,
         /// Messages dropped when a target was given up as unreachable.
         dropped_unreachable,
+        /// Idle targets evicted to make room for a new one ([`PushConfig::max_targets`]).
+        targets_evicted,
+        /// Messages refused because no target could be evicted ([`SendError::TooManyTargets`]).
+        dropped_too_many_targets,
     }
 }
 
 struct Target {
+    /// Tells a worker apart from a later one for the same address (after eviction).
+    id: u64,
+    /// When a message was last queued for it, on the pusher's tick counter.
+    last_used: u64,
     queue: VecDeque<Vec<u8>>,
     notify: Arc<Notify>,
+}
+
+impl Target {
+    fn idle(&self) -> bool {
+        self.queue.is_empty()
+    }
 }
 
 struct Shared {
     config: PushConfig,
     stats: Arc<PushStats>,
     targets: Mutex<HashMap<SocketAddr, Target>>,
+    /// Source of target ids and of `last_used` ticks (only advanced under the targets lock).
+    ticks: AtomicU64,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     runtime: Handle,
@@ -183,9 +214,26 @@ impl Shared {
         self.targets().get(&to).map_or(0, |t| t.queue.len())
     }
 
-    fn take_batch(&self, to: SocketAddr) -> Vec<Vec<u8>> {
+    fn tick(&self) -> u64 {
+        self.ticks.fetch_add(1, AtomicOrdering::Relaxed)
+    }
+
+    /// Whether worker `id` still owns `to` (it was neither evicted nor given up).
+    fn current(&self, to: SocketAddr, id: u64) -> bool {
+        self.targets().get(&to).is_some_and(|t| t.id == id)
+    }
+
+    /// Messages queued for worker `id` of `to`.
+    fn queued_for(&self, to: SocketAddr, id: u64) -> usize {
+        match self.targets().get(&to) {
+            Some(t) if t.id == id => t.queue.len(),
+            _ => 0,
+        }
+    }
+
+    fn take_batch(&self, to: SocketAddr, id: u64) -> Vec<Vec<u8>> {
         let mut targets = self.targets();
-        let Some(target) = targets.get_mut(&to) else {
+        let Some(target) = targets.get_mut(&to).filter(|t| t.id == id) else {
             return Vec::new();
         };
         let mut batch = Vec::new();
@@ -200,21 +248,45 @@ impl Shared {
         batch
     }
 
-    /// Removes the target if its queue is empty; `true` if the worker should end.
-    fn retire(&self, to: SocketAddr) -> bool {
+    /// Removes the target if its queue is empty; `true` if the worker should end (also when
+    /// the target is no longer its own).
+    fn retire(&self, to: SocketAddr, id: u64) -> bool {
         let mut targets = self.targets();
         match targets.get(&to) {
-            Some(t) if !t.queue.is_empty() => false,
-            _ => {
+            Some(t) if t.id != id => true,
+            Some(t) if !t.idle() => false,
+            Some(_) => {
                 targets.remove(&to);
                 true
             }
+            None => true,
         }
     }
 
+    /// Evicts the least recently used idle target from `targets` (its worker notices, closes its
+    /// connection and ends), or fails when every target has messages waiting.
+    fn evict_one(&self, targets: &mut HashMap<SocketAddr, Target>) -> Result<(), SendError> {
+        let lru = targets
+            .iter()
+            .filter(|(_, t)| t.idle())
+            .min_by_key(|(_, t)| t.last_used)
+            .map(|(addr, _)| *addr);
+        let evicted = lru
+            .and_then(|addr| targets.remove(&addr))
+            .ok_or(SendError::TooManyTargets)?;
+        evicted.notify.notify_one();
+        stats::inc(&self.stats.targets_evicted);
+        Ok(())
+    }
+
     /// Drops the target's queue and removes it.
-    fn give_up(&self, to: SocketAddr) {
-        let dropped = self.targets().remove(&to).map_or(0, |t| t.queue.len());
+    fn give_up(&self, to: SocketAddr, id: u64) {
+        let mut targets = self.targets();
+        if targets.get(&to).is_none_or(|t| t.id != id) {
+            return;
+        }
+        let dropped = targets.remove(&to).map_or(0, |t| t.queue.len());
+        drop(targets);
         stats::add(&self.stats.dropped_unreachable, dropped as u64);
         if let Some(suppressed) = self.log.allow() {
             warn!(%to, dropped, suppressed, "ZMTP PUSH: target unreachable, dropping its queue");
@@ -254,6 +326,7 @@ impl Pusher {
                 config,
                 stats: Arc::new(PushStats::default()),
                 targets: Mutex::new(HashMap::new()),
+                ticks: AtomicU64::new(0),
                 shutdown: shutdown.child_token(),
                 tracker: TaskTracker::new(),
                 runtime,
@@ -280,20 +353,31 @@ impl Pusher {
         }
         let capacity = shared.config.queue_capacity.max(1);
         let mut targets = shared.targets();
+        if !targets.contains_key(&to)
+            && targets.len() >= shared.config.max_targets.max(1)
+            && let Err(e) = shared.evict_one(&mut targets)
+        {
+            stats::inc(&shared.stats.dropped_too_many_targets);
+            return Err(e);
+        }
+        let tick = shared.tick();
         let target = match targets.entry(to) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
                 let notify = Arc::new(Notify::new());
                 shared.tracker.spawn_on(
-                    worker(Arc::clone(shared), to, Arc::clone(&notify)),
+                    worker(Arc::clone(shared), to, tick, Arc::clone(&notify)),
                     &shared.runtime,
                 );
                 e.insert(Target {
+                    id: tick,
+                    last_used: tick,
                     queue: VecDeque::new(),
                     notify,
                 })
             }
         };
+        target.last_used = tick;
         if target.queue.len() >= capacity {
             stats::inc(&shared.stats.dropped_queue_full);
             match shared.config.overflow {
@@ -311,6 +395,12 @@ impl Pusher {
     /// Messages currently queued for `to`.
     pub fn queued(&self, to: SocketAddr) -> usize {
         self.shared.queued(to)
+    }
+
+    /// Targets currently kept (each with its queue and worker); at most
+    /// [`PushConfig::max_targets`].
+    pub fn targets(&self) -> usize {
+        self.shared.targets().len()
     }
 
     /// The pusher's counters.
@@ -399,7 +489,7 @@ async fn pause(shutdown: &CancellationToken, delay: Duration) -> bool {
     }
 }
 
-async fn worker(shared: Arc<Shared>, to: SocketAddr, notify: Arc<Notify>) {
+async fn worker(shared: Arc<Shared>, to: SocketAddr, id: u64, notify: Arc<Notify>) {
     let config = &shared.config;
     let stats = &shared.stats;
     let mut conn: Option<Connection> = None;
@@ -412,15 +502,19 @@ async fn worker(shared: Arc<Shared>, to: SocketAddr, notify: Arc<Notify>) {
         if shared.shutdown.is_cancelled() {
             return;
         }
+        if !shared.current(to, id) {
+            debug!(%to, "ZMTP PUSH target evicted, ending");
+            return;
+        }
         let Some(c) = conn.as_mut() else {
-            if shared.queued(to) == 0 {
+            if shared.queued_for(to, id) == 0 {
                 let wake = tokio::select! {
                     biased;
                     () = shared.shutdown.cancelled() => return,
                     () = notify.notified() => Wake::Notified,
                     () = sleep(config.idle_timeout) => Wake::Idle,
                 };
-                if matches!(wake, Wake::Idle) && shared.retire(to) {
+                if matches!(wake, Wake::Idle) && shared.retire(to, id) {
                     debug!(%to, "ZMTP PUSH worker idle, ending");
                     return;
                 }
@@ -461,7 +555,7 @@ async fn worker(shared: Arc<Shared>, to: SocketAddr, notify: Arc<Notify>) {
                     log_failure(&shared, to, &reason);
                     let since = *failing_since.get_or_insert_with(Instant::now);
                     if since.elapsed() >= config.give_up_after {
-                        shared.give_up(to);
+                        shared.give_up(to, id);
                         return;
                     }
                     if !pause(&shared.shutdown, backoff).await {
@@ -473,7 +567,7 @@ async fn worker(shared: Arc<Shared>, to: SocketAddr, notify: Arc<Notify>) {
             continue;
         };
 
-        let batch = shared.take_batch(to);
+        let batch = shared.take_batch(to, id);
         if batch.is_empty() {
             let wake = tokio::select! {
                 biased;
@@ -486,7 +580,7 @@ async fn worker(shared: Arc<Shared>, to: SocketAddr, notify: Arc<Notify>) {
                 Wake::Notified => {}
                 Wake::Idle => {
                     conn = None;
-                    if shared.retire(to) {
+                    if shared.retire(to, id) {
                         debug!(%to, "ZMTP PUSH connection idle, closing");
                         return;
                     }
