@@ -4,6 +4,12 @@
 //! timers fire (an Ack that arrived while we were descheduled still counts), and after every input
 //! the core's transmits and events are drained. Decoding failures (wrong ring key, malformed
 //! packets) are counted by reason and logged at most once per reason every 10 s.
+//!
+//! Rumors leave through a ZMTP [`Pusher`], one message each. A rumor transmit larger than one
+//! gossip push (`Config::max_rumors_per_push`; only a full-state sync is) goes to the pusher's
+//! bulk lane ([`Pusher::send_bulk`]): it does not meet the per-target queue's high-water mark,
+//! is paced below a Warren receiver's rate limit, and is bounded in bytes; the shell never waits
+//! for queue space on the gossip task. Whatever the pusher refuses is a counted drop.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -21,7 +27,7 @@ use warren_ring::{
     Service, Time, Transmit,
 };
 use warren_wire::{ExactSize, RingKey, decode_rumor, decode_swim, encode_rumor, encode_swim};
-use warren_zmtp::{PullConfig, PullListener, PushConfig, Pusher};
+use warren_zmtp::{PullConfig, PullListener, PushConfig, Pusher, SendError};
 
 use crate::faults::Faults;
 use crate::peers;
@@ -142,7 +148,8 @@ pub struct Counters {
     pub rumors_in_by_kind: BTreeMap<&'static str, u64>,
     /// Rumors sent, by kind.
     pub rumors_out_by_kind: BTreeMap<&'static str, u64>,
-    /// Messages dropped, by reason (`decrypt`, `missing_nonce`, `protobuf`, `push_queue_full`…).
+    /// Messages dropped, by reason (`decrypt`, `missing_nonce`, `protobuf`, `push_queue_full`,
+    /// `push_bulk_full`, `push_too_many_targets`…).
     pub dropped: BTreeMap<&'static str, u64>,
 }
 
@@ -295,6 +302,7 @@ impl Gossip {
         let mut out = Outbox {
             udp: Arc::clone(&self.udp),
             pusher,
+            bulk_above: cfg.ring.max_rumors_per_push,
             key: key.clone(),
             faults: faults.clone(),
             counters: Counters::default(),
@@ -533,6 +541,8 @@ async fn resolve_peers(
 struct Outbox {
     udp: Arc<UdpSocket>,
     pusher: Pusher,
+    /// Rumor transmits with more rumors than this (full-state syncs) use the bulk lane.
+    bulk_above: usize,
     key: Option<RingKey>,
     faults: Faults,
     counters: Counters,
@@ -541,7 +551,11 @@ struct Outbox {
 
 impl Outbox {
     fn drop_counted(&mut self, reason: &'static str, from: Option<SocketAddr>) {
-        *self.counters.dropped.entry(reason).or_default() += 1;
+        self.drops_counted(reason, 1, from);
+    }
+
+    fn drops_counted(&mut self, reason: &'static str, n: u64, from: Option<SocketAddr>) {
+        *self.counters.dropped.entry(reason).or_default() += n;
         let t = Instant::now();
         let due = self
             .log
@@ -617,20 +631,45 @@ impl Outbox {
                     if self.faults.cuts(to) {
                         continue;
                     }
+                    let mut messages = Vec::with_capacity(rumors.len());
                     for r in &rumors {
-                        let bytes = encode_rumor(r, self.key.as_ref());
+                        messages.push(encode_rumor(r, self.key.as_ref()));
                         self.counters.rumors_out += 1;
                         *self
                             .counters
                             .rumors_out_by_kind
                             .entry(r.key().kind())
                             .or_default() += 1;
-                        if self.pusher.send(to, bytes).is_err() {
-                            self.drop_counted("push_queue_full", Some(to));
+                    }
+                    if messages.len() > self.bulk_above {
+                        let n = messages.len() as u64;
+                        if let Err(e) = self.pusher.send_bulk(to, messages) {
+                            let dropped = match e {
+                                SendError::BulkFull { dropped } => dropped as u64,
+                                _ => n,
+                            };
+                            self.drops_counted(push_drop_reason(&e), dropped, Some(to));
+                        }
+                    } else {
+                        for bytes in messages {
+                            if let Err(e) = self.pusher.send(to, bytes) {
+                                self.drop_counted(push_drop_reason(&e), Some(to));
+                            }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// The drop reason counted for a message the pusher refused.
+fn push_drop_reason(e: &SendError) -> &'static str {
+    match e {
+        SendError::QueueFull => "push_queue_full",
+        SendError::BulkFull { .. } => "push_bulk_full",
+        SendError::TooManyTargets => "push_too_many_targets",
+        SendError::TooLarge { .. } => "push_too_large",
+        SendError::Shutdown => "push_shutdown",
     }
 }

@@ -654,3 +654,85 @@ async fn pusher_keeps_at_most_max_targets_evicting_the_least_recently_used_idle_
         .unwrap();
     timeout(Duration::from_secs(2), busy.join()).await.unwrap();
 }
+
+#[tokio::test]
+async fn bulk_larger_than_a_queue_arrives_whole_and_paced_under_the_pull_limit() {
+    // The listener keeps its default per-connection rate limit: an unpaced burst of this size
+    // would be partly dropped by it.
+    let (listener, mut rx, token) = listener(PullConfig::default()).await;
+    let to = listener.local_addr();
+    let pusher = Pusher::new(
+        PushConfig {
+            queue_capacity: 100,
+            ..fast_push()
+        },
+        &token,
+    )
+    .unwrap();
+    const N: usize = 2500;
+    pusher.send_bulk(to, (0..N).map(message).collect()).unwrap();
+    // Ordinary messages still go (first), beside the bulk lane.
+    pusher.send(to, b"ordinary".to_vec()).unwrap();
+    let mut bulk = Vec::with_capacity(N);
+    let mut ordinary = 0;
+    while bulk.len() < N {
+        let (_, m) = timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("timed out waiting for bulk messages")
+            .unwrap();
+        if m == b"ordinary" {
+            ordinary += 1;
+        } else {
+            bulk.push(m);
+        }
+    }
+    assert_eq!(ordinary, 1);
+    assert!(bulk.iter().enumerate().all(|(i, m)| *m == message(i)));
+    let push = pusher.stats().snapshot();
+    assert_eq!(push.bulk_queued, N as u64);
+    assert_eq!(
+        push.dropped_queue_full + push.dropped_bulk_full + push.dropped_send_failed,
+        0
+    );
+    assert_eq!(listener.stats().snapshot().dropped_rate_limited, 0);
+    assert_eq!(pusher.queued(to), 0);
+    token.cancel();
+}
+
+#[tokio::test]
+async fn bulk_lanes_are_bounded_in_bytes() {
+    let probe = std::net::TcpListener::bind(LOCALHOST).unwrap();
+    let to = probe.local_addr().unwrap();
+    drop(probe);
+    let token = CancellationToken::new();
+    let pusher = Pusher::new(
+        PushConfig {
+            bulk_capacity: 1000,
+            reconnect_min: Duration::from_secs(10),
+            ..PushConfig::default()
+        },
+        &token,
+    )
+    .unwrap();
+    let hundred = |n: usize| vec![vec![7u8; 100]; n];
+    assert_eq!(
+        pusher.send_bulk(to, hundred(25)),
+        Err(SendError::BulkFull { dropped: 15 })
+    );
+    assert_eq!(pusher.queued(to), 10);
+    // The capacity is shared: another target gets nothing either.
+    let other = SocketAddr::new(to.ip(), to.port().wrapping_add(1));
+    assert_eq!(
+        pusher.send_bulk(other, hundred(1)),
+        Err(SendError::BulkFull { dropped: 1 })
+    );
+    let stats = pusher.stats().snapshot();
+    assert_eq!((stats.bulk_queued, stats.dropped_bulk_full), (10, 16));
+    // Ordinary sends are not affected.
+    pusher.send(to, vec![1]).unwrap();
+    assert_eq!(pusher.queued(to), 11);
+    token.cancel();
+    timeout(Duration::from_secs(2), pusher.join())
+        .await
+        .unwrap();
+}
