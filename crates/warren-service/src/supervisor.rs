@@ -1108,8 +1108,8 @@ impl Service {
 /// How much of a health check's output is reported: the last 64 KiB of each log.
 const HEALTH_OUTPUT_CAP: u64 = 64 * 1024;
 
-/// A log file's text, at most its last [`HEALTH_OUTPUT_CAP`] bytes, read with a seek (the hook
-/// logs grow without bound; reading one whole on every check would not).
+/// A log file's text, at most its last [`HEALTH_OUTPUT_CAP`] bytes, read with a seek: a hook's
+/// log is rewritten on each run but holds all it printed, however much that is.
 fn read_capped(path: &Path) -> String {
     let Ok(mut file) = std::fs::File::open(path) else {
         return String::new();
