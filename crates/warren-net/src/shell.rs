@@ -7,6 +7,12 @@
 //!
 //! Peers are resolved on their own task (`resolver.rs`): the loop only receives address lists
 //! (the first joins, later ones replace the ring's peers) and reports its Alive count back.
+//!
+//! Rumors leave through a ZMTP [`Pusher`], one message each. A rumor transmit larger than one
+//! gossip push (`Config::max_rumors_per_push`; only a full-state sync is) goes to the pusher's
+//! bulk lane ([`Pusher::send_bulk`]): it does not meet the per-target queue's high-water mark,
+//! is paced below a Warren receiver's rate limit, and is bounded in bytes; the shell never waits
+//! for queue space on the gossip task. Whatever the pusher refuses is a counted drop.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -25,7 +31,7 @@ use warren_ring::{
     Rumor, Service, Time, Transmit,
 };
 use warren_wire::{ExactSize, RingKey, decode_rumor, decode_swim, encode_rumor, encode_swim};
-use warren_zmtp::{PullConfig, PullListener, PushConfig, Pusher};
+use warren_zmtp::{PullConfig, PullListener, PushConfig, Pusher, SendError};
 
 use crate::faults::Faults;
 use crate::resolver;
@@ -139,7 +145,8 @@ pub struct Counters {
     pub rumors_in_by_kind: BTreeMap<&'static str, u64>,
     /// Rumors sent, by kind.
     pub rumors_out_by_kind: BTreeMap<&'static str, u64>,
-    /// Messages dropped, by reason (`decrypt`, `missing_nonce`, `protobuf`, `push_queue_full`…).
+    /// Messages dropped, by reason (`decrypt`, `missing_nonce`, `protobuf`, `push_queue_full`,
+    /// `push_bulk_full`, `push_too_many_targets`…).
     pub dropped: BTreeMap<&'static str, u64>,
 }
 
@@ -288,6 +295,7 @@ impl Gossip {
         let mut out = Outbox {
             udp: Arc::clone(&self.udp),
             pusher,
+            bulk_above: cfg.ring.max_rumors_per_push,
             key: key.clone(),
             faults: faults.clone(),
             counters: Counters::default(),
@@ -533,6 +541,8 @@ fn log_event(ev: &Event) {
 struct Outbox {
     udp: Arc<UdpSocket>,
     pusher: Pusher,
+    /// Rumor transmits with more rumors than this (full-state syncs) use the bulk lane.
+    bulk_above: usize,
     key: Option<RingKey>,
     faults: Faults,
     counters: Counters,
@@ -541,7 +551,11 @@ struct Outbox {
 
 impl Outbox {
     fn drop_counted(&mut self, reason: &'static str, from: Option<SocketAddr>) {
-        *self.counters.dropped.entry(reason).or_default() += 1;
+        self.drops_counted(reason, 1, from);
+    }
+
+    fn drops_counted(&mut self, reason: &'static str, n: u64, from: Option<SocketAddr>) {
+        *self.counters.dropped.entry(reason).or_default() += n;
         let t = Instant::now();
         let due = self
             .log
@@ -617,20 +631,45 @@ impl Outbox {
                     if self.faults.cuts(to) {
                         continue;
                     }
+                    let mut messages = Vec::with_capacity(rumors.len());
                     for r in &rumors {
-                        let bytes = encode_rumor(r, self.key.as_ref());
+                        messages.push(encode_rumor(r, self.key.as_ref()));
                         self.counters.rumors_out += 1;
                         *self
                             .counters
                             .rumors_out_by_kind
                             .entry(r.key().kind())
                             .or_default() += 1;
-                        if self.pusher.send(to, bytes).is_err() {
-                            self.drop_counted("push_queue_full", Some(to));
+                    }
+                    if messages.len() > self.bulk_above {
+                        let n = messages.len() as u64;
+                        if let Err(e) = self.pusher.send_bulk(to, messages) {
+                            let dropped = match e {
+                                SendError::BulkFull { dropped } => dropped as u64,
+                                _ => n,
+                            };
+                            self.drops_counted(push_drop_reason(&e), dropped, Some(to));
+                        }
+                    } else {
+                        for bytes in messages {
+                            if let Err(e) = self.pusher.send(to, bytes) {
+                                self.drop_counted(push_drop_reason(&e), Some(to));
+                            }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// The drop reason counted for a message the pusher refused.
+fn push_drop_reason(e: &SendError) -> &'static str {
+    match e {
+        SendError::QueueFull => "push_queue_full",
+        SendError::BulkFull { .. } => "push_bulk_full",
+        SendError::TooManyTargets => "push_too_many_targets",
+        SendError::TooLarge { .. } => "push_too_large",
+        SendError::Shutdown => "push_shutdown",
     }
 }

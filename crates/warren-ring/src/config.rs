@@ -75,6 +75,9 @@ pub struct Config {
     /// A member Confirmed this long becomes Departed.
     pub departure_timeout: Duration,
     /// Departed members, departure tombstones and the rumors of gone members are dropped after this.
+    /// Gossiped config and files are dropped once unchanged this long and their group has had no
+    /// live member (a Service rumor of ours, or of an Alive or Suspect member) for this long;
+    /// only the newest per group (and per file name) is ever held.
     pub gc_age: Duration,
     /// How often garbage collection and the Confirmed → Departed expiry run.
     pub gc_interval: Duration,
@@ -82,6 +85,17 @@ pub struct Config {
     pub departure_fanout: usize,
     /// How this member takes part in elections.
     pub election: ElectionConfig,
+    /// Most member records held (this member not counted). Without a ring key anyone who can
+    /// send a datagram is a peer, so the list must not grow with every id a flood invents. When a
+    /// newcomer would exceed it, Departed records are forgotten first, then Confirmed ones (oldest
+    /// health change first); permanent peers and members of our own service groups are kept
+    /// (a Departed group member goes last, a Confirmed one never: it still counts in elections).
+    /// If only live members remain, the newcomer is refused (`Stats::members_refused`).
+    ///
+    /// 10 000 is several times the largest Habitat rings reported (hundreds to a few thousand
+    /// supervisors), yet keeps the list (a few MB) and a full-state sync (≈ 1.5 MB of member
+    /// records) bounded. The `habitat` profile keeps it.
+    pub max_members: usize,
 }
 
 impl Default for Config {
@@ -111,6 +125,7 @@ impl Default for Config {
             gc_interval: Duration::from_secs(10),
             departure_fanout: 10,
             election: ElectionConfig::default(),
+            max_members: 10_000,
         }
     }
 }

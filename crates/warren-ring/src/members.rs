@@ -4,7 +4,8 @@
 //! incarnation and worse health). The special cases (direct contact, records about myself,
 //! Confirmed verdicts that need a ProbePing first) are decisions of the ring and live in
 //! `ring.rs`; they call [`MemberList::set`] when they override the rule. This module sends
-//! nothing and keeps no timers.
+//! nothing and keeps no timers; it enforces no size bound either (the ring decides whom to evict
+//! when `Config::max_members` is reached, from [`MemberList::oldest`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,6 +46,8 @@ impl Change {
 pub struct MemberList {
     records: BTreeMap<MemberId, MemberRecord>,
     by_health: [BTreeSet<MemberId>; 4],
+    /// Confirmed (0) and Departed (1) records by when their health last changed, oldest first.
+    dead_by_age: [BTreeSet<(Time, MemberId)>; 2],
     update_counter: u64,
 }
 
@@ -54,6 +57,14 @@ fn slot(h: Health) -> usize {
         Health::Suspect => 1,
         Health::Confirmed => 2,
         Health::Departed => 3,
+    }
+}
+
+fn dead_slot(h: Health) -> Option<usize> {
+    match h {
+        Health::Alive | Health::Suspect => None,
+        Health::Confirmed => Some(0),
+        Health::Departed => Some(1),
     }
 }
 
@@ -103,6 +114,9 @@ impl MemberList {
             None => {
                 self.update_counter += 1;
                 self.by_health[slot(incoming.health)].insert(incoming.member.id.clone());
+                if let Some(d) = dead_slot(incoming.health) {
+                    self.dead_by_age[d].insert((now, incoming.member.id.clone()));
+                }
                 self.records.insert(
                     incoming.member.id.clone(),
                     MemberRecord {
@@ -122,6 +136,13 @@ impl MemberList {
                 if previous != incoming.health {
                     self.by_health[slot(previous)].remove(&incoming.member.id);
                     self.by_health[slot(incoming.health)].insert(incoming.member.id.clone());
+                    if let Some(d) = dead_slot(previous) {
+                        self.dead_by_age[d]
+                            .remove(&(rec.health_changed_at, incoming.member.id.clone()));
+                    }
+                    if let Some(d) = dead_slot(incoming.health) {
+                        self.dead_by_age[d].insert((now, incoming.member.id.clone()));
+                    }
                     rec.health_changed_at = now;
                 }
                 rec.member = incoming.member.clone();
@@ -135,6 +156,9 @@ impl MemberList {
     pub fn remove(&mut self, id: &MemberId) -> Option<MemberRecord> {
         let rec = self.records.remove(id)?;
         self.by_health[slot(rec.health)].remove(id);
+        if let Some(d) = dead_slot(rec.health) {
+            self.dead_by_age[d].remove(&(rec.health_changed_at, id.clone()));
+        }
         self.update_counter += 1;
         Some(rec)
     }
@@ -159,6 +183,15 @@ impl MemberList {
         self.by_health[slot(health)]
             .iter()
             .filter_map(|id| self.records.get(id))
+    }
+
+    /// The Confirmed or Departed records, oldest health change first (ties in id order); nothing
+    /// for Alive or Suspect.
+    pub fn oldest(&self, health: Health) -> impl Iterator<Item = &MemberRecord> {
+        dead_slot(health)
+            .into_iter()
+            .flat_map(|d| self.dead_by_age[d].iter())
+            .filter_map(|(_, id)| self.records.get(id))
     }
 
     /// Number of records.
@@ -214,5 +247,30 @@ mod tests {
         assert_eq!(l.merge(&ms("a", 1, Health::Departed), t), Change::Unchanged);
         assert_eq!(l.count(Health::Alive), 1);
         assert_eq!(l.count(Health::Suspect), 0);
+    }
+
+    #[test]
+    fn dead_records_are_listed_oldest_first_and_follow_changes() {
+        let mut l = MemberList::new();
+        let at = Time::from_millis;
+        l.set(&ms("c", 0, Health::Confirmed), at(3));
+        l.set(&ms("a", 0, Health::Confirmed), at(5));
+        l.set(&ms("b", 0, Health::Alive), at(1));
+        l.set(&ms("b", 0, Health::Confirmed), at(4));
+        l.set(&ms("d", 0, Health::Departed), at(2));
+        let ids = |l: &MemberList, h| -> Vec<String> {
+            l.oldest(h)
+                .map(|r| r.member.id.as_str().to_owned())
+                .collect()
+        };
+        assert_eq!(ids(&l, Health::Confirmed), ["c", "b", "a"]);
+        assert_eq!(ids(&l, Health::Departed), ["d"]);
+        assert!(ids(&l, Health::Alive).is_empty());
+        // c departs (leaves the Confirmed order), b is removed, a refutes with a new incarnation.
+        l.set(&ms("c", 0, Health::Departed), at(6));
+        l.remove(&MemberId::from("b"));
+        l.set(&ms("a", 1, Health::Alive), at(7));
+        assert!(ids(&l, Health::Confirmed).is_empty());
+        assert_eq!(ids(&l, Health::Departed), ["d", "c"]);
     }
 }

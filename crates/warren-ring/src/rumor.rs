@@ -8,6 +8,7 @@
 //! `dissemination.rs`.
 
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::member::{MemberId, Membership};
@@ -242,13 +243,20 @@ pub fn merge_versioned<T: Ord + Clone>(stored: &T, incoming: &T) -> Merged<T> {
     }
 }
 
+/// Most votes an election keeps. A group that elects a leader has a handful of members; 4096
+/// member ids (about 35 bytes each on the wire, some 140 KiB) keep an Election rumor well inside
+/// the 256 KiB frame a Warren member accepts, so a merged list can always be sent on. The codec
+/// (`warren_wire`) refuses a received list longer than this, and a merge never grows a list
+/// past it (votes beyond it are left out, the existing ones kept).
+pub const MAX_VOTES: usize = 4096;
+
 /// Habitat's election merge (spec §6.3), applied to stored `s` and received `r`.
 ///
 /// Rules in order: equal → no change; both finished in the same term → the better candidate
 /// (higher suitability, then greater member id) stays, where Habitat takes the later arrival; `r`
 /// finished at a term ≥ ours → take it; same term and ours finished → absorb `r`'s votes; our term newer → keep and keep sharing;
 /// otherwise the higher suitability wins, ties to the greater member id, and the winner absorbs the
-/// loser's votes (set union, existing order kept).
+/// loser's votes (set union, existing order kept, at most [`MAX_VOTES`]; O((n + m) log(n + m))).
 pub fn merge_election(s: &Election, r: &Election) -> Merged<Election> {
     if s == r {
         return Merged::Unchanged;
@@ -281,29 +289,43 @@ pub fn merge_election(s: &Election, r: &Election) -> Merged<Election> {
         absorb_votes(s, r)
     } else {
         let mut winner = r.clone();
-        union_votes(&mut winner.votes, &s.votes);
+        union_votes(&mut winner.votes, &s.votes, MAX_VOTES);
         Merged::Replaced(winner)
     }
 }
 
 fn absorb_votes(s: &Election, r: &Election) -> Merged<Election> {
     let mut merged = s.clone();
-    if union_votes(&mut merged.votes, &r.votes) {
+    if union_votes(&mut merged.votes, &r.votes, MAX_VOTES) {
         Merged::Replaced(merged)
     } else {
         Merged::Unchanged
     }
 }
 
-/// Appends the votes of `from` missing in `into`; returns whether any was added.
-fn union_votes(into: &mut Vec<MemberId>, from: &[MemberId]) -> bool {
-    let before = into.len();
+/// Appends the votes of `from` missing in `into`, in `from`'s order, while `into` holds fewer
+/// than `limit`; returns whether any was added. One ordered set of the ids seen, so two lists of
+/// n and m votes cost O((n + m) log(n + m)) comparisons, not the O(n · m) of a `contains` per
+/// vote (two 100 000-vote lists, measured once: 36 s before, 50 ms now).
+fn union_votes<T: Ord + Clone>(into: &mut Vec<T>, from: &[T], limit: usize) -> bool {
+    let room = limit.saturating_sub(into.len());
+    if room == 0 || from.is_empty() {
+        return false;
+    }
+    let mut seen: BTreeSet<&T> = into.iter().collect();
+    let mut added = Vec::new();
     for v in from {
-        if !into.contains(v) {
-            into.push(v.clone());
+        if added.len() == room {
+            break;
+        }
+        if seen.insert(v) {
+            added.push(v.clone());
         }
     }
-    into.len() != before
+    drop(seen);
+    let changed = !added.is_empty();
+    into.extend(added);
+    changed
 }
 
 #[cfg(test)]
@@ -361,6 +383,104 @@ mod tests {
         let s = election("a", 2, 0, ElectionStatus::Running, &["a"]);
         let r = election("z", 1, 9, ElectionStatus::Running, &["z"]);
         assert_eq!(merge_election(&s, &r), Merged::KeepSharing);
+    }
+
+    fn ids(range: std::ops::Range<u32>) -> Vec<MemberId> {
+        range.map(|n| MemberId::new(format!("{n:032x}"))).collect()
+    }
+
+    #[test]
+    fn union_of_two_100_000_vote_lists_keeps_order_and_drops_duplicates() {
+        // 0..100 000 and 50 000..150 000: half of the second list is new.
+        let mut into = ids(0..100_000);
+        let from = ids(50_000..150_000);
+        assert!(union_votes(&mut into, &from, usize::MAX));
+        assert_eq!(into, ids(0..150_000));
+        // Nothing new: unchanged.
+        assert!(!union_votes(&mut into, &from, usize::MAX));
+        assert_eq!(into.len(), 150_000);
+        // Duplicates inside the incoming list count once, in first-seen order.
+        let mut into = ids(0..2);
+        let dup: Vec<MemberId> = ids(2..4).into_iter().chain(ids(1..4)).collect();
+        assert!(union_votes(&mut into, &dup, usize::MAX));
+        assert_eq!(into, ids(0..4));
+    }
+
+    #[test]
+    fn merging_elections_caps_the_vote_list() {
+        let mut s = election("a", 1, 1, ElectionStatus::Running, &[]);
+        s.votes = ids(0..100_000);
+        let mut r = election("b", 1, 5, ElectionStatus::Running, &[]);
+        r.votes = ids(50_000..150_000);
+        // r wins and absorbs s's votes up to the cap; its own list (longer than the cap, as no
+        // decoded list can be) is kept as it is.
+        let Merged::Replaced(m) = merge_election(&s, &r) else {
+            panic!("expected replace")
+        };
+        assert_eq!(m.votes, r.votes);
+        let mut r = election("b", 1, 5, ElectionStatus::Running, &[]);
+        r.votes = ids(0..10);
+        let Merged::Replaced(m) = merge_election(&s, &r) else {
+            panic!("expected replace")
+        };
+        assert_eq!(m.votes, ids(0..MAX_VOTES as u32));
+    }
+
+    /// An id that counts the comparisons made on it.
+    #[derive(Clone, Debug)]
+    struct Counted(u32, std::rc::Rc<std::cell::Cell<u64>>);
+
+    impl PartialEq for Counted {
+        fn eq(&self, other: &Self) -> bool {
+            self.1.set(self.1.get() + 1);
+            self.0 == other.0
+        }
+    }
+    impl Eq for Counted {}
+    impl PartialOrd for Counted {
+        fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl Ord for Counted {
+        fn cmp(&self, other: &Self) -> Ordering {
+            self.1.set(self.1.get() + 1);
+            self.0.cmp(&other.0)
+        }
+    }
+
+    #[test]
+    fn vote_union_makes_far_fewer_comparisons_than_contains() {
+        // Deterministic stand-in for a benchmark: comparisons, not time. Two 10 000-vote lists,
+        // half overlapping, merged by the old `contains` loop and by `union_votes`.
+        let n = 10_000u32;
+        let count = std::rc::Rc::new(std::cell::Cell::new(0));
+        let list = |r: std::ops::Range<u32>| -> Vec<Counted> {
+            r.map(|v| Counted(v, count.clone())).collect()
+        };
+        let (a, b) = (list(0..n), list(n / 2..n + n / 2));
+
+        let mut naive = a.clone();
+        count.set(0);
+        for v in &b {
+            if !naive.contains(v) {
+                naive.push(v.clone());
+            }
+        }
+        let naive_cmps = count.get();
+
+        let mut fast = a.clone();
+        count.set(0);
+        union_votes(&mut fast, &b, usize::MAX);
+        let fast_cmps = count.get();
+
+        let key = |v: &[Counted]| v.iter().map(|c| c.0).collect::<Vec<_>>();
+        assert_eq!(key(&fast), key(&naive));
+        // contains: 1e8 here; an ordered set: about 3e5.
+        assert!(
+            naive_cmps > 100 * fast_cmps,
+            "naive {naive_cmps} comparisons, union_votes {fast_cmps}"
+        );
     }
 
     #[test]

@@ -1107,12 +1107,38 @@ impl Service {
     }
 }
 
-/// A log file's text, at most its last 64 KiB.
+/// How much of a health check's output is reported: the last 64 KiB of each log.
+const HEALTH_OUTPUT_CAP: u64 = 64 * 1024;
+
+/// A log file's text, at most its last [`HEALTH_OUTPUT_CAP`] bytes, read with a seek: a hook's
+/// log is rewritten on each run but holds all it printed, however much that is.
 fn read_capped(path: &Path) -> String {
-    const CAP: usize = 64 * 1024;
-    let bytes = std::fs::read(path).unwrap_or_default();
-    let start = bytes.len().saturating_sub(CAP);
-    String::from_utf8_lossy(&bytes[start..]).into_owned()
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let bytes = read_tail(&mut file, HEALTH_OUTPUT_CAP).unwrap_or_default();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The last `cap` bytes of `r` (all of it if shorter), reading at most `cap` bytes. A tail that
+/// starts inside a UTF-8 character loses that character's continuation bytes.
+fn read_tail<R: std::io::Read + std::io::Seek>(r: &mut R, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read as _, SeekFrom};
+    let len = r.seek(SeekFrom::End(0))?;
+    let start = len.saturating_sub(cap);
+    r.seek(SeekFrom::Start(start))?;
+    let mut out = Vec::with_capacity(usize::try_from(len - start).unwrap_or(0));
+    // The file may grow meanwhile: never read more than `cap`.
+    r.take(cap).read_to_end(&mut out)?;
+    if start > 0 {
+        let partial = out
+            .iter()
+            .take(3)
+            .take_while(|b| **b & 0xC0 == 0x80)
+            .count();
+        out.drain(..partial);
+    }
+    Ok(out)
 }
 
 async fn wait_running(proc: &mut Option<Running>) -> ExitStatus {
@@ -1151,4 +1177,89 @@ fn chown_tree(path: &Path, user: UserIds) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Cursor, Read, Seek, SeekFrom, Write as _};
+
+    use super::{HEALTH_OUTPUT_CAP, read_capped, read_tail};
+
+    /// A reader that counts the bytes read through it.
+    struct Counting<R> {
+        inner: R,
+        read: u64,
+    }
+
+    impl<R: Read> Read for Counting<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read += n as u64;
+            Ok(n)
+        }
+    }
+
+    impl<R: Seek> Seek for Counting<R> {
+        fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+            self.inner.seek(pos)
+        }
+    }
+
+    /// 50 MiB of numbered lines.
+    fn big_log() -> Vec<u8> {
+        let mut log = Vec::with_capacity(50 << 20);
+        let mut i = 0u64;
+        while log.len() < 50 << 20 {
+            log.extend_from_slice(format!("line {i}\n").as_bytes());
+            i += 1;
+        }
+        log
+    }
+
+    #[test]
+    fn the_tail_of_a_huge_log_is_read_with_a_seek() {
+        let log = big_log();
+        let tail_len = usize::try_from(HEALTH_OUTPUT_CAP).unwrap_or(usize::MAX);
+        let mut r = Counting {
+            inner: Cursor::new(log.as_slice()),
+            read: 0,
+        };
+        let tail = read_tail(&mut r, HEALTH_OUTPUT_CAP).unwrap_or_default();
+        assert_eq!(r.read, HEALTH_OUTPUT_CAP, "read more than the tail");
+        assert_eq!(tail, log[log.len() - tail_len..]);
+        // A short file is read whole.
+        let mut r = Counting {
+            inner: Cursor::new(&b"ok\n"[..]),
+            read: 0,
+        };
+        assert_eq!(
+            read_tail(&mut r, HEALTH_OUTPUT_CAP).unwrap_or_default(),
+            b"ok\n"
+        );
+        assert_eq!(r.read, 3);
+    }
+
+    #[test]
+    fn read_capped_returns_the_tail_of_a_50_mib_file() {
+        let log = big_log();
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("health-check.stdout.log");
+        let mut f = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+        f.write_all(&log).unwrap_or_else(|e| panic!("{e}"));
+        drop(f);
+        let tail_len = usize::try_from(HEALTH_OUTPUT_CAP).unwrap_or(usize::MAX);
+        let text = read_capped(&path);
+        assert_eq!(text.as_bytes(), &log[log.len() - tail_len..]);
+        assert!(text.ends_with("\n"));
+        assert_eq!(read_capped(&dir.path().join("missing.log")), "");
+    }
+
+    #[test]
+    fn a_tail_never_starts_inside_a_character() {
+        // "é" is two bytes; cut so the tail would start on its second byte.
+        let text = "aé".repeat(10);
+        let mut r = Cursor::new(text.as_bytes());
+        let tail = read_tail(&mut r, 4).unwrap_or_default();
+        assert_eq!(String::from_utf8(tail).unwrap_or_default(), "aé");
+    }
 }

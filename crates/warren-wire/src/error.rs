@@ -57,6 +57,14 @@ pub enum WireError {
     /// A service group that is not `service.group[@org]` (spec §7.1).
     #[error("{0:?} is not a valid service group")]
     BadServiceGroup(String),
+    /// An election carries more votes than `warren_ring::rumor::MAX_VOTES`.
+    #[error("election with {len} votes, more than {max}")]
+    TooManyVotes {
+        /// Votes received.
+        len: usize,
+        /// The bound.
+        max: usize,
+    },
     /// A ring key is configured but the message carries no nonce.
     #[error("missing nonce")]
     MissingNonce,
@@ -81,6 +89,7 @@ impl WireError {
             WireError::BadPort { .. } => "bad_port",
             WireError::BadAddress { .. } => "bad_address",
             WireError::BadServiceGroup(_) => "bad_service_group",
+            WireError::TooManyVotes { .. } => "too_many_votes",
             WireError::MissingNonce => "missing_nonce",
             WireError::BadNonce(_) => "bad_nonce",
             WireError::Decrypt => "decrypt",

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use prost::Message;
 use warren_proto::newscast as pb;
+use warren_ring::rumor::MAX_VOTES;
 use warren_ring::{
     Departure, Election, ElectionStatus, MemberId, Rumor, Service, ServiceConfig, ServiceFile,
     SysInfo, WITHDRAWN_TAG,
@@ -174,6 +175,12 @@ fn election(from_id: Option<String>, e: pb::Election) -> Result<Election, WireEr
             }
         },
     };
+    if e.votes.len() > MAX_VOTES {
+        return Err(WireError::TooManyVotes {
+            len: e.votes.len(),
+            max: MAX_VOTES,
+        });
+    }
     Ok(Election {
         member_id,
         service_group: required("election.service_group", e.service_group)?,
@@ -335,5 +342,35 @@ mod tests {
         ] {
             assert!(!is_service_group(bad), "{bad}");
         }
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn an_election_with_more_than_max_votes_is_refused() {
+        use super::*;
+        let election = |votes: usize| {
+            Rumor::Election(Arc::new(Election {
+                member_id: MemberId::new("c".repeat(32)),
+                service_group: "redis.default".into(),
+                term: 1,
+                suitability: 1,
+                status: ElectionStatus::Running,
+                votes: (0..votes)
+                    .map(|n| MemberId::new(format!("{n:032x}")))
+                    .collect(),
+            }))
+        };
+        let full = encode_rumor(&election(MAX_VOTES), None);
+        // The bound keeps a full list inside the 256 KiB frame a Warren member accepts.
+        assert!(full.len() < 256 * 1024, "{} bytes", full.len());
+        assert_eq!(decode_rumor(&full, None).unwrap(), election(MAX_VOTES));
+        let over = encode_rumor(&election(MAX_VOTES + 1), None);
+        assert_eq!(
+            decode_rumor(&over, None),
+            Err(WireError::TooManyVotes {
+                len: MAX_VOTES + 1,
+                max: MAX_VOTES
+            })
+        );
     }
 }

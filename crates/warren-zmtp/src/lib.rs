@@ -7,7 +7,8 @@
 //! * [`pull`]: [`PullListener`], a bound PULL socket that accepts many PUSH peers and hands
 //!   their messages to a bounded channel.
 //! * [`push`]: [`Pusher`], a PUSH fan-out keeping one connection and one bounded queue per
-//!   target address.
+//!   target address (a bounded number of targets), plus a paced, byte-bounded bulk lane for
+//!   large sets of messages.
 //!
 //! # Why our own codec rather than the `zeromq` crate
 //!

@@ -94,6 +94,23 @@ impl ConnLimiter {
             false
         }
     }
+
+    /// How long until a message of `len` bytes may pass, as of the last [`ConnLimiter::allow`]
+    /// (at least 1 ms; 1 s if a bucket never refills).
+    pub(crate) fn wait(&self, len: usize) -> std::time::Duration {
+        let need = |b: &TokenBucket, want: f64| -> f64 {
+            let missing = want - b.tokens;
+            if missing <= 0.0 {
+                0.0
+            } else if b.rate > 0.0 {
+                missing / b.rate
+            } else {
+                1.0
+            }
+        };
+        let secs = need(&self.messages, 1.0).max(need(&self.bytes, len as f64));
+        std::time::Duration::from_secs_f64(secs.clamp(0.001, 1.0))
+    }
 }
 
 #[derive(Debug)]
@@ -185,6 +202,23 @@ mod tests {
         assert!(l.allow(50, t0));
         assert!(!l.allow(1, t0));
         assert!(l.allow(10, t0 + Duration::from_millis(100)));
+    }
+
+    #[test]
+    fn wait_says_when_the_next_message_passes() {
+        let limit = RateLimit {
+            messages_per_sec: 10,
+            message_burst: 1,
+            bytes_per_sec: 1000,
+            byte_burst: 100,
+        };
+        let t0 = Instant::now();
+        let mut l = ConnLimiter::new(&limit, 100, t0);
+        assert!(l.allow(100, t0));
+        assert!(!l.allow(50, t0));
+        // One message token takes 100 ms, 50 bytes take 50 ms: the message bucket decides.
+        assert_eq!(l.wait(50), Duration::from_millis(100));
+        assert!(l.allow(50, t0 + l.wait(50)));
     }
 
     #[test]

@@ -19,13 +19,24 @@
 //! When a queue is full ([`PushConfig::queue_capacity`], libzmq's default high-water mark of
 //! 1000 by default), [`Overflow`] decides whether the new or the oldest message is dropped.
 //!
+//! [`Pusher::send_bulk`] is for a large set of messages that must not meet the high-water mark
+//! (a full-state sync): they wait in a second, bulk lane per target, bounded in bytes across all
+//! targets ([`PushConfig::bulk_capacity`]), and the worker paces them
+//! ([`PushConfig::bulk_rate`]) below what a Warren PULL listener accepts per connection, taking
+//! them only when the ordinary queue is empty. Messages that do not fit are dropped and counted.
+//!
+//! At most [`PushConfig::max_targets`] targets are kept (each one a queue, a task and perhaps a
+//! connection): a message for a new target evicts the least recently used idle one (nothing
+//! queued; its worker ends and closes its connection), or is refused
+//! ([`SendError::TooManyTargets`]) when every target has messages waiting. Both are counted.
+//!
 //! This module does **not** retry a batch that was partly written when a connection failed
-//! (ZeroMQ does not either), add jitter to backoff, or bound the number of distinct targets
-//! (the caller's membership list does).
+//! (ZeroMQ does not either) or add jitter to backoff.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -39,7 +50,7 @@ use tracing::{debug, warn};
 
 use crate::codec::{self, DEFAULT_MAX_FRAME_SIZE, Decoder, Event, MAX_IDENTITY_LEN, SocketType};
 use crate::conn::{self, ConnError};
-use crate::limit::LogLimiter;
+use crate::limit::{ConnLimiter, LogLimiter, RateLimit};
 use crate::stats::{self, counters};
 
 const READ_BUF: usize = 4 * 1024;
@@ -83,11 +94,26 @@ pub struct PushConfig {
     pub give_up_after: Duration,
     /// Optional `Identity` property sent in our `READY` (at most 255 bytes).
     pub identity: Option<Vec<u8>>,
+    /// Most targets kept at once (at least 1); beyond it the least recently used idle target is
+    /// evicted. 1024 is well above the members one ring member pushes to within an idle timeout
+    /// (gossip fan-out, syncs, election peers), and bounds the tasks and sockets a flood of
+    /// invented members can make us hold.
+    pub max_targets: usize,
+    /// Bytes waiting in the bulk lanes of all targets together ([`Pusher::send_bulk`]).
+    /// 64 MiB holds several full-state syncs of a ring at `warren_ring`'s member cap (about
+    /// 1.5 MB each plus gossiped config and files).
+    pub bulk_capacity: usize,
+    /// Pace of each target's bulk lane; `None` sends it as fast as the socket takes it. The
+    /// default (500 messages/s in bursts of 1000, 2 MiB/s in bursts of 4 MiB) is half of the
+    /// default [`RateLimit`] a PULL listener applies per connection, so a sync is not dropped by
+    /// the receiver and ordinary gossip on the same connection keeps room.
+    pub bulk_rate: Option<RateLimit>,
 }
 
 impl Default for PushConfig {
     /// 1 MiB messages, 1 s connect, 5 s handshake, 500 ms send, 1000 queued per target
-    /// (drop newest), reconnect 100 ms…5 s, 10 s idle, give up after 30 s, no identity.
+    /// (drop newest), reconnect 100 ms…5 s, 10 s idle, give up after 30 s, no identity, 1024
+    /// targets, 64 MiB of bulk paced at 500 messages/s and 2 MiB/s.
     fn default() -> Self {
         PushConfig {
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
@@ -101,6 +127,14 @@ impl Default for PushConfig {
             idle_timeout: Duration::from_secs(10),
             give_up_after: Duration::from_secs(30),
             identity: None,
+            max_targets: 1024,
+            bulk_capacity: 64 * 1024 * 1024,
+            bulk_rate: Some(RateLimit {
+                messages_per_sec: 500,
+                message_burst: 1000,
+                bytes_per_sec: 2 * 1024 * 1024,
+                byte_burst: 4 * 1024 * 1024,
+            }),
         }
     }
 }
@@ -130,6 +164,16 @@ pub enum SendError {
         /// Configured maximum.
         max: usize,
     },
+    /// [`Pusher::send_bulk`]: the bulk lanes are full ([`PushConfig::bulk_capacity`]); the
+    /// messages before the first that did not fit were queued, the last `dropped` were not.
+    #[error("bulk lanes full: {dropped} messages dropped")]
+    BulkFull {
+        /// Messages not queued.
+        dropped: usize,
+    },
+    /// The target is new, [`PushConfig::max_targets`] are kept and none of them is idle.
+    #[error("too many targets with queued messages")]
+    TooManyTargets,
     /// The pusher has been shut down.
     #[error("pusher is shut down")]
     Shutdown,
@@ -156,18 +200,57 @@ counters! {
         dropped_send_failed,
         /// Messages dropped when a target was given up as unreachable.
         dropped_unreachable,
+        /// Idle targets evicted to make room for a new one ([`PushConfig::max_targets`]).
+        targets_evicted,
+        /// Messages refused because no target could be evicted ([`SendError::TooManyTargets`]).
+        dropped_too_many_targets,
+        /// Messages given to [`Pusher::send_bulk`] and queued in a bulk lane.
+        bulk_queued,
+        /// Messages given to [`Pusher::send_bulk`] that did not fit ([`SendError::BulkFull`]).
+        dropped_bulk_full,
     }
 }
 
 struct Target {
+    /// Tells a worker apart from a later one for the same address (after eviction).
+    id: u64,
+    /// When a message was last queued for it, on the pusher's tick counter.
+    last_used: u64,
     queue: VecDeque<Vec<u8>>,
+    /// Messages from [`Pusher::send_bulk`], taken (paced) only when `queue` is empty.
+    bulk: VecDeque<Vec<u8>>,
     notify: Arc<Notify>,
+}
+
+impl Target {
+    fn idle(&self) -> bool {
+        self.queue.is_empty() && self.bulk.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.queue.len() + self.bulk.len()
+    }
+
+    fn bulk_bytes(&self) -> usize {
+        self.bulk.iter().map(Vec::len).sum()
+    }
+}
+
+/// What [`Shared::take_batch`] found.
+struct Batch {
+    messages: Vec<Vec<u8>>,
+    /// Bulk messages wait for the pace: try again after this long.
+    paced: Option<Duration>,
 }
 
 struct Shared {
     config: PushConfig,
     stats: Arc<PushStats>,
     targets: Mutex<HashMap<SocketAddr, Target>>,
+    /// Source of target ids and of `last_used` ticks (only advanced under the targets lock).
+    ticks: AtomicU64,
+    /// Bytes in all bulk lanes (only changed under the targets lock).
+    bulk_bytes: AtomicUsize,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     runtime: Handle,
@@ -180,41 +263,123 @@ impl Shared {
     }
 
     fn queued(&self, to: SocketAddr) -> usize {
-        self.targets().get(&to).map_or(0, |t| t.queue.len())
+        self.targets().get(&to).map_or(0, Target::len)
     }
 
-    fn take_batch(&self, to: SocketAddr) -> Vec<Vec<u8>> {
-        let mut targets = self.targets();
-        let Some(target) = targets.get_mut(&to) else {
-            return Vec::new();
+    fn release_bulk(&self, bytes: usize) {
+        self.bulk_bytes.fetch_sub(bytes, AtomicOrdering::Relaxed);
+    }
+
+    fn tick(&self) -> u64 {
+        self.ticks.fetch_add(1, AtomicOrdering::Relaxed)
+    }
+
+    /// Whether worker `id` still owns `to` (it was neither evicted nor given up).
+    fn current(&self, to: SocketAddr, id: u64) -> bool {
+        self.targets().get(&to).is_some_and(|t| t.id == id)
+    }
+
+    /// Messages queued for worker `id` of `to`.
+    fn queued_for(&self, to: SocketAddr, id: u64) -> usize {
+        match self.targets().get(&to) {
+            Some(t) if t.id == id => t.len(),
+            _ => 0,
+        }
+    }
+
+    /// The next batch for worker `id`: ordinary messages first, then bulk ones as far as
+    /// `pace` allows at `now`.
+    fn take_batch(
+        &self,
+        to: SocketAddr,
+        id: u64,
+        pace: Option<&mut ConnLimiter>,
+        now: Instant,
+    ) -> Batch {
+        let mut batch = Batch {
+            messages: Vec::new(),
+            paced: None,
         };
-        let mut batch = Vec::new();
+        let mut targets = self.targets();
+        let Some(target) = targets.get_mut(&to).filter(|t| t.id == id) else {
+            return batch;
+        };
         let mut bytes = 0;
-        while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+        while batch.messages.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
             let Some(message) = target.queue.pop_front() else {
                 break;
             };
             bytes += message.len();
-            batch.push(message);
+            batch.messages.push(message);
         }
+        if !batch.messages.is_empty() {
+            return batch;
+        }
+        let mut pace = pace;
+        let mut bulk_bytes = 0;
+        while batch.messages.len() < MAX_BATCH && bulk_bytes < MAX_BATCH_BYTES {
+            let Some(len) = target.bulk.front().map(Vec::len) else {
+                break;
+            };
+            if let Some(p) = pace.as_deref_mut()
+                && !p.allow(len, now)
+            {
+                batch.paced = Some(p.wait(len));
+                break;
+            }
+            let Some(message) = target.bulk.pop_front() else {
+                break;
+            };
+            bulk_bytes += len;
+            batch.messages.push(message);
+        }
+        drop(targets);
+        self.release_bulk(bulk_bytes);
         batch
     }
 
-    /// Removes the target if its queue is empty; `true` if the worker should end.
-    fn retire(&self, to: SocketAddr) -> bool {
+    /// Removes the target if its queue is empty; `true` if the worker should end (also when
+    /// the target is no longer its own).
+    fn retire(&self, to: SocketAddr, id: u64) -> bool {
         let mut targets = self.targets();
         match targets.get(&to) {
-            Some(t) if !t.queue.is_empty() => false,
-            _ => {
+            Some(t) if t.id != id => true,
+            Some(t) if !t.idle() => false,
+            Some(_) => {
                 targets.remove(&to);
                 true
             }
+            None => true,
         }
     }
 
+    /// Evicts the least recently used idle target from `targets` (its worker notices, closes its
+    /// connection and ends), or fails when every target has messages waiting.
+    fn evict_one(&self, targets: &mut HashMap<SocketAddr, Target>) -> Result<(), SendError> {
+        let lru = targets
+            .iter()
+            .filter(|(_, t)| t.idle())
+            .min_by_key(|(_, t)| t.last_used)
+            .map(|(addr, _)| *addr);
+        let evicted = lru
+            .and_then(|addr| targets.remove(&addr))
+            .ok_or(SendError::TooManyTargets)?;
+        evicted.notify.notify_one();
+        stats::inc(&self.stats.targets_evicted);
+        Ok(())
+    }
+
     /// Drops the target's queue and removes it.
-    fn give_up(&self, to: SocketAddr) {
-        let dropped = self.targets().remove(&to).map_or(0, |t| t.queue.len());
+    fn give_up(&self, to: SocketAddr, id: u64) {
+        let mut targets = self.targets();
+        if targets.get(&to).is_none_or(|t| t.id != id) {
+            return;
+        }
+        let (dropped, bulk_bytes) = targets
+            .remove(&to)
+            .map_or((0, 0), |t| (t.len(), t.bulk_bytes()));
+        self.release_bulk(bulk_bytes);
+        drop(targets);
         stats::add(&self.stats.dropped_unreachable, dropped as u64);
         if let Some(suppressed) = self.log.allow() {
             warn!(%to, dropped, suppressed, "ZMTP PUSH: target unreachable, dropping its queue");
@@ -254,6 +419,8 @@ impl Pusher {
                 config,
                 stats: Arc::new(PushStats::default()),
                 targets: Mutex::new(HashMap::new()),
+                ticks: AtomicU64::new(0),
+                bulk_bytes: AtomicUsize::new(0),
                 shutdown: shutdown.child_token(),
                 tracker: TaskTracker::new(),
                 runtime,
@@ -280,18 +447,11 @@ impl Pusher {
         }
         let capacity = shared.config.queue_capacity.max(1);
         let mut targets = shared.targets();
-        let target = match targets.entry(to) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => {
-                let notify = Arc::new(Notify::new());
-                shared.tracker.spawn_on(
-                    worker(Arc::clone(shared), to, Arc::clone(&notify)),
-                    &shared.runtime,
-                );
-                e.insert(Target {
-                    queue: VecDeque::new(),
-                    notify,
-                })
+        let target = match target_slot(shared, &mut targets, to) {
+            Ok(t) => t,
+            Err(e) => {
+                stats::inc(&shared.stats.dropped_too_many_targets);
+                return Err(e);
             }
         };
         if target.queue.len() >= capacity {
@@ -308,9 +468,69 @@ impl Pusher {
         Ok(())
     }
 
-    /// Messages currently queued for `to`.
+    /// Queues `messages` for `to` in its bulk lane, in order, without blocking: unlike
+    /// [`Pusher::send`] they do not meet the queue's high-water mark but wait until the ordinary
+    /// queue is empty and leave at [`PushConfig::bulk_rate`]. They are bounded, with every other
+    /// target's bulk, by [`PushConfig::bulk_capacity`] bytes: the messages from the first that
+    /// does not fit on are dropped, counted, and reported as [`SendError::BulkFull`].
+    pub fn send_bulk(&self, to: SocketAddr, messages: Vec<Vec<u8>>) -> Result<(), SendError> {
+        let shared = &self.shared;
+        if shared.shutdown.is_cancelled() {
+            return Err(SendError::Shutdown);
+        }
+        let max = shared.config.max_frame_size;
+        if let Some(m) = messages.iter().find(|m| m.len() > max) {
+            return Err(SendError::TooLarge { len: m.len(), max });
+        }
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let mut targets = shared.targets();
+        let target = match target_slot(shared, &mut targets, to) {
+            Ok(t) => t,
+            Err(e) => {
+                stats::add(
+                    &shared.stats.dropped_too_many_targets,
+                    messages.len() as u64,
+                );
+                return Err(e);
+            }
+        };
+        let total = messages.len();
+        let mut used = shared.bulk_bytes.load(AtomicOrdering::Relaxed);
+        let mut queued = 0;
+        for message in messages {
+            if used.saturating_add(message.len()) > shared.config.bulk_capacity {
+                break;
+            }
+            used += message.len();
+            target.bulk.push_back(message);
+            queued += 1;
+        }
+        shared.bulk_bytes.store(used, AtomicOrdering::Relaxed);
+        target.notify.notify_one();
+        drop(targets);
+        stats::add(&shared.stats.bulk_queued, queued as u64);
+        let dropped = total - queued;
+        if dropped > 0 {
+            stats::add(&shared.stats.dropped_bulk_full, dropped as u64);
+            if let Some(suppressed) = shared.log.allow() {
+                warn!(%to, dropped, suppressed, "ZMTP PUSH: bulk lanes full, dropping");
+            }
+            return Err(SendError::BulkFull { dropped });
+        }
+        Ok(())
+    }
+
+    /// Messages currently queued for `to` (both lanes).
     pub fn queued(&self, to: SocketAddr) -> usize {
         self.shared.queued(to)
+    }
+
+    /// Targets currently kept (each with its queue and worker); at most
+    /// [`PushConfig::max_targets`].
+    pub fn targets(&self) -> usize {
+        self.shared.targets().len()
     }
 
     /// The pusher's counters.
@@ -329,6 +549,38 @@ impl Pusher {
         self.shared.tracker.close();
         self.shared.tracker.wait().await;
     }
+}
+
+/// The target for `to`, created (with its worker) if new, evicting the least recently used idle
+/// target if [`PushConfig::max_targets`] are kept; marked as used now.
+fn target_slot<'a>(
+    shared: &Arc<Shared>,
+    targets: &'a mut HashMap<SocketAddr, Target>,
+    to: SocketAddr,
+) -> Result<&'a mut Target, SendError> {
+    if !targets.contains_key(&to) && targets.len() >= shared.config.max_targets.max(1) {
+        shared.evict_one(targets)?;
+    }
+    let tick = shared.tick();
+    let target = match targets.entry(to) {
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(e) => {
+            let notify = Arc::new(Notify::new());
+            shared.tracker.spawn_on(
+                worker(Arc::clone(shared), to, tick, Arc::clone(&notify)),
+                &shared.runtime,
+            );
+            e.insert(Target {
+                id: tick,
+                last_used: tick,
+                queue: VecDeque::new(),
+                bulk: VecDeque::new(),
+                notify,
+            })
+        }
+    };
+    target.last_used = tick;
+    Ok(target)
 }
 
 struct Connection {
@@ -388,6 +640,7 @@ async fn handle_incoming(c: &mut Connection, config: &PushConfig) -> Result<(), 
 enum Wake {
     Notified,
     Idle,
+    Paced,
     Read(std::io::Result<usize>),
 }
 
@@ -399,7 +652,7 @@ async fn pause(shutdown: &CancellationToken, delay: Duration) -> bool {
     }
 }
 
-async fn worker(shared: Arc<Shared>, to: SocketAddr, notify: Arc<Notify>) {
+async fn worker(shared: Arc<Shared>, to: SocketAddr, id: u64, notify: Arc<Notify>) {
     let config = &shared.config;
     let stats = &shared.stats;
     let mut conn: Option<Connection> = None;
@@ -407,20 +660,27 @@ async fn worker(shared: Arc<Shared>, to: SocketAddr, notify: Arc<Notify>) {
     let mut failing_since: Option<Instant> = None;
     let mut buf = vec![0u8; READ_BUF];
     let mut out = Vec::new();
+    let mut pace = config
+        .bulk_rate
+        .map(|r| ConnLimiter::new(&r, config.max_frame_size, Instant::now()));
     debug!(%to, "ZMTP PUSH worker started");
     loop {
         if shared.shutdown.is_cancelled() {
             return;
         }
+        if !shared.current(to, id) {
+            debug!(%to, "ZMTP PUSH target evicted, ending");
+            return;
+        }
         let Some(c) = conn.as_mut() else {
-            if shared.queued(to) == 0 {
+            if shared.queued_for(to, id) == 0 {
                 let wake = tokio::select! {
                     biased;
                     () = shared.shutdown.cancelled() => return,
                     () = notify.notified() => Wake::Notified,
                     () = sleep(config.idle_timeout) => Wake::Idle,
                 };
-                if matches!(wake, Wake::Idle) && shared.retire(to) {
+                if matches!(wake, Wake::Idle) && shared.retire(to, id) {
                     debug!(%to, "ZMTP PUSH worker idle, ending");
                     return;
                 }
@@ -461,7 +721,7 @@ async fn worker(shared: Arc<Shared>, to: SocketAddr, notify: Arc<Notify>) {
                     log_failure(&shared, to, &reason);
                     let since = *failing_since.get_or_insert_with(Instant::now);
                     if since.elapsed() >= config.give_up_after {
-                        shared.give_up(to);
+                        shared.give_up(to, id);
                         return;
                     }
                     if !pause(&shared.shutdown, backoff).await {
@@ -473,20 +733,24 @@ async fn worker(shared: Arc<Shared>, to: SocketAddr, notify: Arc<Notify>) {
             continue;
         };
 
-        let batch = shared.take_batch(to);
+        let Batch {
+            messages: batch,
+            paced,
+        } = shared.take_batch(to, id, pace.as_mut(), Instant::now());
         if batch.is_empty() {
+            let wait = paced.unwrap_or(config.idle_timeout);
             let wake = tokio::select! {
                 biased;
                 () = shared.shutdown.cancelled() => return,
                 () = notify.notified() => Wake::Notified,
                 read = c.stream.read(&mut buf) => Wake::Read(read),
-                () = sleep(config.idle_timeout) => Wake::Idle,
+                () = sleep(wait) => if paced.is_some() { Wake::Paced } else { Wake::Idle },
             };
             match wake {
-                Wake::Notified => {}
+                Wake::Notified | Wake::Paced => {}
                 Wake::Idle => {
                     conn = None;
-                    if shared.retire(to) {
+                    if shared.retire(to, id) {
                         debug!(%to, "ZMTP PUSH connection idle, closing");
                         return;
                     }

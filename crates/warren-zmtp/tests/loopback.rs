@@ -568,3 +568,171 @@ async fn idle_push_connection_is_closed_and_reopened() {
     assert_eq!(rx.recv().await.unwrap().1, b"two");
     assert_eq!(pusher.stats().snapshot().connects, 2);
 }
+
+#[tokio::test]
+async fn pusher_keeps_at_most_max_targets_evicting_the_least_recently_used_idle_one() {
+    const CAP: usize = 3;
+    let token = CancellationToken::new();
+    let mut pulls = Vec::new();
+    for _ in 0..2 * CAP + 1 {
+        let (l, rx) = PullListener::bind(LOCALHOST, PullConfig::default(), &token)
+            .await
+            .unwrap();
+        pulls.push((l, rx));
+    }
+    let pusher = Pusher::new(
+        PushConfig {
+            max_targets: CAP,
+            ..fast_push()
+        },
+        &token,
+    )
+    .unwrap();
+    let mut deliver = async |pusher: &Pusher, i: usize| {
+        let (l, rx) = &mut pulls[i];
+        pusher.send(l.local_addr(), message(i)).unwrap();
+        let (_, m) = timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("timed out waiting for a message")
+            .unwrap();
+        assert_eq!(m, message(i));
+        assert!(pusher.targets() <= CAP, "{} targets", pusher.targets());
+    };
+    // Twice the cap, one after the other: each new target evicts the oldest idle one.
+    for i in 0..2 * CAP {
+        deliver(&pusher, i).await;
+    }
+    assert_eq!(pusher.targets(), CAP);
+    assert_eq!(pusher.stats().snapshot().targets_evicted, CAP as u64);
+    // Kept: CAP..2·CAP. Using CAP again makes CAP + 1 the least recently used.
+    deliver(&pusher, CAP).await;
+    deliver(&pusher, 2 * CAP).await;
+    let stats = pusher.stats().snapshot();
+    assert_eq!(stats.targets_evicted, CAP as u64 + 1);
+    assert_eq!(stats.dropped_too_many_targets, 0);
+    assert_eq!(stats.messages_sent, 2 * CAP as u64 + 2);
+    // The evicted targets' workers ended and closed their connections; the kept ones did not.
+    let closed = |i: usize| pulls[i].0.stats().snapshot().closed_by_peer;
+    let evicted: Vec<usize> = (0..CAP).chain([CAP + 1]).collect();
+    assert!(
+        eventually(Duration::from_secs(5), || evicted
+            .iter()
+            .all(|&i| closed(i) == 1))
+        .await
+    );
+    for i in [CAP, CAP + 2, 2 * CAP] {
+        assert_eq!(closed(i), 0, "target {i} was closed");
+    }
+
+    // Every kept target busy (unreachable, messages waiting): a new target is refused.
+    let busy = Pusher::new(
+        PushConfig {
+            max_targets: 2,
+            reconnect_min: Duration::from_secs(10),
+            ..PushConfig::default()
+        },
+        &token,
+    )
+    .unwrap();
+    let closed_ports: Vec<SocketAddr> = (0..3)
+        .map(|_| {
+            let probe = std::net::TcpListener::bind(LOCALHOST).unwrap();
+            probe.local_addr().unwrap()
+        })
+        .collect();
+    busy.send(closed_ports[0], vec![0]).unwrap();
+    busy.send(closed_ports[1], vec![1]).unwrap();
+    assert_eq!(
+        busy.send(closed_ports[2], vec![2]),
+        Err(SendError::TooManyTargets)
+    );
+    assert_eq!(busy.targets(), 2);
+    assert_eq!(busy.stats().snapshot().dropped_too_many_targets, 1);
+    token.cancel();
+    timeout(Duration::from_secs(2), pusher.join())
+        .await
+        .unwrap();
+    timeout(Duration::from_secs(2), busy.join()).await.unwrap();
+}
+
+#[tokio::test]
+async fn bulk_larger_than_a_queue_arrives_whole_and_paced_under_the_pull_limit() {
+    // The listener keeps its default per-connection rate limit: an unpaced burst of this size
+    // would be partly dropped by it.
+    let (listener, mut rx, token) = listener(PullConfig::default()).await;
+    let to = listener.local_addr();
+    let pusher = Pusher::new(
+        PushConfig {
+            queue_capacity: 100,
+            ..fast_push()
+        },
+        &token,
+    )
+    .unwrap();
+    const N: usize = 2500;
+    pusher.send_bulk(to, (0..N).map(message).collect()).unwrap();
+    // Ordinary messages still go (first), beside the bulk lane.
+    pusher.send(to, b"ordinary".to_vec()).unwrap();
+    let mut bulk = Vec::with_capacity(N);
+    let mut ordinary = 0;
+    while bulk.len() < N {
+        let (_, m) = timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("timed out waiting for bulk messages")
+            .unwrap();
+        if m == b"ordinary" {
+            ordinary += 1;
+        } else {
+            bulk.push(m);
+        }
+    }
+    assert_eq!(ordinary, 1);
+    assert!(bulk.iter().enumerate().all(|(i, m)| *m == message(i)));
+    let push = pusher.stats().snapshot();
+    assert_eq!(push.bulk_queued, N as u64);
+    assert_eq!(
+        push.dropped_queue_full + push.dropped_bulk_full + push.dropped_send_failed,
+        0
+    );
+    assert_eq!(listener.stats().snapshot().dropped_rate_limited, 0);
+    assert_eq!(pusher.queued(to), 0);
+    token.cancel();
+}
+
+#[tokio::test]
+async fn bulk_lanes_are_bounded_in_bytes() {
+    let probe = std::net::TcpListener::bind(LOCALHOST).unwrap();
+    let to = probe.local_addr().unwrap();
+    drop(probe);
+    let token = CancellationToken::new();
+    let pusher = Pusher::new(
+        PushConfig {
+            bulk_capacity: 1000,
+            reconnect_min: Duration::from_secs(10),
+            ..PushConfig::default()
+        },
+        &token,
+    )
+    .unwrap();
+    let hundred = |n: usize| vec![vec![7u8; 100]; n];
+    assert_eq!(
+        pusher.send_bulk(to, hundred(25)),
+        Err(SendError::BulkFull { dropped: 15 })
+    );
+    assert_eq!(pusher.queued(to), 10);
+    // The capacity is shared: another target gets nothing either.
+    let other = SocketAddr::new(to.ip(), to.port().wrapping_add(1));
+    assert_eq!(
+        pusher.send_bulk(other, hundred(1)),
+        Err(SendError::BulkFull { dropped: 1 })
+    );
+    let stats = pusher.stats().snapshot();
+    assert_eq!((stats.bulk_queued, stats.dropped_bulk_full), (10, 16));
+    // Ordinary sends are not affected.
+    pusher.send(to, vec![1]).unwrap();
+    assert_eq!(pusher.queued(to), 11);
+    token.cancel();
+    timeout(Duration::from_secs(2), pusher.join())
+        .await
+        .unwrap();
+}
