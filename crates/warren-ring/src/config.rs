@@ -140,13 +140,27 @@ impl Config {
     /// counts its lease from what it last heard, which is never later than what the others last
     /// heard from it, so it stops before they can start.
     pub fn leader_lease(&self) -> Duration {
+        self.lease_base().mul_f64(0.75)
+    }
+
+    /// The other half of the lease: a member that heard from its leader directly less than this
+    /// ago neither starts nor joins a term that replaces it (unless the leader itself voted in
+    /// it, or departed). About a quarter longer than [`Config::leader_lease`]: whichever member of
+    /// the new term's voters the leader last counted in its lease, the leader's lease ran out
+    /// before that member could vote, whatever it heard from others (a suspicion started long
+    /// ago, a Confirmed verdict gossiped by someone else).
+    pub fn follower_guard(&self) -> Duration {
+        self.lease_base().mul_f64(0.95)
+    }
+
+    fn lease_base(&self) -> Duration {
         if let Some(lease) = self.election.lease {
-            return lease;
+            return lease.mul_f64(1.0 / 0.75);
         }
         let suspicion = self
             .fixed_suspicion_timeout
             .unwrap_or_else(|| self.probe_interval.mul_f64(self.suspicion_min_mult));
-        (self.probe_timeout + suspicion + self.election.confirm).mul_f64(0.75)
+        self.probe_timeout + suspicion + self.election.confirm
     }
 
     /// The configuration of a named profile.

@@ -519,6 +519,10 @@ pub struct GroupElection {
     pub next_reply: Time,
     /// The finished result held, if any.
     pub finished: Option<HeldResult>,
+    /// The term of the last candidacy this member stood in, in this life of the process. A
+    /// candidacy or result naming this member at another (newer) term is its previous life's:
+    /// its votes were cast for a process that is gone, so it is never finished or acted on.
+    pub stood: Option<u64>,
 }
 
 impl GroupElection {
@@ -534,6 +538,7 @@ impl GroupElection {
             agreed: None,
             next_reply: now,
             finished: None,
+            stood: None,
         }
     }
 }

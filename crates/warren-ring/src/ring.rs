@@ -142,7 +142,8 @@ pub struct Ring {
     probe_order: Vec<MemberId>,
     probe_index: usize,
     initial_peers: Vec<SocketAddr>,
-    last_sync: BTreeMap<MemberId, Time>,
+    /// When we last sent each member a full sync, and its incarnation then.
+    last_sync: BTreeMap<MemberId, (Time, u64)>,
     next_probe: Time,
     next_gossip: Time,
     next_sync: Time,
@@ -155,10 +156,11 @@ pub struct Ring {
     peers_expected: bool,
     met_peer: bool,
     met_ring_at: Option<Time>,
-    /// A member's rumors reached us (a Member rumor another member sent): its pusher is
-    /// connected and the full sync it sends a newcomer or a restarted member, queued first, has
-    /// arrived. Until then a member that expects peers knows too little of its groups to judge.
-    heard_rumors: bool,
+    /// When a member's rumors first reached us (a Member rumor another member sent): its pusher
+    /// is connected, and the full sync it sends a newcomer or a restarted member follows. Until
+    /// a settling time after that, a member that expects peers knows too little of its groups
+    /// to judge them.
+    heard_rumors: Option<Time>,
     /// When each member last reached this one directly (a datagram it sent itself): what a
     /// leader's lease counts.
     heard: BTreeMap<MemberId, Time>,
@@ -235,7 +237,7 @@ impl Ring {
             peers_expected: false,
             met_peer: false,
             met_ring_at: None,
-            heard_rumors: false,
+            heard_rumors: None,
             heard: BTreeMap::new(),
             keepalive_at: BTreeMap::new(),
             restored_own: BTreeMap::new(),
@@ -550,8 +552,8 @@ impl Ring {
         }
         match rumor {
             Rumor::Member { from, membership } => {
-                if from != self.me.id {
-                    self.heard_rumors = true;
+                if from != self.me.id && self.heard_rumors.is_none() {
+                    self.heard_rumors = Some(now);
                 }
                 self.apply_membership(membership, Some(&from), now);
             }
@@ -712,6 +714,17 @@ impl Ring {
                 && self.rng.random_bool(p)
                 && let Some(m) = self.members.get(&id).map(|r| r.member.clone())
             {
+                self.sync_to(&m, now);
+            }
+            // A member we synced before that reached us at a higher incarnation, learned from
+            // others first: it may have restarted, and the sync of the member that met it first
+            // may have been lost (a partition at that moment). Once per reconnect interval.
+            let behind = self.last_sync.get(&id).is_some_and(|(at, inc)| {
+                member_incarnation > *inc
+                    && now.saturating_since(*at) >= self.cfg.reconnect_interval
+            });
+            if behind && let Some(m) = self.members.get(&id).map(|r| r.member.clone()) {
+                self.last_sync.remove(&id);
                 self.sync_to(&m, now);
             }
             return;
@@ -1350,12 +1363,13 @@ impl Ring {
 
     /// Anti-entropy: every member record and every rumor, to one member.
     fn sync_to(&mut self, target: &Member, now: Time) {
-        if let Some(last) = self.last_sync.get(&target.id)
+        if let Some((last, _)) = self.last_sync.get(&target.id)
             && now.saturating_since(*last) < self.cfg.sync_interval / 2
         {
             return;
         }
-        self.last_sync.insert(target.id.clone(), now);
+        self.last_sync
+            .insert(target.id.clone(), (now, target.incarnation));
         self.stats.syncs += 1;
         let mut rumors = Vec::with_capacity(self.members.len() + self.store.len() + 1);
         if let Some(m) = self.membership_of(&self.me.id.clone()) {

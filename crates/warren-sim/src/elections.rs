@@ -94,6 +94,43 @@ pub fn acting_leaders(sim: &Sim, group: &[usize]) -> Vec<usize> {
         .collect()
 }
 
+/// Prints every member's election state (for `WARREN_SIM_TRACE_ELECTIONS`).
+fn trace_group(sim: &Sim, group: &[usize], what: &str) {
+    eprintln!("t={:.3} {what}:", sim.now.as_secs_f64());
+    for &i in group {
+        if let Some(r) = sim.ring(i) {
+            let e = r.election(GROUP, ElectionKind::Leader);
+            let v = r.electorate(GROUP, ElectionKind::Leader);
+            eprintln!(
+                "  {i} live={} acting={} e={:?} pop={:?} el={:?} q={:?}",
+                sim.is_live(i),
+                r.leader(GROUP, ElectionKind::Leader, sim.now) == Some(&r.myself().id),
+                e.map(|e| (
+                    sim.index_of(&e.member_id),
+                    e.term,
+                    e.suitability,
+                    e.status,
+                    e.votes
+                        .iter()
+                        .filter_map(|v| sim.index_of(v))
+                        .collect::<Vec<_>>()
+                )),
+                v.map(|v| v
+                    .population
+                    .iter()
+                    .filter_map(|m| sim.index_of(m))
+                    .collect::<Vec<_>>()),
+                v.map(|v| v
+                    .electorate
+                    .iter()
+                    .filter_map(|m| sim.index_of(m))
+                    .collect::<Vec<_>>()),
+                v.map(|v| v.quorum),
+            );
+        }
+    }
+}
+
 /// Whether two live members both lead with quorum in the same term right now.
 pub fn dual_leaders(sim: &Sim, group: &[usize]) -> bool {
     let mut by_term: BTreeMap<u64, usize> = BTreeMap::new();
@@ -302,11 +339,17 @@ pub struct FuzzRun {
 /// heals; then everything heals and restarts and the group must agree.
 ///
 /// With `storm`, splits follow each other without waiting for the group to agree in between.
-pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool) -> FuzzRun {
-    let net = NetConfig {
-        join_delay_max: Duration::from_secs(2),
-        reconnect_delay_max: Duration::from_secs(5),
-        ..NetConfig::default()
+/// Without `churn`, services are never unloaded and members join and hear rumors at once (the
+/// resolver and reconnect delays are zero).
+pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
+    let net = if churn {
+        NetConfig {
+            join_delay_max: Duration::from_secs(2),
+            reconnect_delay_max: Duration::from_secs(5),
+            ..NetConfig::default()
+        }
+    } else {
+        NetConfig::default()
     };
     let mut sim = Sim::new(cfg.clone(), net, seed);
     sim.persist = true;
@@ -348,6 +391,9 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool) -> FuzzRun {
                 dual += 1;
             }
             if acting_leaders(&sim, &group).len() > 1 {
+                if std::env::var_os("WARREN_SIM_TRACE_ELECTIONS").is_some() {
+                    trace_group(&sim, &group, "acting overlap");
+                }
                 let since = *overlap_since.get_or_insert(sim.now);
                 let s = sim.now.saturating_since(since).as_secs_f64() + 0.1;
                 run.max_overlap_s = run.max_overlap_s.max(s);
@@ -371,6 +417,9 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool) -> FuzzRun {
             }
         }
         run.faults += 1;
+        if std::env::var_os("WARREN_SIM_TRACE_ELECTIONS").is_some() {
+            trace_group(&sim, &group, "before a fault");
+        }
         let live: Vec<usize> = group.iter().copied().filter(|&i| sim.is_live(i)).collect();
         let dead: Vec<usize> = group.iter().copied().filter(|&i| !sim.is_live(i)).collect();
         // Members join through every running member, as `--peer` naming a headless service
@@ -389,12 +438,12 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool) -> FuzzRun {
                 sim.crash(victim);
             }
             // Unload the service from a live member (its leader sometimes), or load it back.
-            5 if !unloaded.is_empty() && sim.random_index(2) == 0 => {
+            5 if churn && !unloaded.is_empty() && sim.random_index(2) == 0 => {
                 let i = unloaded.remove(sim.random_index(unloaded.len()));
                 load(&mut sim, i);
                 group.push(i);
             }
-            5 if live.len() > 2 && dead.is_empty() => {
+            5 if churn && live.len() > 2 && dead.is_empty() => {
                 let i = live[sim.random_index(live.len())];
                 sim.unload_service(i, GROUP);
                 group.retain(|&g| g != i);
@@ -438,11 +487,16 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool) -> FuzzRun {
                     all.swap(k, j);
                 }
                 let (a, b) = all.split_at(cut.min(all.len()));
+                if std::env::var_os("WARREN_SIM_TRACE_ELECTIONS").is_some() {
+                    eprintln!("t={:.3} split {a:?} | {b:?}", sim.now.as_secs_f64());
+                }
                 sim.partition(&[a.to_vec(), b.to_vec()]);
                 minority_leader = agreed_leader(&sim, &group).and_then(|(l, _)| {
                     let side = if a.contains(&l) { a } else { b };
-                    let with = group.iter().filter(|g| side.contains(g)).count();
-                    (2 * with <= group.len()).then_some((l, sim.now))
+                    let live: Vec<usize> =
+                        group.iter().copied().filter(|&g| sim.is_live(g)).collect();
+                    let with = live.iter().filter(|g| side.contains(g)).count();
+                    (2 * with <= live.len()).then_some((l, sim.now))
                 });
             }
             _ => {
@@ -482,7 +536,7 @@ pub fn election_fuzz(p: &Params) -> Result<Value> {
     let mut faults = 0u64;
     for k in 0..runs as u64 {
         let seed = p.seed.wrapping_add(k);
-        let r = fuzz_run(seed, &cfg, p.partition_storm);
+        let r = fuzz_run(seed, &cfg, p.partition_storm, p.churn);
         if r.stuck {
             stuck.push(seed);
         }
@@ -503,6 +557,7 @@ pub fn election_fuzz(p: &Params) -> Result<Value> {
     m.insert("runs".into(), json!(runs));
     m.insert("profile".into(), json!(p.profile_name()));
     m.insert("partition_storm".into(), json!(p.partition_storm));
+    m.insert("churn".into(), json!(p.churn));
     m.insert("faults".into(), json!(faults));
     m.insert("stuck".into(), json!(stuck.len()));
     m.insert("dual_leaders_with_quorum".into(), json!(dual.len()));

@@ -41,6 +41,11 @@ struct Args {
     /// comparison).
     #[arg(long)]
     partition_storm: bool,
+    /// election-fuzz: also unload and reload services, join new members up to 2 s after they
+    /// boot (a resolver waiting for DNS) and delay a restarted member's rumors by up to 5 s
+    /// (pushers reconnecting).
+    #[arg(long)]
+    churn: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -64,6 +69,7 @@ fn main() -> ExitCode {
         group_size: args.group_size,
         runs: args.runs,
         partition_storm: args.partition_storm,
+        churn: args.churn,
     };
     match scenario::run(&args.scenario, &params) {
         Ok(report) => {

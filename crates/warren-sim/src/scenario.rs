@@ -35,6 +35,8 @@ pub struct Params {
     /// `election-fuzz`: split the ring again without waiting for the group to agree after the
     /// previous heal.
     pub partition_storm: bool,
+    /// election-fuzz: membership churn (unloads and reloads, resolver and reconnect delays).
+    pub churn: bool,
 }
 
 impl Default for Params {
@@ -48,6 +50,7 @@ impl Default for Params {
             group_size: 5,
             runs: 0,
             partition_storm: false,
+            churn: false,
         }
     }
 }

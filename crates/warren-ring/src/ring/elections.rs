@@ -79,10 +79,26 @@ impl Ring {
         now: Time,
     ) {
         let key = (kind, service_group.to_owned());
-        self.elections
+        // A result stored while this member was not in the group (before it loaded the service,
+        // or after it unloaded it) is held from now on: it acts on it after the confirmation
+        // time, as on one that just arrived.
+        let held = self
+            .election(service_group, kind)
+            .filter(|e| e.status == ElectionStatus::Finished)
+            .map(|e| HeldResult {
+                term: e.term,
+                leader: e.member_id.clone(),
+                since: now,
+                announced: false,
+            });
+        let g = self
+            .elections
             .entry(key)
-            .or_insert_with(|| GroupElection::new(suitability, now))
-            .suitability = suitability;
+            .or_insert_with(|| GroupElection::new(suitability, now));
+        g.suitability = suitability;
+        if g.finished.is_none() {
+            g.finished = held;
+        }
         if self.in_group(service_group) {
             self.refresh_view(kind, service_group, now);
             let c = Candidacy {
@@ -175,7 +191,9 @@ impl Ring {
             // without its lease (a leader cut off or paused: the others may be electing).
             Some(g)
                 if e.member_id == self.me.id
-                    && (!g.view.quorum || self.lease(kind, service_group, now) == Lease::Lost) =>
+                    && (!g.view.quorum
+                        || g.stood != Some(e.term)
+                        || self.lease(kind, service_group, now) == Lease::Lost) =>
             {
                 None
             }
@@ -258,26 +276,58 @@ impl Ring {
 
     // ----- the lease -------------------------------------------------------------------------
 
+    /// Whether `id` reached this member directly within the follower guard
+    /// ([`crate::Config::follower_guard`]; Warren's rules only).
+    fn heard_recently(&self, id: &MemberId, now: Time) -> bool {
+        self.cfg.election.rules == ElectionRules::Warren
+            && self
+                .heard
+                .get(id)
+                .is_some_and(|t| now < *t + self.cfg.follower_guard())
+    }
+
     /// The members of my `kind` election of `sg` other than me that count for my lease: the
-    /// population as I last judged it.
+    /// population as I last judged it, and the voters of the last agreed result.
     fn lease_peers(&self, kind: ElectionKind, sg: &str) -> Vec<&MemberId> {
-        self.elections
-            .get(&(kind, sg.to_owned()))
-            .map(|g| {
-                g.view
-                    .population
-                    .iter()
-                    .filter(|id| **id != self.me.id)
-                    .collect()
-            })
-            .unwrap_or_default()
+        let Some(g) = self.elections.get(&(kind, sg.to_owned())) else {
+            return Vec::new();
+        };
+        let mut out: Vec<&MemberId> = g.view.population.iter().collect();
+        for id in &g.view.agreed {
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        out.retain(|id| **id != self.me.id);
+        out
     }
 
     /// When my lease in `kind`'s election of `sg` runs out, as things stand: a quorum of the
-    /// population (me included) must have been heard within the lease. `None`: it never does
-    /// (a group of one) or it already has.
+    /// population and a quorum of the last agreed result's voters (me included in each) must
+    /// have been heard within the lease; a new term needs a majority of those voters, so one of
+    /// them is a member I counted, and it does not vote while it heard from me within the
+    /// follower guard. `None`: it never runs out (a group of one).
     fn lease_expiry(&self, kind: ElectionKind, sg: &str) -> Option<Time> {
-        let peers = self.lease_peers(kind, sg);
+        let Some(g) = self.elections.get(&(kind, sg.to_owned())) else {
+            return None;
+        };
+        let population: Vec<&MemberId> = g.view.population.iter().collect();
+        let agreed: Vec<&MemberId> = g.view.agreed.iter().collect();
+        [population, agreed]
+            .into_iter()
+            .filter(|set| !set.is_empty())
+            .filter_map(|set| self.lease_expiry_over(&set))
+            .min()
+    }
+
+    /// When a quorum of `set` (me counted when I am in it, or anyway as the one judging) stops
+    /// having been heard within the lease.
+    fn lease_expiry_over(&self, set: &[&MemberId]) -> Option<Time> {
+        let peers: Vec<&MemberId> = set
+            .iter()
+            .copied()
+            .filter(|id| **id != self.me.id)
+            .collect();
         let population = peers.len() + 1;
         // The smallest number of others I must have heard from, with me, for a quorum.
         let needed = (1..=population).find(|n| has_quorum(*n, population))? - 1;
@@ -461,7 +511,10 @@ impl Ring {
         // peers answer a restarted member over UDP at once, while their rumor pushers may take
         // seconds to reconnect, and a member that judged its groups in between would see only
         // itself (and what its rumor file held).
-        let synced = self.heard_rumors || !self.peers_expected;
+        let synced = !self.peers_expected
+            || self
+                .heard_rumors
+                .is_some_and(|t| now >= t + self.cfg.election.settle);
         self.met_peer = alone || (synced && (alive_peer || fallback));
         self.met_peer
     }
@@ -586,6 +639,7 @@ impl Ring {
         }
         if let Some(g) = self.elections.get_mut(&(kind, sg.to_owned())) {
             g.starts += 1;
+            g.stood = Some(term);
         }
         self.stats.elections_started += 1;
         let outcome = self.store.merge(wrap(kind, e), now);
@@ -608,9 +662,20 @@ impl Ring {
             .or_insert_with(|| GroupElection::new(0, now));
         self.refresh_view(kind, &sg, now);
         let my_suitability = self.my_suitability(kind, &sg);
+        if rules == ElectionRules::Warren
+            && r.member_id == self.me.id
+            && !self.stood_in(kind, &sg, r.term)
+        {
+            // My previous life's candidacy or win, relayed back by a peer: never mine to finish
+            // or act on. I stand anew above it, with fresh votes, once I can judge the group.
+            self.disown(kind, &sg, r.term, now);
+            return Outcome::Unchanged;
+        }
         let stored = self.election(&sg, kind).cloned();
         let leader_alive = stored.as_ref().is_some_and(|s| {
-            s.member_id == self.me.id || self.members.health(&s.member_id) == Some(Health::Alive)
+            s.member_id == self.me.id
+                || self.members.health(&s.member_id) == Some(Health::Alive)
+                || self.heard_recently(&s.member_id, now)
         });
         match on_receive(
             rules,
@@ -677,6 +742,36 @@ impl Ring {
         outcome
     }
 
+    /// Whether I stood in `kind`'s election of `sg` at `term` in this life of the process (or at
+    /// a later term, of which a `term` candidacy is an older copy).
+    fn stood_in(&self, kind: ElectionKind, sg: &str, term: u64) -> bool {
+        self.elections
+            .get(&(kind, sg.to_owned()))
+            .and_then(|g| g.stood)
+            .is_some_and(|t| t >= term)
+    }
+
+    /// Warren: a candidacy or result naming me at `term` that I did not stand in (my previous
+    /// life's): it is dropped and I stand at the next term as an ordinary candidate, once I
+    /// have quorum (until then I hold nothing and follow whatever newer result arrives).
+    fn disown(&mut self, kind: ElectionKind, sg: &str, term: u64, now: Time) {
+        let c = Candidacy {
+            term: term.saturating_add(1),
+            suitability: match kind {
+                ElectionKind::Update => 0,
+                ElectionKind::Leader => self.my_suitability(kind, sg),
+            },
+            stored: Stored::Replace,
+            stand: Stand::WithQuorum,
+        };
+        let stored_term = self.election(sg, kind).map(|e| e.term);
+        if stored_term.is_some_and(|t| t > term) {
+            // What I hold is newer already.
+            return;
+        }
+        self.begin(kind, sg, c, now);
+    }
+
     /// Warren: finishes my own stored candidacy once it holds every vote and quorum, and keeps its
     /// status in line with my quorum.
     fn try_finish(&mut self, kind: ElectionKind, sg: &str, now: Time) {
@@ -685,6 +780,9 @@ impl Ring {
             return;
         };
         if s.member_id != self.me.id || s.status == ElectionStatus::Finished {
+            return;
+        }
+        if !self.stood_in(kind, sg, s.term) {
             return;
         }
         let mut e = s.clone();
@@ -817,6 +915,13 @@ impl Ring {
                 continue;
             };
             let me = self.me.id.clone();
+            if rules == ElectionRules::Warren
+                && s.member_id == me
+                && !self.stood_in(kind, &sg, s.term)
+            {
+                self.disown(kind, &sg, s.term, now);
+                continue;
+            }
             let health = |id: &MemberId| {
                 if *id == me {
                     Some(Health::Alive)
@@ -825,7 +930,14 @@ impl Ring {
                     // that departed the ring.
                     Some(Health::Departed)
                 } else {
-                    self.members.health(id)
+                    match self.members.health(id) {
+                        // Heard from it directly within the follower guard: whatever others say,
+                        // it may still be acting on its lease.
+                        Some(Health::Confirmed) if self.heard_recently(id, now) => {
+                            Some(Health::Suspect)
+                        }
+                        h => h,
+                    }
                 }
             };
             let g = self.elections.get(&(kind, sg.clone()));
