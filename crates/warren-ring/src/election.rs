@@ -131,11 +131,6 @@ pub struct Electorate {
     pub quorum: bool,
     /// Warren: the voters of the last finished election this member holds (empty: none).
     pub agreed: BTreeSet<MemberId>,
-    /// Warren: the group has had a term after the first (the stored election's term is above
-    /// 0) but this member holds no finished result to know its voters by: it cannot check the
-    /// joint-consensus condition, so no candidacy finishes in its view (a member that joined on
-    /// the small side of a split must not elect from newcomers alone).
-    pub agreed_unknown: bool,
 }
 
 impl Electorate {
@@ -144,9 +139,6 @@ impl Electorate {
     /// Raft's joint consensus: two results in a row share a voter, so a side of a partition that
     /// missed the newest result cannot elect from the older one alone.
     pub fn all_voted(&self, votes: &[MemberId]) -> bool {
-        if self.agreed_unknown {
-            return false;
-        }
         let agreed = self.agreed.is_empty() || {
             let n = self.agreed.iter().filter(|id| votes.contains(id)).count();
             has_quorum(n, self.agreed.len())
@@ -298,7 +290,6 @@ impl Population {
             population: self.members.clone(),
             electorate,
             agreed: agreed.cloned().unwrap_or_default(),
-            agreed_unknown: false,
         }
     }
 }
@@ -837,7 +828,6 @@ mod tests {
             electorate: [id("a"), id("b")].into(),
             quorum: true,
             agreed: [id("a"), id("c"), id("d"), id("e")].into(),
-            agreed_unknown: false,
         };
         assert!(!view.all_voted(&[id("a"), id("b")]));
         assert!(!view.all_voted(&[id("a"), id("b"), id("c")]));

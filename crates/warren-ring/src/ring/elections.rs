@@ -308,7 +308,9 @@ impl Ring {
     /// them is a member I counted, and it does not vote while it heard from me within the
     /// follower guard. `None`: it never runs out (a group of one).
     fn lease_expiry(&self, kind: ElectionKind, sg: &str) -> Option<Time> {
-        let g = self.elections.get(&(kind, sg.to_owned()))?;
+        let Some(g) = self.elections.get(&(kind, sg.to_owned())) else {
+            return None;
+        };
         let population: Vec<&MemberId> = g.view.population.iter().collect();
         let agreed: Vec<&MemberId> = g.view.agreed.iter().collect();
         [population, agreed]
@@ -566,7 +568,6 @@ impl Ring {
         let grace = self.confirmed_grace();
         let settle = self.cfg.election.settle;
         let mut joined = self.update_met_peer(now);
-        let stored_term = self.election(sg, kind).map(|e| e.term);
         let finished = self
             .election(sg, kind)
             .filter(|e| e.status == ElectionStatus::Finished)
@@ -585,9 +586,6 @@ impl Ring {
             ElectionRules::Habitat => habitat_electorate(&group),
             ElectionRules::Warren => g.population.update(&group, grace, joined, agreed),
         };
-        g.view.agreed_unknown = rules == ElectionRules::Warren
-            && g.agreed.is_none()
-            && stored_term.is_some_and(|t| t > 0);
     }
 
     fn view_of(&self, kind: ElectionKind, sg: &str) -> Electorate {
