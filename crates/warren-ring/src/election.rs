@@ -249,7 +249,14 @@ impl Population {
                 .is_some_and(|c| c.health == Some(Health::Alive))
         };
         let alive_count = self.members.iter().filter(|id| alive(id)).count();
-        if has_quorum(alive_count, self.members.len()) {
+        // Without a finished result to go by (the group's first election, or a member that has
+        // not learnt the last result yet), nothing committed says who the group is: dead
+        // members stay in the population (only a departure takes them out) and quorum needs
+        // every member of it. Otherwise a member that restarted without its state, with
+        // newcomers on the same side of a split, could shrink the group it knows of into a
+        // majority of its own while the rest of the group elects on the other side.
+        let committed = agreed.is_some();
+        if committed && has_quorum(alive_count, self.members.len()) {
             let leaving: Vec<MemberId> = self
                 .members
                 .iter()
@@ -285,8 +292,13 @@ impl Population {
             let live = v.iter().filter(|id| alive(id)).count();
             has_quorum(live, v.len())
         });
+        let enough = if committed {
+            has_quorum(electorate.len(), self.members.len())
+        } else {
+            electorate.len() == self.members.len()
+        };
         Electorate {
-            quorum: joined && agreed_quorum && has_quorum(electorate.len(), self.members.len()),
+            quorum: joined && agreed_quorum && enough,
             population: self.members.clone(),
             electorate,
             agreed: agreed.cloned().unwrap_or_default(),
@@ -598,12 +610,14 @@ mod tests {
         let names = ["a", "b", "c", "d", "e"];
         let all_alive: Vec<_> = names.iter().map(|n| cand(n, Some(Alive), 0)).collect();
         assert!(pop.update(&all_alive, GRACE, true, None).quorum);
-        // e, d, then c die, each long enough ago.
+        // e, d, then c die, each long enough ago; after each the leader re-runs, so the last
+        // result's voters are the population before the death.
         let mut group = all_alive.clone();
         for dead in [4, 3, 2] {
+            let agreed = pop.members().clone();
             group[dead] = cand(names[dead], Some(Confirmed), 60);
             let habitat = habitat_electorate(&group);
-            let warren = pop.update(&group, GRACE, true, None);
+            let warren = pop.update(&group, GRACE, true, Some(&agreed));
             assert!(
                 warren.quorum,
                 "warren lost quorum after {} died",
@@ -842,27 +856,52 @@ mod tests {
             cand("b", Some(Alive), 0),
             cand("c", Some(Alive), 0),
         ];
-        pop.update(&start, GRACE, true, None);
+        let agreed: BTreeSet<MemberId> = [id("a"), id("b"), id("c")].into();
+        pop.update(&start, GRACE, true, Some(&agreed));
         // Two members we never heard of, already dead: they count at once (no quorum now).
         let mut grown = start.clone();
         grown.push(cand("x", Some(Confirmed), 0));
         grown.push(cand("y", Some(Confirmed), 0));
         grown[2] = cand("c", Some(Suspect), 0);
-        let e = pop.update(&grown, GRACE, true, None);
+        let e = pop.update(&grown, GRACE, true, Some(&agreed));
         assert_eq!(e.population.len(), 5);
         assert!(!e.quorum);
         // c comes back; x and y pass the grace and leave by quorum, and stay out while dead.
         grown[2] = cand("c", Some(Alive), 0);
         grown[3] = cand("x", Some(Confirmed), 60);
         grown[4] = cand("y", Some(Confirmed), 60);
-        let e = pop.update(&grown, GRACE, true, None);
+        let e = pop.update(&grown, GRACE, true, Some(&agreed));
         assert!(e.quorum);
         assert_eq!(e.population.len(), 3);
-        let e = pop.update(&grown, GRACE, true, None);
+        let e = pop.update(&grown, GRACE, true, Some(&agreed));
         assert_eq!(e.population.len(), 3);
         // x comes back Alive: it joins again.
         grown[3] = cand("x", Some(Alive), 0);
-        let e = pop.update(&grown, GRACE, true, None);
+        let e = pop.update(&grown, GRACE, true, Some(&agreed));
         assert_eq!(e.population.len(), 4);
+    }
+
+    /// Without a finished result to go by, nothing committed says who the group is: a member
+    /// that restarted without its state, on one side of a split with newcomers, keeps counting
+    /// the members it cannot see however long they have been dead, and needs every member it
+    /// counts; the same member with the last result's voters may drop them by quorum.
+    #[test]
+    fn without_a_result_the_dead_stay_and_quorum_is_everyone() {
+        let group = vec![
+            cand("a", Some(Confirmed), 600),
+            cand("b", Some(Confirmed), 600),
+            cand("me", Some(Alive), 0),
+            cand("new1", Some(Alive), 0),
+            cand("new2", Some(Alive), 0),
+        ];
+        let mut pop = Population::default();
+        let e = pop.update(&group, GRACE, true, None);
+        assert!(!e.quorum, "3 of 5 is a majority, but not a committed one");
+        let e = pop.update(&group, GRACE, true, None);
+        assert_eq!(e.population.len(), 5, "the dead left without a committed step");
+        assert!(!e.quorum);
+        // Every member alive: the first election of a group can finish.
+        let all: Vec<_> = ["a", "b", "me"].iter().map(|n| cand(n, Some(Alive), 0)).collect();
+        assert!(Population::default().update(&all, GRACE, true, None).quorum);
     }
 }
