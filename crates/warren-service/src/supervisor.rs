@@ -349,6 +349,7 @@ pub fn spawn(
         shared,
         user_toml: None,
         published: None,
+        initialized: false,
         proc: None,
         rendered: false,
         pending: Changes::default(),
@@ -438,8 +439,10 @@ struct Service {
     user_toml_path: PathBuf,
     /// The `user.toml` text in force (`None`: no file).
     user_toml: Option<String>,
-    /// Exported cfg last published.
-    published: Option<toml::Table>,
+    /// Exported cfg and `initialized` last published.
+    published: Option<(toml::Table, bool)>,
+    /// The service has started once (its init hook succeeded and its run hook was spawned).
+    initialized: bool,
     proc: Option<Running>,
     /// Templates were rendered at least once.
     rendered: bool,
@@ -592,18 +595,21 @@ impl Service {
         self.publish_status();
     }
 
-    /// Publishes the Service rumor when the exported cfg changed (spec §8.6), with
-    /// `initialized` as it is then. A start or stop alone does not re-publish: every new
-    /// incarnation of a member's Service rumor is gossiped to the whole ring, and (known issue,
-    /// see ARCHITECTURE.md) a burst of them from a member that just rejoined a leader-topology
-    /// group can make the group re-elect that member.
+    /// Publishes the Service rumor when the exported cfg changed (spec §8.6) or the service
+    /// became initialized (its first start): peers' census shows `initialized` once it is true.
+    /// Re-publishing is safe for elections: a member's Service rumor says nothing about its
+    /// candidacies (a restarted member never acts on its previous life's, see `warren-ring`).
     fn publish(&mut self) {
         let exported = exports(&self.pkg, self.layers.merged());
-        if self.published.as_ref() == Some(&exported) {
+        let initialized = self.initialized;
+        if self
+            .published
+            .as_ref()
+            .is_some_and(|(e, i)| *e == exported && *i == initialized)
+        {
             return;
         }
-        let initialized = self.proc.is_some();
-        self.published = Some(exported.clone());
+        self.published = Some((exported.clone(), initialized));
         let service = warren_ring::Service {
             incarnation: 0,
             member_id: MemberId::new(self.shared.sys.member_id.as_str()),
@@ -889,6 +895,10 @@ impl Service {
             child,
             started: Instant::now(),
         });
+        if !self.initialized {
+            self.initialized = true;
+            self.publish();
+        }
         self.next_start = None;
         self.next_health = Some(Instant::now());
         self.publish_status();

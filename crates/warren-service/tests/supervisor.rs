@@ -392,13 +392,14 @@ fn standalone_lifecycle_restart_on_config_change_and_stop() {
         let conf = fx.fs_root.join("hab/svc/app/config/app.conf");
         assert_eq!(std::fs::read_to_string(&conf).unwrap(), "message=one\n");
         assert_eq!(fx.marker("run").trim(), first.to_string());
-        // The Service rumor carries the exports; it was published once, at load (before the
-        // start), and starting does not publish it again (only an export change does).
+        // The Service rumor carries the exports; it was published at load (before the start,
+        // not initialized) and once more at the first start (initialized), and no more.
         let published = ring.published();
-        assert_eq!(published.len(), 1);
+        assert_eq!(published.len(), 2);
+        assert!(!published[0].initialized);
         let last = published.last().cloned().unwrap();
         assert_eq!(String::from_utf8(last.cfg).unwrap().trim(), "port = 1234");
-        assert!(!last.initialized);
+        assert!(last.initialized);
 
         // health-check exit codes reach the status.
         std::fs::write(fx.markers.join("health-code"), "2").unwrap();
