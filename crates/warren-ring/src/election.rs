@@ -898,10 +898,17 @@ mod tests {
         let e = pop.update(&group, GRACE, true, None);
         assert!(!e.quorum, "3 of 5 is a majority, but not a committed one");
         let e = pop.update(&group, GRACE, true, None);
-        assert_eq!(e.population.len(), 5, "the dead left without a committed step");
+        assert_eq!(
+            e.population.len(),
+            5,
+            "the dead left without a committed step"
+        );
         assert!(!e.quorum);
         // Every member alive: the first election of a group can finish.
-        let all: Vec<_> = ["a", "b", "me"].iter().map(|n| cand(n, Some(Alive), 0)).collect();
+        let all: Vec<_> = ["a", "b", "me"]
+            .iter()
+            .map(|n| cand(n, Some(Alive), 0))
+            .collect();
         assert!(Population::default().update(&all, GRACE, true, None).quorum);
     }
 }

@@ -563,7 +563,7 @@ impl Ring {
             Rumor::ElectionUpdate(e) if self.in_group(&e.service_group) && !self.left => {
                 self.receive_election(ElectionKind::Update, Arc::unwrap_or_clone(e), now);
             }
-            Rumor::Service(s) if s.member_id == self.me.id && !s.withdrawn => {
+            Rumor::Service(s) if s.member_id == self.me.id => {
                 self.about_my_service(s, now);
             }
             other => {
@@ -851,6 +851,8 @@ impl Ring {
                 let newer = heard.incarnation > m.incarnation;
                 (newer || (heard.incarnation == m.incarnation && !same)).then_some(m)
             }
+            // A service I do not run: its withdrawal stands, anything else is withdrawn.
+            None if heard.withdrawn => None,
             None => Some(crate::rumor::Service {
                 withdrawn: true,
                 ..(*heard).clone()
