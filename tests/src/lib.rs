@@ -87,6 +87,18 @@ impl Sup {
         let gossip: SocketAddr = format!("127.0.0.1:{}", free_port())
             .parse()
             .unwrap_or_else(|e| panic!("{e}"));
+        Sup::start_on(root, gossip, peers, extra, env)
+    }
+
+    /// As [`Sup::start_env`], listening for gossip on `gossip` (an address another member was
+    /// already told to join through, say).
+    pub fn start_on(
+        root: &Path,
+        gossip: SocketAddr,
+        peers: &[SocketAddr],
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Sup {
         let http: SocketAddr = format!("127.0.0.1:{}", free_port())
             .parse()
             .unwrap_or_else(|e| panic!("{e}"));
