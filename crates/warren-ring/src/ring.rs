@@ -843,11 +843,15 @@ impl Ring {
         let answer = match mine {
             Some(m) => {
                 // A Habitat peer drops the withdrawn tag when it passes my rumor on; the same
-                // value without it is not news.
-                let same = crate::rumor::Service {
-                    withdrawn: m.withdrawn,
-                    ..(*heard).clone()
-                } == m;
+                // value without it is not news. A withdrawal of a service I run again is.
+                let same = if m.withdrawn && !heard.withdrawn {
+                    crate::rumor::Service {
+                        withdrawn: true,
+                        ..(*heard).clone()
+                    } == m
+                } else {
+                    *heard == m
+                };
                 let newer = heard.incarnation > m.incarnation;
                 (newer || (heard.incarnation == m.incarnation && !same)).then_some(m)
             }

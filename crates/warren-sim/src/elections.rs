@@ -378,7 +378,7 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
     let mut leader_crashed_at: Option<(usize, Time)> = None;
     let mut overlap_since: Option<Time> = None;
     // A leader on the small side of the current split, and when the split began.
-    let mut minority_leader: Option<(usize, Time)> = None;
+    let mut minority_leader: Option<(usize, Time, Vec<usize>)> = None;
     let mut unloaded: Vec<usize> = Vec::new();
     let faults = 4 + sim.random_index(6);
     for _ in 0..faults {
@@ -400,8 +400,13 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
             } else {
                 overlap_since = None;
             }
-            if let Some((l, at)) = minority_leader {
-                if acting_leaders(&sim, &group).contains(&l) {
+            if let Some((l, at, side)) = &minority_leader {
+                // Still on the small side? (A member restarted on its side can make it the
+                // majority: then acting is right.)
+                let live: Vec<usize> = group.iter().copied().filter(|&g| sim.is_live(g)).collect();
+                let with = live.iter().filter(|g| side.contains(g)).count();
+                let (l, at) = (*l, *at);
+                if 2 * with <= live.len() && acting_leaders(&sim, &group).contains(&l) {
                     let s = sim.now.saturating_since(at).as_secs_f64();
                     run.max_minority_acting_s = run.max_minority_acting_s.max(s);
                 } else {
@@ -496,7 +501,7 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
                     let live: Vec<usize> =
                         group.iter().copied().filter(|&g| sim.is_live(g)).collect();
                     let with = live.iter().filter(|g| side.contains(g)).count();
-                    (2 * with <= live.len()).then_some((l, sim.now))
+                    (2 * with <= live.len()).then_some((l, sim.now, side.to_vec()))
                 });
             }
             _ => {
@@ -532,6 +537,7 @@ pub fn election_fuzz(p: &Params) -> Result<Value> {
     let mut overlap = Vec::new();
     let mut max_overlap: f64 = 0.0;
     let mut max_minority: f64 = 0.0;
+    let mut max_minority_seed = None;
     let mut max_failover: f64 = 0.0;
     let mut faults = 0u64;
     for k in 0..runs as u64 {
@@ -547,7 +553,10 @@ pub fn election_fuzz(p: &Params) -> Result<Value> {
             overlap.push(seed);
         }
         max_overlap = max_overlap.max(r.max_overlap_s);
-        max_minority = max_minority.max(r.max_minority_acting_s);
+        if r.max_minority_acting_s > max_minority {
+            max_minority = r.max_minority_acting_s;
+            max_minority_seed = Some(seed);
+        }
         max_failover = max_failover.max(r.max_failover_s);
         faults += u64::from(r.faults);
     }
@@ -566,6 +575,7 @@ pub fn election_fuzz(p: &Params) -> Result<Value> {
     m.insert("runs_with_overlap".into(), json!(overlap.len()));
     m.insert("max_overlap_s".into(), json!(round3(max_overlap)));
     m.insert("max_minority_acting_s".into(), json!(round3(max_minority)));
+    m.insert("max_minority_acting_seed".into(), json!(max_minority_seed));
     // The seeds to replay (`--seed S --runs 1`), a few of each.
     stuck.truncate(10);
     dual.truncate(10);

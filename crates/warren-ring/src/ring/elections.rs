@@ -308,9 +308,7 @@ impl Ring {
     /// them is a member I counted, and it does not vote while it heard from me within the
     /// follower guard. `None`: it never runs out (a group of one).
     fn lease_expiry(&self, kind: ElectionKind, sg: &str) -> Option<Time> {
-        let Some(g) = self.elections.get(&(kind, sg.to_owned())) else {
-            return None;
-        };
+        let g = self.elections.get(&(kind, sg.to_owned()))?;
         let population: Vec<&MemberId> = g.view.population.iter().collect();
         let agreed: Vec<&MemberId> = g.view.agreed.iter().collect();
         [population, agreed]
