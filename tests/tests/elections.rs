@@ -9,7 +9,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use warren_e2e::{Sup, free_port, log_tail, state_dir, wait_until};
+use warren_e2e::{Sup, log_tail, state_dir, wait_until};
 
 const GROUP: &str = "standin.default";
 
@@ -188,18 +188,29 @@ fn self_leaders(sups: &[&Sup], ids: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// A UDP socket bound to a port of 127.0.0.1 that is free for TCP too, and its address.
+fn held_port() -> (UdpSocket, SocketAddr) {
+    for _ in 0..100 {
+        let Ok(u) = UdpSocket::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let Ok(addr) = u.local_addr() else { continue };
+        if std::net::TcpListener::bind(addr).is_ok() {
+            return (u, addr);
+        }
+    }
+    panic!("no free port on 127.0.0.1");
+}
+
 #[test]
 fn a_member_whose_peer_never_answers_never_leads() {
     let test = "lonely";
     let plan = plan(test);
     let plan = plan.to_string_lossy().into_owned();
     let args = [plan.as_str(), "--topology", "leader"];
-    // Nothing answers there (yet): a port probed free, held by a UDP socket nobody reads (so
-    // `free_port` in a test running alongside cannot hand it out), released for the second member.
-    let absent: SocketAddr = format!("127.0.0.1:{}", free_port())
-        .parse()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let hold = UdpSocket::bind(absent).unwrap_or_else(|e| panic!("{absent}: {e}"));
+    // Nothing answers there (yet): a UDP socket nobody reads holds the port (so `free_port` in
+    // a test running alongside cannot hand it out) until the second member takes it over.
+    let (hold, absent) = held_port();
     let first = Sup::start(&state_dir(test, 0), &[absent], &args);
     let id = first.id();
     let start = Instant::now();

@@ -84,6 +84,10 @@ pub struct ElectionConfig {
     /// Warren: each member of a group probes the group's leader at least this often, besides
     /// SWIM's round-robin.
     pub leader_probe_interval: Duration,
+    /// Warren: a member given peers judges no quorum until this long after their rumors first
+    /// reached it: each peer's rumor pusher reconnects on its own back-off (up to 5 s in
+    /// `warren-zmtp`), so one peer's rumors can arrive well before the full sync of another.
+    pub rumor_settle: Duration,
     /// Warren: the leader's lease. A leader acts only while it has heard directly (a datagram)
     /// from a quorum of its group within this time, and steps down when it has not. `None`
     /// derives it from the ring's timings ([`crate::Config::leader_lease`]): strictly less than
@@ -102,6 +106,7 @@ impl Default for ElectionConfig {
             peer_fallback: Duration::from_secs(60),
             confirm: Duration::from_millis(800),
             leader_probe_interval: Duration::from_secs(2),
+            rumor_settle: Duration::from_secs(5),
             lease: None,
         }
     }
@@ -351,7 +356,9 @@ pub fn on_receive(
     // Habitat: "I was the winner" whenever the stored candidate is me; Warren: only when I had
     // actually won (a member's own unfinished candidacy is no reason to stand with the highest
     // suitability).
-    let i_won = s.member_id == *me && (rules == ElectionRules::Habitat || s.status == Finished);
+    // (A win with my own vote alone, in a group I did not know yet, is no reason either.)
+    let i_won = s.member_id == *me
+        && (rules == ElectionRules::Habitat || (s.status == Finished && s.votes.len() > 1));
     let suitability = if i_won { u64::MAX } else { my_suitability };
     match rules {
         ElectionRules::Habitat => {
@@ -718,7 +725,7 @@ mod tests {
             OnReceive::Adopt
         );
         // The old winner re-runs with the highest suitability in both rule sets.
-        let mine = election("m", 1, Finished, &["m"]);
+        let mine = election("m", 1, Finished, &["m", "x"]);
         for rules in [ElectionRules::Habitat, ElectionRules::Warren] {
             assert_eq!(
                 on_receive(rules, &me, Some(&mine), &r, 5, false),
@@ -728,6 +735,15 @@ mod tests {
                 }
             );
         }
+        // Warren: a win with my own vote alone (before I knew the group) is no reason to.
+        let alone = election("m", 1, Finished, &["m"]);
+        assert_eq!(
+            on_receive(ElectionRules::Warren, &me, Some(&alone), &r, 5, false),
+            OnReceive::StartThenMerge {
+                drop_stored: true,
+                suitability: 5
+            }
+        );
     }
 
     #[test]

@@ -313,6 +313,151 @@ fn failover_trials(name: &str, p: &Params, stop: Stop) -> Result<Value> {
     Ok(Value::Object(m))
 }
 
+/// How a member is replaced in the `replace` scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Replacement {
+    /// SIGTERM (it leaves the ring), and a new member with a fresh identity (a new pod without
+    /// a volume).
+    GracefulFresh,
+    /// SIGTERM, and the same member back on its state (a StatefulSet pod on its volume).
+    GracefulKept,
+    /// SIGKILL (a lost node), and a new member with a fresh identity.
+    KillFresh,
+    /// SIGKILL, and the same member back on its state.
+    KillKept,
+}
+
+/// `replace`: rolling replacement of a leader-topology group of `--group-size` (3 or 5) in a ring
+/// of `--nodes`: `--runs` rounds (default 3) of each kind of replacement (graceful or SIGKILL,
+/// fresh or kept identity), back to back on the same group, one member at a time (the leader
+/// among them), the next only once the group agreed again and `--seconds` (default 15) passed,
+/// with `--loss`. Reports, for each kind, the longest time the group was without an agreed
+/// leader after a replacement began, stuck steps, and instants with two members acting as leader.
+pub fn replace(p: &Params) -> Result<Value> {
+    let net = NetConfig {
+        loss: p.loss,
+        ..NetConfig::default()
+    };
+    let mut sim = Sim::new(Config::profile(p.profile), net, p.seed);
+    sim.persist = true;
+    let size = p.group_size.clamp(1, 9);
+    let spare = 4 * p.runs.max(3) * size + 8;
+    let n = p.nodes.max(size + 1);
+    for _ in 0..n + spare {
+        sim.add_node();
+    }
+    sim.start(0, &[]);
+    for i in 1..n {
+        let pause = Duration::from_millis(sim.random_index(300) as u64);
+        sim.run_for(pause);
+        sim.start(i, &[0]);
+    }
+    let mut group: Vec<usize> = (1..=size).collect();
+    for &i in &group {
+        load(&mut sim, i);
+    }
+    let mut dual = 0;
+    if until_agreed(&mut sim, &group, Duration::from_secs(60), &mut dual, None).is_none() {
+        return Err(ScenarioError(format!("seed {}: no first election", p.seed)));
+    }
+    let rounds = if p.runs == 0 { 3 } else { p.runs };
+    let gap = Duration::from_secs_f64(p.seconds.unwrap_or(15.0).max(0.0));
+    let mut next_new = n;
+    let mut out = serde_json::Map::new();
+    let mut stuck_total = 0u64;
+    let mut overlap_total = 0u64;
+    let mut worst: f64 = 0.0;
+    for kind in [
+        Replacement::GracefulFresh,
+        Replacement::GracefulKept,
+        Replacement::KillFresh,
+        Replacement::KillKept,
+    ] {
+        let mut leaderless: Vec<f64> = Vec::new();
+        let mut stuck = 0u64;
+        for r in 0..rounds * group.len() {
+            // The leader first in each round, then the others.
+            let leader = agreed_leader(&sim, &group).map(|(l, _)| l);
+            let victim = match (r % group.len(), leader) {
+                (0, Some(l)) => l,
+                _ => group[(r + 1) % group.len()],
+            };
+            let t0 = sim.now;
+            match kind {
+                Replacement::GracefulFresh | Replacement::GracefulKept => {
+                    sim.leave(victim);
+                    sim.run_for(Duration::from_millis(800));
+                    sim.crash(victim);
+                }
+                Replacement::KillFresh | Replacement::KillKept => sim.crash(victim),
+            }
+            // The replacement pod starts a few seconds later and peers through the ring.
+            let later = Duration::from_millis(1000 + sim.random_index(3000) as u64);
+            sim.run_for(later);
+            let newcomer = match kind {
+                Replacement::GracefulFresh | Replacement::KillFresh => {
+                    let i = next_new;
+                    next_new += 1;
+                    group.retain(|&g| g != victim);
+                    group.push(i);
+                    i
+                }
+                Replacement::GracefulKept | Replacement::KillKept => victim,
+            };
+            load(&mut sim, newcomer);
+            let peers = sim.live();
+            sim.start(newcomer, &peers);
+            // Leaderless from the replacement's start until the group agrees again with the
+            // newcomer in it.
+            let mut overlap = 0u64;
+            let ok = sim.run_until_cond(Duration::from_millis(50), Duration::from_secs(60), |s| {
+                if acting_leaders(s, &group).len() > 1 {
+                    overlap += 1;
+                }
+                agreed_leader(s, &group).is_some()
+            });
+            overlap_total += overlap;
+            if !ok {
+                if std::env::var_os("WARREN_SIM_TRACE_ELECTIONS").is_some() {
+                    trace_group(&sim, &group, &format!("{kind:?} stuck, victim {victim}"));
+                }
+                stuck += 1;
+                continue;
+            }
+            // The time without an agreed leader: from when the old one stopped (the victim, if
+            // it led) or zero if the leader stayed.
+            let s = if leader == Some(victim) {
+                sim.now.saturating_since(t0).as_secs_f64()
+            } else {
+                0.0
+            };
+            leaderless.push(s);
+            sim.run_for(gap);
+            if acting_leaders(&sim, &group).len() > 1 {
+                overlap_total += 1;
+            }
+        }
+        let max = leaderless.iter().copied().fold(0.0, f64::max);
+        worst = worst.max(max);
+        stuck_total += stuck;
+        out.insert(
+            format!("{kind:?}"),
+            json!({"steps": leaderless.len() as u64 + stuck, "stuck": stuck, "max_leaderless_s": round3(max)}),
+        );
+    }
+    let mut m = header("replace", p, &sim);
+    m.insert("group_size".into(), json!(size));
+    m.insert("rounds".into(), json!(rounds));
+    m.insert("kinds".into(), Value::Object(out));
+    m.insert("stuck".into(), json!(stuck_total));
+    m.insert(
+        "instants_with_two_acting_leaders".into(),
+        json!(overlap_total + dual),
+    );
+    m.insert("max_leaderless_s".into(), json!(round3(worst)));
+    Ok(Value::Object(m))
+}
+
 /// What one fuzz run found.
 #[derive(Clone, Debug, Default)]
 pub struct FuzzRun {

@@ -94,6 +94,7 @@ pub const SCENARIOS: &[&str] = &[
     "election",
     "election-fuzz",
     "graceful",
+    "replace",
 ];
 
 /// Runs the scenario called `name`.
@@ -110,6 +111,7 @@ pub fn run(name: &str, p: &Params) -> Result<Value> {
         "election" => crate::elections::election(p)?,
         "election-fuzz" => crate::elections::election_fuzz(p)?,
         "graceful" => crate::elections::graceful(p)?,
+        "replace" => crate::elections::replace(p)?,
         other => {
             return Err(ScenarioError(format!(
                 "unknown scenario {other:?}; expected one of {}",

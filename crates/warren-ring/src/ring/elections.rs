@@ -512,7 +512,7 @@ impl Ring {
         let synced = !self.peers_expected
             || self
                 .heard_rumors
-                .is_some_and(|t| now >= t + self.cfg.election.settle);
+                .is_some_and(|t| now >= t + self.cfg.election.rumor_settle);
         self.met_peer = alone || (synced && (alive_peer || fallback));
         self.met_peer
     }
