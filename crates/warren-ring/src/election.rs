@@ -16,7 +16,7 @@
 //! | a lone member that has peers to join may elect itself before meeting them, and members loading a service together may each elect themselves | no quorum before it has met a peer and has been in the group for a settling time |
 //! | changes wait for the next gossip round | changes are pushed to the group's members at once and re-sent while unfinished |
 //! | a leader acts for as long as it holds a Finished result | a leader acts only while its lease holds (it heard from a quorum within `Config::leader_lease`), and a member that heard from its leader within `Config::follower_guard` does not replace it |
-//! | a restarted member reloads its own candidacy or win from its rumor file | a member never finishes or acts on a candidacy it did not stand in during this life ([`GroupElection::stood`]) |
+//! | a restarted member reloads its own candidacy or win from its rumor file | a member never finishes or acts on a candidacy it did not stand in during this life (`Ring::stood`, kept across unloads) |
 //! | Confirmed members count for 72 h whatever else is known | without a finished result to go by, dead members stay and quorum needs everyone; with one, the population changes by quorum against its voters |
 //!
 //! This module holds no rumors and sends nothing: the ring applies these decisions in
@@ -541,10 +541,6 @@ pub struct GroupElection {
     pub next_reply: Time,
     /// The finished result held, if any.
     pub finished: Option<HeldResult>,
-    /// The term of the last candidacy this member stood in, in this life of the process. A
-    /// candidacy or result naming this member at another (newer) term is its previous life's:
-    /// its votes were cast for a process that is gone, so it is never finished or acted on.
-    pub stood: Option<u64>,
 }
 
 impl GroupElection {
@@ -560,7 +556,6 @@ impl GroupElection {
             agreed: None,
             next_reply: now,
             finished: None,
-            stood: None,
         }
     }
 }

@@ -164,6 +164,11 @@ pub struct Ring {
     /// When each member last reached this one directly (a datagram it sent itself): what a
     /// leader's lease counts.
     heard: BTreeMap<MemberId, Time>,
+    /// The term of the last candidacy this member stood in, per election, in this life of the
+    /// process (kept when a service is unloaded and loaded again). A candidacy or result naming
+    /// this member at a newer term is its previous life's: its votes were cast for a process
+    /// that is gone, so it is never finished or acted on.
+    stood: BTreeMap<(ElectionKind, String), u64>,
     /// When the lease keep-alive last pinged each member.
     keepalive_at: BTreeMap<MemberId, Time>,
     /// This member's own Service rumors found in its rumor file at a restart, by group, until
@@ -240,6 +245,7 @@ impl Ring {
             heard_rumors: None,
             heard: BTreeMap::new(),
             keepalive_at: BTreeMap::new(),
+            stood: BTreeMap::new(),
             restored_own: BTreeMap::new(),
             leader_probed_at: BTreeMap::new(),
             rng,

@@ -192,7 +192,7 @@ impl Ring {
             Some(g)
                 if e.member_id == self.me.id
                     && (!g.view.quorum
-                        || g.stood != Some(e.term)
+                        || !self.stood_in(kind, service_group, e.term)
                         || self.lease(kind, service_group, now) == Lease::Lost) =>
             {
                 None
@@ -637,8 +637,9 @@ impl Ring {
         }
         if let Some(g) = self.elections.get_mut(&(kind, sg.to_owned())) {
             g.starts += 1;
-            g.stood = Some(term);
         }
+        let stood = self.stood.entry((kind, sg.to_owned())).or_insert(term);
+        *stood = (*stood).max(term);
         self.stats.elections_started += 1;
         let outcome = self.store.merge(wrap(kind, e), now);
         self.election_changed(kind, sg, outcome, now);
@@ -743,10 +744,9 @@ impl Ring {
     /// Whether I stood in `kind`'s election of `sg` at `term` in this life of the process (or at
     /// a later term, of which a `term` candidacy is an older copy).
     fn stood_in(&self, kind: ElectionKind, sg: &str, term: u64) -> bool {
-        self.elections
+        self.stood
             .get(&(kind, sg.to_owned()))
-            .and_then(|g| g.stood)
-            .is_some_and(|t| t >= term)
+            .is_some_and(|t| *t >= term)
     }
 
     /// Warren: a candidacy or result naming me at `term` that I did not stand in (my previous
