@@ -102,6 +102,7 @@ fn ring() -> Ring {
             suitability: 0,
             status: ElectionStatus::Finished,
             votes: (1..=3).map(|n| member(n).id).collect(),
+            committed: None,
         })),
         now,
     );

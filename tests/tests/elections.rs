@@ -402,3 +402,44 @@ fn a_cut_off_leader_steps_down_before_the_majority_elects() {
         t1.elapsed().as_secs_f64()
     );
 }
+
+/// The ring's first member (started without `--peer`) is killed with the rest of its group and
+/// restarted alone: its saved state names the others, so it waits for them instead of electing
+/// itself (it used to lead alone within seconds, a second leader once the others came back with
+/// their own result). Once they are back, the group agrees on one leader.
+#[test]
+fn a_rings_first_member_restarted_alone_waits_for_its_peers() {
+    let test = "election-first";
+    let plan = plan(test);
+    let mut sups = start_group(test, &plan, 3);
+    let all: Vec<&Sup> = sups.iter().collect();
+    let ok = wait_until(Duration::from_secs(30), || agreed(&all).is_some());
+    assert!(ok, "{test}: no agreed leader among three");
+    // The state files are written within a second of an election change.
+    std::thread::sleep(Duration::from_secs(3));
+    for s in &sups {
+        s.signal("KILL");
+    }
+    sups[0].restart();
+    let first = sups[0].id();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(15) {
+        let c = sups[0].census().unwrap_or_default();
+        let g = &c["census_groups"][GROUP];
+        assert!(
+            !(g["election_status"] == "ElectionFinished" && g["leader_id"] == first.as_str()),
+            "{test}: the first member restarted alone leads after {:.1} s: {g}",
+            t0.elapsed().as_secs_f64()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    sups[1].restart();
+    sups[2].restart();
+    let all: Vec<&Sup> = sups.iter().collect();
+    let ok = wait_until(Duration::from_secs(40), || agreed(&all).is_some());
+    assert!(
+        ok,
+        "{test}: no agreed leader after the others came back; first member's log:\n{}",
+        log_tail(&sups[0].root, 40)
+    );
+}

@@ -83,7 +83,7 @@ impl UpdateCounters {
                 RumorKey::ElectionUpdate(_) => &mut self.election_update,
                 RumorKey::Departure(_) => &mut self.departure,
             },
-            Event::DepartedByRing => return,
+            Event::DepartedByRing | Event::QuorumChanged { .. } => return,
         };
         *counter = counter.saturating_add(1);
     }

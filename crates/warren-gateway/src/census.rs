@@ -48,7 +48,7 @@ pub fn group(g: &CensusGroup) -> Value {
             )
         })
         .collect();
-    json!({
+    let mut out = json!({
         "service_group": g.service_group,
         "election_status": g.election_status.as_json(),
         "update_election_status": g.update_election_status.as_json(),
@@ -63,7 +63,26 @@ pub fn group(g: &CensusGroup) -> Value {
         "update_leader_id": g.update_leader_id.as_ref().map(|id| id.as_str()),
         "changed_service_files": g.changed_service_files,
         "service_files": files,
-    })
+    });
+    // Warren: why the election has no quorum, in words and in parts. Only while it has none, so
+    // the document keeps exactly Habitat's keys otherwise.
+    if let (Some(q), Some(map)) = (&g.election_quorum, out.as_object_mut()) {
+        map.insert(
+            "election_quorum".into(),
+            json!({
+                "met_ring": q.met_ring,
+                "alive": q.alive,
+                "counted": q.counted,
+                "missing": q.missing.iter().map(|m| json!({
+                    "member_id": m.id.as_str(),
+                    "health": m.health.map(|h| format!("{h:?}")),
+                    "for_s": m.for_how_long.as_secs(),
+                })).collect::<Vec<_>>(),
+                "reason": q.to_string(),
+            }),
+        );
+    }
+    out
 }
 
 /// One `CensusMember` (also the shape of `svc.me` in templates).
@@ -158,6 +177,7 @@ mod tests {
             update_leader_id: None,
             changed_service_files: Vec::new(),
             service_files: BTreeMap::new(),
+            election_quorum: None,
         };
         let ring = CensusRing {
             changed: true,
@@ -203,5 +223,29 @@ mod tests {
         assert_eq!(m["cfg"]["port"], 6379);
         assert_eq!(m["pkg"]["name"], "redis");
         assert_eq!(keys(&m["sys"]).len(), 8);
+
+        // Without quorum, Warren says why.
+        let mut lost = ring.census_groups["redis.default"].clone();
+        lost.election_status = CensusElectionStatus::ElectionNoQuorum;
+        lost.election_quorum = Some(warren_ring::QuorumGap {
+            met_ring: true,
+            alive: 1,
+            counted: 3,
+            missing: vec![warren_ring::MissingVoter {
+                id: MemberId::from("b"),
+                health: Some(warren_ring::Health::Confirmed),
+                for_how_long: std::time::Duration::from_secs(42),
+            }],
+        });
+        let v = group(&lost);
+        let q = &v["election_quorum"];
+        assert_eq!(q["missing"][0]["member_id"], "b");
+        assert_eq!(q["missing"][0]["health"], "Confirmed");
+        assert_eq!(q["missing"][0]["for_s"], 42);
+        let reason = q["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains("1 of 3") && reason.contains("b (Confirmed for 42 s)"),
+            "{reason}"
+        );
     }
 }

@@ -107,6 +107,7 @@ fn populated() -> Ring {
         suitability: 9,
         status: ElectionStatus::Finished,
         votes: vec![MemberId::from("bbbb"), MemberId::from("aaaa")],
+        committed: None,
     };
     r.publish(Rumor::Election(Arc::new(election.clone())), now);
     r.publish(
@@ -114,6 +115,7 @@ fn populated() -> Ring {
             status: ElectionStatus::NoQuorum,
             term: 0,
             votes: vec![MemberId::from("aaaa")],
+            committed: None,
             member_id: "aaaa".into(),
             ..election
         })),

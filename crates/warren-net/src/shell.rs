@@ -28,7 +28,7 @@ use tracing::{debug, info, warn};
 pub use warren_ring::LocalService;
 use warren_ring::{
     AgreedResult, Boot, Config, ElectionKind, Event, Health, Identity, MemberId, Membership, Ring,
-    Rumor, Service, Time, Transmit,
+    Rumor, RumorKey, Service, Time, Transmit,
 };
 use warren_wire::{ExactSize, RingKey, decode_rumor, decode_swim, encode_rumor, encode_swim};
 use warren_zmtp::{PullConfig, PullListener, PushConfig, Pusher, SendError};
@@ -38,6 +38,8 @@ use crate::resolver;
 
 /// Largest datagram read (Habitat reads 1024 bytes; Warren accepts more and never sends more).
 const RECV_BUF: usize = 64 * 1024;
+/// How soon state files are written after an election changed.
+const PERSIST_SOON: Duration = Duration::from_secs(1);
 /// Datagrams handled in one go before timers get their turn.
 const RECV_BATCH: usize = 64;
 
@@ -52,6 +54,10 @@ pub struct GossipConfig {
     pub peers: Vec<String>,
     /// A file of further peers, re-read whenever it changes.
     pub peer_watch_file: Option<PathBuf>,
+    /// The member restarted and its saved state (rumor file, election results) names other
+    /// members: it waits to meet them before it judges quorum, as if they were given as peers
+    /// (a ring's first member, restarted without `--peer`, must not elect itself alone).
+    pub saved_peers: bool,
     /// Started as a permanent peer.
     pub persistent: bool,
     /// Ring key; `None` means plaintext.
@@ -284,7 +290,9 @@ impl Gossip {
             members: cfg.initial_members.clone(),
             rumors: cfg.initial_rumors.clone(),
             services,
-            peers_expected: !cfg.peers.is_empty() || cfg.peer_watch_file.is_some(),
+            peers_expected: !cfg.peers.is_empty()
+                || cfg.peer_watch_file.is_some()
+                || cfg.saved_peers,
         };
         let mut ring = Ring::boot(cfg.ring.clone(), identity, os_seed(), now(), boot);
         ring.set_wire_size(Arc::new(ExactSize::for_key(key.as_ref())));
@@ -394,6 +402,14 @@ impl Gossip {
             while let Some(ev) = ring.poll_event() {
                 dirty = true;
                 hooks.event(&ev);
+                // Election results are written within a second, not at the next 30 s write: a
+                // member killed and restarted in between would know nothing of its group.
+                if matches!(
+                    &ev,
+                    Event::RumorChanged(RumorKey::Election(_) | RumorKey::ElectionUpdate(_))
+                ) {
+                    next_persist = next_persist.min(Instant::now() + PERSIST_SOON);
+                }
                 match ev {
                     Event::IncarnationChanged(inc) => hooks.incarnation_changed(inc),
                     Event::DepartedByRing => {
@@ -401,6 +417,22 @@ impl Gossip {
                         exit = Exit::DepartedByRing;
                         leaving_until = Some(Instant::now());
                     }
+                    Event::QuorumChanged {
+                        service_group,
+                        kind,
+                        quorum: false,
+                    } => {
+                        let why = ring
+                            .quorum_gap(&service_group, kind, now())
+                            .map(|g| g.to_string())
+                            .unwrap_or_default();
+                        warn!(%service_group, ?kind, "election has no quorum: {why}");
+                    }
+                    Event::QuorumChanged {
+                        service_group,
+                        kind,
+                        quorum: true,
+                    } => info!(%service_group, ?kind, "election has quorum again"),
                     other => log_event(&other),
                 }
             }

@@ -56,6 +56,7 @@ fn election(id: &str) -> Election {
         suitability: 11,
         status: ElectionStatus::NoQuorum,
         votes: vec![ID_A.into(), ID_B.into()],
+        committed: None,
     }
 }
 

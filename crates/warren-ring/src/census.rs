@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::election::ElectionKind;
+use crate::election::{ElectionKind, QuorumGap};
 use crate::member::{Health, MemberId};
 use crate::ring::Ring;
 use crate::rumor::{ElectionStatus, Rumor, RumorKey, SysInfo};
@@ -238,6 +238,8 @@ pub struct CensusGroup {
     pub changed_service_files: Vec<String>,
     /// Gossiped files by name.
     pub service_files: BTreeMap<String, CensusServiceFile>,
+    /// Warren: why the topology election has no quorum, for a group this member belongs to.
+    pub election_quorum: Option<QuorumGap>,
 }
 
 impl CensusGroup {
@@ -290,6 +292,11 @@ pub struct CensusRing {
 }
 
 fn status_of(ring: &Ring, sg: &str, kind: ElectionKind, now: Time) -> CensusElectionStatus {
+    // A leader acting through its own re-run (a change of the electorate being committed) is
+    // still the group's leader.
+    if ring.leader(sg, kind, now).is_some() {
+        return CensusElectionStatus::ElectionFinished;
+    }
     match ring.election(sg, kind).map(|e| e.status) {
         None => CensusElectionStatus::None,
         Some(ElectionStatus::Running) => CensusElectionStatus::ElectionInProgress,
@@ -340,6 +347,7 @@ impl CensusRing {
                     update_leader_id,
                     changed_service_files: Vec::new(),
                     service_files: BTreeMap::new(),
+                    election_quorum: ring.quorum_gap(sg, ElectionKind::Leader, now),
                 }
             });
             match &entry.rumor {

@@ -155,6 +155,65 @@ impl Electorate {
     }
 }
 
+/// Why a group this member belongs to has no quorum (Warren), in terms an operator can act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuorumGap {
+    /// Whether this member has met the ring it was told to join (until then it judges no
+    /// quorum anywhere, whoever else is alive).
+    pub met_ring: bool,
+    /// Members it counts, Alive.
+    pub alive: usize,
+    /// Members it counts (the population, and the voters of the last result).
+    pub counted: usize,
+    /// The members it counts that are not Alive, longest gone first.
+    pub missing: Vec<MissingVoter>,
+}
+
+impl std::fmt::Display for QuorumGap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.met_ring {
+            return write!(
+                f,
+                "this member has not met its ring yet: none of its peers answered, or their \
+                 rumors have not arrived"
+            );
+        }
+        write!(
+            f,
+            "{} of {} members counted are alive",
+            self.alive, self.counted
+        )?;
+        if self.missing.is_empty() {
+            return Ok(());
+        }
+        write!(f, "; missing: ")?;
+        for (i, m) in self.missing.iter().enumerate() {
+            if i > 0 {
+                write!(f, ", ")?;
+            }
+            match m.health {
+                Some(h) => write!(f, "{} ({h:?} for {} s)", m.id, m.for_how_long.as_secs())?,
+                None => write!(f, "{} (unknown to this member)", m.id)?,
+            }
+        }
+        write!(
+            f,
+            "; members gone for good leave the count once departed (`warren sup depart MEMBER`)"
+        )
+    }
+}
+
+/// A member a group's quorum waits for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissingVoter {
+    /// The member.
+    pub id: MemberId,
+    /// Its health (`None`: only its Service rumor is known).
+    pub health: Option<Health>,
+    /// How long it has had that health, as far as this member knows.
+    pub for_how_long: Duration,
+}
+
 /// A member of a group as the ring holds it: its health (`None` when the member is unknown) and
 /// for how long it has had that health.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -230,14 +289,34 @@ impl Population {
     ) -> Electorate {
         let health: BTreeMap<&MemberId, &Candidate> = group.iter().map(|c| (&c.id, c)).collect();
         let present = |c: &Candidate| matches!(c.health, Some(h) if h != Health::Departed);
+        // A departure is explicit and ring-wide (a graceful leave, `sup depart`, or the
+        // departure timeout): a departed voter no longer counts in the committed electorate
+        // either, which is how an operator restores a group that lost a majority at once.
+        let departed = |id: &MemberId| {
+            health
+                .get(id)
+                .is_some_and(|c| c.health == Some(Health::Departed))
+        };
+        let agreed: Option<BTreeSet<MemberId>> = agreed
+            .map(|v| v.iter().filter(|id| !departed(id)).cloned().collect())
+            .filter(|v: &BTreeSet<MemberId>| !v.is_empty());
+        let agreed = agreed.as_ref();
+        // With a committed electorate, a member that is not Alive counts only if that electorate
+        // holds it: the result says who the group was, and a dead member heard of besides (an
+        // older member whose Service rumor outlives it, or one that joined and died since) can
+        // only be a voter again by coming back. Without one, everything heard of counts.
+        let counts = |c: &Candidate| {
+            present(c)
+                && (c.health == Some(Health::Alive) || agreed.is_none_or(|v| v.contains(&c.id)))
+        };
         if !self.initialized || !joined {
             // Until this member has met the ring and settled, what it knows of the group is still
-            // arriving: the population is simply everything it has heard of.
+            // arriving: the population is simply everything it has heard of that counts.
             self.initialized = true;
             self.removed.clear();
             self.members = group
                 .iter()
-                .filter(|c| present(c))
+                .filter(|c| counts(c))
                 .map(|c| c.id.clone())
                 .collect();
         }
@@ -247,7 +326,7 @@ impl Population {
             .retain(|id| health.get(id).is_some_and(|c| present(c)));
         for c in group {
             let newcomer = !self.members.contains(&c.id) && !self.removed.contains(&c.id);
-            if newcomer && present(c) && c.health != Some(Health::Alive) {
+            if newcomer && counts(c) && c.health != Some(Health::Alive) {
                 self.members.insert(c.id.clone());
             }
         }
@@ -541,6 +620,8 @@ pub struct GroupElection {
     pub next_reply: Time,
     /// The finished result held, if any.
     pub finished: Option<HeldResult>,
+    /// The quorum last reported in an `Event::QuorumChanged` (`None`: nothing reported yet).
+    pub quorum_reported: Option<bool>,
 }
 
 impl GroupElection {
@@ -556,6 +637,7 @@ impl GroupElection {
             agreed: None,
             next_reply: now,
             finished: None,
+            quorum_reported: None,
         }
     }
 }
@@ -585,6 +667,7 @@ mod tests {
             suitability: 0,
             status,
             votes: votes.iter().map(|v| id(v)).collect(),
+            committed: None,
         }
     }
 
@@ -863,16 +946,16 @@ mod tests {
     }
 
     #[test]
-    fn members_heard_of_dead_join_at_once_and_removed_ones_stay_out() {
+    fn committed_voters_heard_of_dead_join_at_once_and_removed_ones_stay_out() {
         let mut pop = Population::default();
         let start = vec![
             cand("a", Some(Alive), 0),
             cand("b", Some(Alive), 0),
             cand("c", Some(Alive), 0),
         ];
-        let agreed: BTreeSet<MemberId> = [id("a"), id("b"), id("c")].into();
+        let agreed: BTreeSet<MemberId> = [id("a"), id("b"), id("c"), id("x"), id("y")].into();
         pop.update(&start, GRACE, true, Some(&agreed));
-        // Two members we never heard of, already dead: they count at once (no quorum now).
+        // Two voters we had not heard of, already dead: they count at once (no quorum now).
         let mut grown = start.clone();
         grown.push(cand("x", Some(Confirmed), 0));
         grown.push(cand("y", Some(Confirmed), 0));
@@ -880,6 +963,11 @@ mod tests {
         let e = pop.update(&grown, GRACE, true, Some(&agreed));
         assert_eq!(e.population.len(), 5);
         assert!(!e.quorum);
+        // Dead members outside the committed electorate do not.
+        let three: BTreeSet<MemberId> = [id("a"), id("b"), id("c")].into();
+        let e = Population::default().update(&grown, GRACE, true, Some(&three));
+        assert_eq!(e.population, three);
+        assert!(e.quorum);
         // c comes back; x and y pass the grace and leave by quorum, and stay out while dead.
         grown[2] = cand("c", Some(Alive), 0);
         grown[3] = cand("x", Some(Confirmed), 60);
@@ -924,5 +1012,43 @@ mod tests {
             .map(|n| cand(n, Some(Alive), 0))
             .collect();
         assert!(Population::default().update(&all, GRACE, true, None).quorum);
+    }
+
+    #[test]
+    fn a_committed_electorate_leaves_out_the_dead_it_does_not_hold() {
+        // A newcomer during a re-run: the committed electorate is {a, b, c} (c just killed); the
+        // Service rumors of two members killed in earlier replacements (old1, old2) are still
+        // around. Counting them would keep the newcomer without quorum, so it would never vote
+        // and the re-run would wait for its vote for ever.
+        let group = vec![
+            cand("a", Some(Alive), 0),
+            cand("b", Some(Alive), 0),
+            cand("c", Some(Confirmed), 1),
+            cand("old1", Some(Confirmed), 600),
+            cand("old2", Some(Confirmed), 600),
+            cand("me", Some(Alive), 0),
+        ];
+        let committed: BTreeSet<MemberId> = [id("a"), id("b"), id("c")].into();
+        let mut pop = Population::default();
+        let e = pop.update(&group, GRACE, true, Some(&committed));
+        assert_eq!(
+            e.population,
+            [id("a"), id("b"), id("c"), id("me")].into(),
+            "the dead outside the committed electorate count"
+        );
+        assert!(e.quorum);
+        // Without the committed electorate every member heard of counts, and quorum needs all.
+        let e = Population::default().update(&group, GRACE, true, None);
+        assert_eq!(e.population.len(), 6);
+        assert!(!e.quorum);
+        // A committed voter that is dead still counts: the majority of {a, b, c} must be alive.
+        let group = vec![
+            cand("a", Some(Alive), 0),
+            cand("b", Some(Confirmed), 1),
+            cand("c", Some(Confirmed), 1),
+            cand("me", Some(Alive), 0),
+        ];
+        let e = Population::default().update(&group, GRACE, true, Some(&committed));
+        assert!(!e.quorum, "one of three committed voters alive");
     }
 }

@@ -32,14 +32,16 @@ pub use census::{
     CensusElectionStatus, CensusGroup, CensusMember, CensusRing, PackageIdent, ServiceGroup,
 };
 pub use config::{Config, Profile};
-pub use election::{AgreedResult, ElectionConfig, ElectionKind, ElectionRules, Electorate};
+pub use election::{
+    AgreedResult, ElectionConfig, ElectionKind, ElectionRules, Electorate, MissingVoter, QuorumGap,
+};
 pub use member::{Health, Member, MemberId, Membership};
 pub use members::{MemberList, MemberRecord};
 pub use message::{Event, Swim, SwimKind, Transmit};
 pub use ring::{Boot, Identity, LocalService, Ring, Stats};
 pub use rumor::{
-    Departure, Election, ElectionStatus, Rumor, RumorKey, Service, ServiceConfig, ServiceFile,
-    SysInfo, WITHDRAWN_TAG,
+    COMMITTED_TAG, Committed, Departure, Election, ElectionStatus, Rumor, RumorKey, Service,
+    ServiceConfig, ServiceFile, SysInfo, WITHDRAWN_TAG,
 };
 pub use size::{EstimatedSize, WireSize};
 pub use store::{Outcome, RumorStore};

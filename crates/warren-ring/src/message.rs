@@ -84,4 +84,14 @@ pub enum Event {
     IncarnationChanged(u64),
     /// A Departure rumor named this member: Habitat stops and exits with code 86.
     DepartedByRing,
+    /// Warren: one of this member's groups lost quorum (or never had it within 10 s of joining),
+    /// or regained it. [`crate::Ring::quorum_gap`] says which members it waits for.
+    QuorumChanged {
+        /// The group.
+        service_group: String,
+        /// Which election.
+        kind: crate::ElectionKind,
+        /// Whether it has quorum now.
+        quorum: bool,
+    },
 }

@@ -349,10 +349,12 @@ impl Ring {
     }
 
     /// Says that this member was given peers to join (`--peer` or a peer-watch file), whether or
-    /// not they resolve yet: until it has met one of them (or, for an address that never turns
-    /// out to be a member, known an Alive member for `ElectionConfig::peer_fallback`) it judges
-    /// no quorum in any group, so a member that starts before its peers can be found never
-    /// elects itself. Without it, a member with no peers may lead its groups alone.
+    /// not they resolve yet, or that it restarted with saved state naming other members: until it
+    /// has met one of them (or, for an address that never turns out to be a member, known an
+    /// Alive member for `ElectionConfig::peer_fallback`; with no addresses at all, heard directly
+    /// from an Alive member) it judges no quorum in any group, so a member that starts before
+    /// its peers can be found never elects itself. Without it, a member with no peers may lead
+    /// its groups alone.
     pub fn expect_peers(&mut self) {
         self.peers_expected = true;
     }

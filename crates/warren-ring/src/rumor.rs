@@ -134,6 +134,60 @@ pub struct Election {
     pub status: ElectionStatus,
     /// Member ids that vote for the candidate, in arrival order.
     pub votes: Vec<MemberId>,
+    /// Warren: the committed electorate the candidacy was stood under (the term and voters of
+    /// the last finished result its candidate held), so that a member that joined the group after
+    /// that result judges quorum against it rather than against every member it has heard of. On
+    /// the wire it is the envelope tag [`Committed::to_tag`], which Habitat ignores (and drops
+    /// when it forwards the rumor).
+    pub committed: Option<Committed>,
+}
+
+/// The term and voters of a finished election: who a group was when it last agreed on a leader.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Committed {
+    /// The finished result's term.
+    pub term: u64,
+    /// Its voters.
+    pub voters: Vec<MemberId>,
+}
+
+/// At most this many voters travel in [`Election::committed`]: a group larger than this carries
+/// none and its newcomers judge as Habitat's would (every member heard of counts). It keeps an
+/// election with [`MAX_VOTES`] votes and a full committed electorate inside one 256 KiB frame.
+pub const MAX_COMMITTED: usize = 1024;
+
+/// The prefix of the Rumor envelope tag that carries [`Election::committed`].
+pub const COMMITTED_TAG: &str = "warren:committed:";
+
+impl Committed {
+    /// The envelope tag: `warren:committed:<term>:<id>,<id>,...`.
+    pub fn to_tag(&self) -> String {
+        let mut tag = format!("{COMMITTED_TAG}{}:", self.term);
+        for (i, v) in self.voters.iter().enumerate() {
+            if i > 0 {
+                tag.push(',');
+            }
+            tag.push_str(v.as_str());
+        }
+        tag
+    }
+
+    /// Reads a tag written by [`Committed::to_tag`]; `None` for any other tag, and for a
+    /// malformed one (no term, an empty id, or more than `max_voters` voters): the tag is advice,
+    /// and an election without it is judged as Habitat's would be.
+    pub fn from_tag(tag: &str, max_voters: usize) -> Option<Committed> {
+        let rest = tag.strip_prefix(COMMITTED_TAG)?;
+        let (term, ids) = rest.split_once(':')?;
+        let term = term.parse().ok()?;
+        let mut voters = Vec::new();
+        for id in ids.split(',') {
+            if id.is_empty() || voters.len() == max_voters {
+                return None;
+            }
+            voters.push(MemberId::new(id));
+        }
+        Some(Committed { term, voters })
+    }
 }
 
 /// A request to depart a member from the ring (`hab sup depart`).
@@ -346,7 +400,34 @@ mod tests {
             suitability: suit,
             status,
             votes: votes.iter().map(|v| MemberId::from(*v)).collect(),
+            committed: None,
         }
+    }
+
+    #[test]
+    fn a_committed_electorate_reads_back_from_its_tag() {
+        let c = Committed {
+            term: 42,
+            voters: vec![MemberId::from("a1"), MemberId::from("b2")],
+        };
+        let tag = c.to_tag();
+        assert_eq!(tag, "warren:committed:42:a1,b2");
+        assert_eq!(Committed::from_tag(&tag, 2), Some(c));
+        for bad in [
+            "warren:withdrawn",
+            "warren:committed:",
+            "warren:committed:x:a",
+            "warren:committed:1:",
+            "warren:committed:1:a,,b",
+            "warren:committed:-1:a",
+        ] {
+            assert_eq!(Committed::from_tag(bad, 2), None, "{bad}");
+        }
+        assert_eq!(
+            Committed::from_tag("warren:committed:1:a,b,c", 2),
+            None,
+            "more voters than allowed"
+        );
     }
 
     #[test]

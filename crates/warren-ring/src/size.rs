@@ -137,9 +137,13 @@ impl WireSize for EstimatedSize {
             }
             Rumor::Departure(d) => bytes_field(d.member_id.as_str().len()),
         };
-        // Warren's envelope tag on a withdrawn Service rumor.
+        // Warren's envelope tags: a withdrawn Service rumor, an election's committed electorate.
         let tag = match rumor {
             Rumor::Service(s) if s.withdrawn => bytes_field(crate::rumor::WITHDRAWN_TAG.len()),
+            Rumor::Election(e) | Rumor::ElectionUpdate(e) => e.committed.as_ref().map_or(0, |c| {
+                let ids: usize = c.voters.iter().map(|v| v.as_str().len() + 1).sum();
+                bytes_field(crate::rumor::COMMITTED_TAG.len() + 20 + 1 + ids)
+            }),
             _ => 0,
         };
         // type, from_id (at most a member id or "butterflyclient"), payload

@@ -127,6 +127,7 @@ fn a_restarted_member_does_not_restore_its_own_election() {
         suitability: 0,
         status: ElectionStatus::Finished,
         votes: vec![me.clone(), identity(2).id, identity(3).id],
+        committed: None,
     };
     let boot = Boot {
         rumors: vec![

@@ -147,6 +147,7 @@ impl FakeRing {
             update_leader_id: None,
             changed_service_files: Vec::new(),
             service_files: BTreeMap::new(),
+            election_quorum: None,
         };
         let mut groups = BTreeMap::from([(svc.service_group.clone(), group)]);
         for other in &st.others {
@@ -203,6 +204,7 @@ fn other_group(service_group: &str, member_id: &str, cfg: &str) -> CensusGroup {
         update_leader_id: None,
         changed_service_files: Vec::new(),
         service_files: BTreeMap::new(),
+        election_quorum: None,
     }
 }
 

@@ -102,7 +102,7 @@ fn trace_group(sim: &Sim, group: &[usize], what: &str) {
             let e = r.election(GROUP, ElectionKind::Leader);
             let v = r.electorate(GROUP, ElectionKind::Leader);
             eprintln!(
-                "  {i} live={} acting={} e={:?} pop={:?} el={:?} q={:?}",
+                "  {i} live={} acting={} e={:?} pop={:?} el={:?} q={:?} agreed={:?}",
                 sim.is_live(i),
                 r.leader(GROUP, ElectionKind::Leader, sim.now) == Some(&r.myself().id),
                 e.map(|e| (
@@ -126,6 +126,11 @@ fn trace_group(sim: &Sim, group: &[usize], what: &str) {
                     .filter_map(|m| sim.index_of(m))
                     .collect::<Vec<_>>()),
                 v.map(|v| v.quorum),
+                v.map(|v| v
+                    .agreed
+                    .iter()
+                    .filter_map(|m| sim.index_of(m))
+                    .collect::<Vec<_>>()),
             );
         }
     }
@@ -331,8 +336,9 @@ enum Replacement {
 /// of `--nodes`: `--runs` rounds (default 3) of each kind of replacement (graceful or SIGKILL,
 /// fresh or kept identity), back to back on the same group, one member at a time (the leader
 /// among them), the next only once the group agreed again and `--seconds` (default 15) passed,
-/// with `--loss`. Reports, for each kind, the longest time the group was without an agreed
-/// leader after a replacement began, stuck steps, and instants with two members acting as leader.
+/// with `--loss`. Reports, for each kind, the longest time no member acted as the group's leader
+/// during a replacement (sampled every 50 ms), the longest until the whole group, newcomer
+/// included, agreed on one leader, stuck steps, and instants with two members acting as leader.
 pub fn replace(p: &Params) -> Result<Value> {
     let net = NetConfig {
         loss: p.loss,
@@ -373,7 +379,8 @@ pub fn replace(p: &Params) -> Result<Value> {
         Replacement::KillFresh,
         Replacement::KillKept,
     ] {
-        let mut leaderless: Vec<f64> = Vec::new();
+        let mut leaderless_s: Vec<f64> = Vec::new();
+        let mut agreed_s: Vec<f64> = Vec::new();
         let mut stuck = 0u64;
         for r in 0..rounds * group.len() {
             // The leader first in each round, then the others.
@@ -383,17 +390,33 @@ pub fn replace(p: &Params) -> Result<Value> {
                 _ => group[(r + 1) % group.len()],
             };
             let t0 = sim.now;
+            // Time without any member acting as leader, sampled every 50 ms from the victim's
+            // stop until the group (newcomer included) agrees again.
+            let tick = Duration::from_millis(50);
+            let mut leaderless = Duration::ZERO;
+            let mut sample = |s: &mut Sim, overlap: &mut u64, span: Duration| {
+                let end = s.now + span;
+                while s.now < end {
+                    s.run_for(tick);
+                    match acting_leaders(s, &group).len() {
+                        0 => leaderless += tick,
+                        1 => {}
+                        _ => *overlap += 1,
+                    }
+                }
+            };
+            let mut overlap = 0u64;
             match kind {
                 Replacement::GracefulFresh | Replacement::GracefulKept => {
                     sim.leave(victim);
-                    sim.run_for(Duration::from_millis(800));
+                    sample(&mut sim, &mut overlap, Duration::from_millis(800));
                     sim.crash(victim);
                 }
                 Replacement::KillFresh | Replacement::KillKept => sim.crash(victim),
             }
             // The replacement pod starts a few seconds later and peers through the ring.
             let later = Duration::from_millis(1000 + sim.random_index(3000) as u64);
-            sim.run_for(later);
+            sample(&mut sim, &mut overlap, later);
             let newcomer = match kind {
                 Replacement::GracefulFresh | Replacement::KillFresh => {
                     let i = next_new;
@@ -407,12 +430,12 @@ pub fn replace(p: &Params) -> Result<Value> {
             load(&mut sim, newcomer);
             let peers = sim.live();
             sim.start(newcomer, &peers);
-            // Leaderless from the replacement's start until the group agrees again with the
-            // newcomer in it.
-            let mut overlap = 0u64;
-            let ok = sim.run_until_cond(Duration::from_millis(50), Duration::from_secs(60), |s| {
-                if acting_leaders(s, &group).len() > 1 {
-                    overlap += 1;
+            // Until the group agrees again with the newcomer in it.
+            let ok = sim.run_until_cond(tick, Duration::from_secs(60), |s| {
+                match acting_leaders(s, &group).len() {
+                    0 => leaderless += tick,
+                    1 => {}
+                    _ => overlap += 1,
                 }
                 agreed_leader(s, &group).is_some()
             });
@@ -424,25 +447,25 @@ pub fn replace(p: &Params) -> Result<Value> {
                 stuck += 1;
                 continue;
             }
-            // The time without an agreed leader: from when the old one stopped (the victim, if
-            // it led) or zero if the leader stayed.
-            let s = if leader == Some(victim) {
-                sim.now.saturating_since(t0).as_secs_f64()
-            } else {
-                0.0
-            };
-            leaderless.push(s);
+            leaderless_s.push(leaderless.as_secs_f64());
+            agreed_s.push(sim.now.saturating_since(t0).as_secs_f64());
             sim.run_for(gap);
             if acting_leaders(&sim, &group).len() > 1 {
                 overlap_total += 1;
             }
         }
-        let max = leaderless.iter().copied().fold(0.0, f64::max);
+        let max = leaderless_s.iter().copied().fold(0.0, f64::max);
+        let agreed_max = agreed_s.iter().copied().fold(0.0, f64::max);
         worst = worst.max(max);
         stuck_total += stuck;
         out.insert(
             format!("{kind:?}"),
-            json!({"steps": leaderless.len() as u64 + stuck, "stuck": stuck, "max_leaderless_s": round3(max)}),
+            json!({
+                "steps": leaderless_s.len() as u64 + stuck,
+                "stuck": stuck,
+                "max_leaderless_s": round3(max),
+                "max_until_newcomer_agrees_s": round3(agreed_max),
+            }),
         );
     }
     let mut m = header("replace", p, &sim);
@@ -484,8 +507,9 @@ pub struct FuzzRun {
 /// heals; then everything heals and restarts and the group must agree.
 ///
 /// With `storm`, splits follow each other without waiting for the group to agree in between.
-/// Without `churn`, services are never unloaded and members join and hear rumors at once (the
-/// resolver and reconnect delays are zero).
+/// With `churn`, services are also unloaded and loaded again, dead members are replaced by new
+/// ones (and never come back), and members are found by their resolver and hear rumors after
+/// delays; without it, members join and hear rumors at once.
 pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
     let net = if churn {
         NetConfig {
@@ -525,6 +549,8 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
     // A leader on the small side of the current split, and when the split began.
     let mut minority_leader: Option<(usize, Time, Vec<usize>)> = None;
     let mut unloaded: Vec<usize> = Vec::new();
+    // Members replaced by new ones (`churn`): never started again.
+    let mut lost: Vec<usize> = Vec::new();
     let faults = 4 + sim.random_index(6);
     for _ in 0..faults {
         let wait = Duration::from_millis(500 + sim.random_index(8000) as u64);
@@ -553,6 +579,9 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
                 let (l, at) = (*l, *at);
                 if 2 * with <= live.len() && acting_leaders(&sim, &group).contains(&l) {
                     let s = sim.now.saturating_since(at).as_secs_f64();
+                    if s > 2.5 && std::env::var_os("WARREN_SIM_TRACE_ELECTIONS").is_some() {
+                        trace_group(&sim, &group, "minority leader acting");
+                    }
                     run.max_minority_acting_s = run.max_minority_acting_s.max(s);
                 } else {
                     minority_leader = None;
@@ -575,7 +604,8 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
         // Members join through every running member, as `--peer` naming a headless service
         // does.
         let peer = |sim: &mut Sim, _live: &[usize]| -> Vec<usize> { sim.live() };
-        match sim.random_index(6) {
+        let choices = if churn { 7 } else { 6 };
+        match sim.random_index(choices) {
             // Kill the leader (or anyone when there is none), never more than a minority.
             0 | 1 if dead.len() + 1 < group.len().div_ceil(2) || dead.is_empty() => {
                 let victim = match agreed_leader(&sim, &group) {
@@ -598,6 +628,30 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
                 sim.unload_service(i, GROUP);
                 group.retain(|&g| g != i);
                 unloaded.push(i);
+            }
+            // A dead member is lost for good (a node gone with its pod's volume) and a new
+            // member takes its place, once the group agrees on a result none of whose voters is
+            // lost already: more lost voters than that is losing a majority, which waits for a
+            // departure (`sup depart`) by design.
+            6 if churn && dead.len() == 1 && next_new < sim.nodes.len() && {
+                let lost_ids: Vec<MemberId> =
+                    lost.iter().map(|&i| sim.nodes[i].id.clone()).collect();
+                agreed_leader(&sim, &group).is_some_and(|(l, _)| {
+                    sim.ring(l)
+                        .and_then(|r| r.election(GROUP, ElectionKind::Leader))
+                        .is_some_and(|e| !e.votes.iter().any(|v| lost_ids.contains(v)))
+                })
+            } =>
+            {
+                let gone = dead[0];
+                group.retain(|&g| g != gone);
+                lost.push(gone);
+                let i = next_new;
+                next_new += 1;
+                let peers = peer(&mut sim, &live);
+                sim.start(i, &peers);
+                load(&mut sim, i);
+                group.push(i);
             }
             // Restart a dead member with its old id; sometimes kill it again mid-election.
             2 if !dead.is_empty() => {

@@ -808,7 +808,10 @@ impl Sim {
                     self.obs.rumor_at.entry((observer, key)).or_insert(self.now);
                 }
             }
-            Event::MemberRemoved(_) | Event::RumorRemoved(_) | Event::DepartedByRing => {}
+            Event::MemberRemoved(_)
+            | Event::RumorRemoved(_)
+            | Event::DepartedByRing
+            | Event::QuorumChanged { .. } => {}
         }
     }
 

@@ -468,3 +468,157 @@ fn the_update_election_runs_beside_the_leader_election() {
     // The topology election is untouched.
     assert_eq!(agreed_leader(&sim, &group).map(|(l, _)| l), Some(leader));
 }
+
+/// Rolling replacement of a leader group (issue "Elections through membership change"): each
+/// member in turn, the leader first, replaced by a graceful stop or a SIGKILL, by a new member
+/// or by itself back on its state, rounds 5 s apart, in groups of 3 and 5, with and without loss.
+/// A SIGKILL and a fresh identity used to strand the group at the third round: the newcomer
+/// counted every dead member whose Service rumor it held, never had quorum, never voted, and
+/// the leader's re-run waited for its vote for ever.
+#[test]
+fn rolling_replacements_never_strand_a_group() {
+    for (seed, group_size, loss) in [(1, 3, 0.0), (2, 3, 0.05), (3, 5, 0.0), (4, 5, 0.05)] {
+        let p = Params {
+            nodes: 10,
+            seed,
+            group_size,
+            loss,
+            seconds: Some(5.0),
+            ..Params::default()
+        };
+        let r = scenario::run("replace", &p).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert_eq!(num(&r, "stuck"), 0.0, "seed {seed}: {r}");
+        assert_eq!(
+            num(&r, "instants_with_two_acting_leaders"),
+            0.0,
+            "seed {seed}: {r}"
+        );
+        // The issue's target, at the default timings.
+        assert!(num(&r, "max_leaderless_s") <= 10.0, "seed {seed}: {r}");
+    }
+}
+
+/// A follower leaves gracefully and a new member takes its place: the leader re-runs twice to
+/// commit the smaller and then the larger electorate, and keeps acting as leader throughout (it
+/// used to stop for each re-run, about 7 s for the newcomer, which cannot vote before it has
+/// settled in the ring). The newcomer ends up among the voters of the result.
+#[test]
+fn the_leader_keeps_acting_while_it_commits_a_new_member() {
+    for seed in [61, 62, 63] {
+        let (mut sim, mut group) = group_ring(Profile::Default, 6, 3, seed);
+        sim.run_for(Duration::from_secs(5));
+        let Some((leader, _)) = agreed_leader(&sim, &group) else {
+            panic!("seed {seed}: no leader");
+        };
+        let Some(&victim) = group.iter().find(|&&i| i != leader) else {
+            panic!("seed {seed}: no follower");
+        };
+        let newcomer = sim.add_node();
+        sim.leave(victim);
+        group.retain(|&i| i != victim);
+        group.push(newcomer);
+        let mut started = false;
+        for step in 0..400 {
+            sim.run_for(Duration::from_millis(50));
+            if step == 20 {
+                sim.crash(victim);
+                load(&mut sim, newcomer);
+                let peers = sim.live();
+                sim.start(newcomer, &peers);
+                started = true;
+            }
+            assert_eq!(
+                acting_leaders(&sim, &group),
+                vec![leader],
+                "seed {seed}: at step {step} the leader is not the one acting member"
+            );
+        }
+        assert!(started);
+        let voters = sim
+            .ring(leader)
+            .and_then(|r| r.election(GROUP, ElectionKind::Leader))
+            .map(|e| e.votes.clone())
+            .unwrap_or_default();
+        assert_eq!(
+            agreed_leader(&sim, &group).map(|(l, _)| l),
+            Some(leader),
+            "seed {seed}"
+        );
+        assert!(
+            voters.contains(&sim.nodes[newcomer].id),
+            "seed {seed}: the newcomer is not a voter: {voters:?}"
+        );
+    }
+}
+
+/// Two of a group of three are killed at once: the survivor never leads while they are gone (it
+/// cannot tell a crash from a split), and once an operator departs both (`warren sup depart`)
+/// it leads within 5 s, alone; the departed members' committed votes no longer count.
+#[test]
+fn losing_a_majority_waits_and_departing_the_dead_restores_it() {
+    for seed in [71, 72, 73] {
+        let (mut sim, group) = group_ring(Profile::Default, 6, 3, seed);
+        sim.run_for(Duration::from_secs(5));
+        let Some((leader, _)) = agreed_leader(&sim, &group) else {
+            panic!("seed {seed}: no leader");
+        };
+        let follower = group.iter().copied().find(|&i| i != leader).unwrap_or(0);
+        let survivor = group
+            .iter()
+            .copied()
+            .find(|&i| i != leader && i != follower)
+            .unwrap_or(0);
+        sim.crash(leader);
+        sim.crash(follower);
+        for _ in 0..600 {
+            sim.run_for(Duration::from_millis(100));
+            assert!(
+                acting_leaders(&sim, &group).is_empty(),
+                "seed {seed}: a leader with a majority gone"
+            );
+        }
+        // The survivor says why, in words an operator can act on.
+        let gap = sim
+            .ring(survivor)
+            .and_then(|r| r.quorum_gap(GROUP, ElectionKind::Leader, sim.now))
+            .unwrap_or_else(|| panic!("seed {seed}: no quorum gap reported"));
+        let mut missing: Vec<_> = gap.missing.iter().map(|m| m.id.clone()).collect();
+        missing.sort();
+        let mut dead = vec![sim.nodes[leader].id.clone(), sim.nodes[follower].id.clone()];
+        dead.sort();
+        assert_eq!(missing, dead, "seed {seed}: {gap}");
+        assert!(gap.met_ring && gap.alive == 1, "seed {seed}: {gap}");
+        let text = gap.to_string();
+        assert!(
+            text.contains("1 of 3") && text.contains("sup depart"),
+            "seed {seed}: {text}"
+        );
+        let t0 = sim.now;
+        for gone in [leader, follower] {
+            let id = sim.nodes[gone].id.clone();
+            sim.with_ring(survivor, |r, now| {
+                r.publish(
+                    warren_ring::Rumor::Departure(std::sync::Arc::new(warren_ring::Departure {
+                        member_id: id,
+                    })),
+                    now,
+                );
+            });
+        }
+        let ok = sim.run_until_cond(Duration::from_millis(50), Duration::from_secs(5), |s| {
+            acting_leaders(s, &group) == vec![survivor]
+        });
+        assert!(
+            ok,
+            "seed {seed}: no leader {:.1} s after the departures: {:?}",
+            sim.now.saturating_since(t0).as_secs_f64(),
+            sim.ring(survivor)
+                .and_then(|r| r.electorate(GROUP, ElectionKind::Leader))
+        );
+        assert_eq!(
+            sim.ring(survivor)
+                .and_then(|r| r.quorum_gap(GROUP, ElectionKind::Leader, sim.now)),
+            None
+        );
+    }
+}

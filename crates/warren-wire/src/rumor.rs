@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use prost::Message;
 use warren_proto::newscast as pb;
-use warren_ring::rumor::MAX_VOTES;
+use warren_ring::rumor::{MAX_COMMITTED, MAX_VOTES};
 use warren_ring::{
-    Departure, Election, ElectionStatus, MemberId, Rumor, Service, ServiceConfig, ServiceFile,
-    SysInfo, WITHDRAWN_TAG,
+    Committed, Departure, Election, ElectionStatus, MemberId, Rumor, Service, ServiceConfig,
+    ServiceFile, SysInfo, WITHDRAWN_TAG,
 };
 
 use crate::envelope;
@@ -73,6 +73,10 @@ fn from_proto(msg: pb::Rumor) -> Result<Rumor, WireError> {
     };
     let from_id = msg.from_id;
     let withdrawn = msg.tag.iter().any(|t| t == WITHDRAWN_TAG);
+    let committed = msg
+        .tag
+        .iter()
+        .find_map(|t| Committed::from_tag(t, MAX_COMMITTED));
     match (ty, payload) {
         (T::Member, P::Member(m)) => Ok(Rumor::Member {
             from: required_id("rumor.from_id", from_id)?,
@@ -98,10 +102,12 @@ fn from_proto(msg: pb::Rumor) -> Result<Rumor, WireError> {
                 body: f.body.unwrap_or_default(),
             })))
         }
-        (T::Election, P::Election(e)) => Ok(Rumor::Election(Arc::new(election(from_id, e)?))),
-        (T::ElectionUpdate, P::Election(e)) => {
-            Ok(Rumor::ElectionUpdate(Arc::new(election(from_id, e)?)))
+        (T::Election, P::Election(e)) => {
+            Ok(Rumor::Election(Arc::new(election(from_id, e, committed)?)))
         }
+        (T::ElectionUpdate, P::Election(e)) => Ok(Rumor::ElectionUpdate(Arc::new(election(
+            from_id, e, committed,
+        )?))),
         (T::Departure, P::Departure(d)) => Ok(Rumor::Departure(Arc::new(Departure {
             member_id: required_id("departure.member_id", d.member_id)?,
         }))),
@@ -159,7 +165,11 @@ fn service(s: pb::Service, withdrawn: bool) -> Result<Service, WireError> {
     })
 }
 
-fn election(from_id: Option<String>, e: pb::Election) -> Result<Election, WireError> {
+fn election(
+    from_id: Option<String>,
+    e: pb::Election,
+    committed: Option<Committed>,
+) -> Result<Election, WireError> {
     let member_id = required_id("rumor.from_id", from_id)?;
     let status = match e.status {
         None => ElectionStatus::Running,
@@ -188,6 +198,7 @@ fn election(from_id: Option<String>, e: pb::Election) -> Result<Election, WireEr
         suitability: e.suitability.unwrap_or(0),
         status,
         votes: e.votes.into_iter().map(MemberId::new).collect(),
+        committed,
     })
 }
 
@@ -270,9 +281,13 @@ pub(crate) fn to_proto(rumor: &Rumor) -> pb::Rumor {
             }),
         ),
     };
-    // Habitat sends no tags and ignores them; Warren marks a withdrawn Service rumor with one.
+    // Habitat sends no tags and ignores them; Warren marks a withdrawn Service rumor with one,
+    // and an election with the committed electorate its candidate stood under.
     let tag = match rumor {
         Rumor::Service(s) if s.withdrawn => vec![WITHDRAWN_TAG.to_owned()],
+        Rumor::Election(e) | Rumor::ElectionUpdate(e) => {
+            e.committed.iter().map(Committed::to_tag).collect()
+        }
         _ => Vec::new(),
     };
     pb::Rumor {
@@ -358,6 +373,12 @@ mod tests {
                 votes: (0..votes)
                     .map(|n| MemberId::new(format!("{n:032x}")))
                     .collect(),
+                committed: Some(Committed {
+                    term: 0,
+                    voters: (0..MAX_COMMITTED)
+                        .map(|n| MemberId::new(format!("{n:032x}")))
+                        .collect(),
+                }),
             }))
         };
         let full = encode_rumor(&election(MAX_VOTES), None);

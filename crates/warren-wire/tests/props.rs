@@ -152,6 +152,7 @@ fn election(id: BoxedStrategy<MemberId>) -> impl Strategy<Value = Election> {
                 suitability,
                 status,
                 votes,
+                committed: None,
             },
         )
 }

@@ -196,6 +196,11 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         services: Vec::new(),
         peers: args.peers.clone(),
         peer_watch_file: args.peer_watch_file.clone(),
+        saved_peers: restart
+            && (loaded.members.iter().any(|m| m.member.id != member_id)
+                || agreed
+                    .iter()
+                    .any(|a| a.voters.iter().any(|v| *v != member_id))),
         persistent: args.permanent_peer,
         ring_key: key,
         ring: Config::profile(profile),

@@ -98,6 +98,7 @@ pub fn leader_ring() -> Ring {
                 MemberId::from("bbbb"),
                 MemberId::from("cccc"),
             ],
+            committed: None,
         })),
         now,
     );

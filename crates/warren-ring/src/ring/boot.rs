@@ -42,7 +42,8 @@ pub struct Boot {
     pub rumors: Vec<Rumor>,
     /// The services this member runs from the start.
     pub services: Vec<LocalService>,
-    /// Peers were configured (whether or not they resolve yet): see [`Ring::expect_peers`].
+    /// Peers were configured (whether or not they resolve yet), or the saved state of a restart
+    /// names other members: see [`Ring::expect_peers`].
     pub peers_expected: bool,
 }
 

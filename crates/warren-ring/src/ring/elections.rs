@@ -13,6 +13,7 @@
 //! one. While it leads it pings members it has not heard from for a quarter of the lease. When
 //! the lease runs out it steps down at once: a new term, standing as an ordinary candidate.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,11 +22,12 @@ use rand::seq::IndexedRandom;
 use super::Ring;
 use crate::election::{
     AgreedResult, Candidate, ElectionKind, ElectionRules, Electorate, GroupElection, HeldResult,
-    Lease, OnReceive, habitat_electorate, has_quorum, judge_status, on_receive, restart_needed,
+    Lease, MissingVoter, OnReceive, QuorumGap, Restart, habitat_electorate, has_quorum,
+    judge_status, on_receive, restart_needed,
 };
 use crate::member::{Health, Member, MemberId};
 use crate::message::{Event, SwimKind, Transmit};
-use crate::rumor::{Election, ElectionStatus, Rumor, RumorKey};
+use crate::rumor::{Committed, Election, ElectionStatus, Rumor, RumorKey};
 use crate::store::Outcome;
 use crate::time::Time;
 
@@ -54,6 +56,29 @@ struct Candidacy {
     suitability: u64,
     stored: Stored,
     stand: Stand,
+}
+
+/// Whether the stored election `e` is the held result `h` itself, or its leader's re-run of it:
+/// the next term, stood by the same leader with the highest suitability (a leader committing a
+/// change of the group's electorate, or answering a member that started a term without it).
+fn continues(h: &HeldResult, e: &Election) -> bool {
+    e.member_id == h.leader
+        && match e.status {
+            ElectionStatus::Finished => e.term == h.term,
+            _ => e.term == h.term.saturating_add(1) && e.suitability == u64::MAX,
+        }
+}
+
+/// A group without quorum from the start is reported after this long in it.
+const QUORUM_REPORT_AFTER: Duration = Duration::from_secs(10);
+
+/// Where an election rumor [`Ring::learn_committed`] looks at comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Seen {
+    /// The election stored for the group (after the merge).
+    Stored,
+    /// A rumor as received, before the merge (which may still reject it).
+    Received,
 }
 
 fn wrap(kind: ElectionKind, e: Election) -> Rumor {
@@ -178,36 +203,44 @@ impl Ring {
     /// The leader of `service_group` as this member acts on it: the candidate of a Finished
     /// election, once the result has stood for `ElectionConfig::confirm` (Warren) — immediately
     /// under Habitat's rules, or for groups this member does not take part in.
+    ///
+    /// While the leader re-runs to commit a change of the group's electorate (a new term it
+    /// stands in with the highest suitability), the result it re-runs keeps standing: the group
+    /// is not left without a leader for every member that joins or leaves it.
     pub fn leader(&self, service_group: &str, kind: ElectionKind, now: Time) -> Option<&MemberId> {
-        let e = self
-            .election(service_group, kind)
-            .filter(|e| e.status == ElectionStatus::Finished)?;
+        let e = self.election(service_group, kind)?;
         if self.cfg.election.rules == ElectionRules::Habitat {
-            return Some(&e.member_id);
+            return (e.status == ElectionStatus::Finished).then_some(&e.member_id);
         }
-        match self.elections.get(&(kind, service_group.to_owned())) {
-            None => Some(&e.member_id),
-            // Never act as leader without quorum (a leader on the small side of a split) or
-            // without its lease (a leader cut off or paused: the others may be electing).
-            Some(g)
-                if e.member_id == self.me.id
-                    && (!g.view.quorum
-                        || !self.stood_in(kind, service_group, e.term)
-                        || self.lease(kind, service_group, now) == Lease::Lost) =>
-            {
-                None
-            }
-            Some(g) => match &g.finished {
-                Some(h)
-                    if h.term == e.term
-                        && h.leader == e.member_id
-                        && now >= h.since + self.cfg.election.confirm =>
-                {
-                    Some(&e.member_id)
-                }
-                _ => None,
-            },
+        let Some(g) = self.elections.get(&(kind, service_group.to_owned())) else {
+            return (e.status == ElectionStatus::Finished).then_some(&e.member_id);
+        };
+        let h = self.acting_result(kind, service_group)?;
+        if now < h.since + self.cfg.election.confirm {
+            return None;
         }
+        // Never act as leader without quorum (a leader on the small side of a split) or without
+        // its lease (a leader cut off or paused: the others may be electing).
+        if h.leader == self.me.id
+            && (!g.view.quorum
+                || !self.stood_in(kind, service_group, h.term)
+                || self.lease(kind, service_group, now) == Lease::Lost)
+        {
+            return None;
+        }
+        Some(&h.leader)
+    }
+
+    /// The finished result this member holds for one of its groups, while the stored election is
+    /// that result or its leader's re-run of it ([`continues`]).
+    fn acting_result(&self, kind: ElectionKind, sg: &str) -> Option<&HeldResult> {
+        let e = self.election(sg, kind)?;
+        let h = self
+            .elections
+            .get(&(kind, sg.to_owned()))?
+            .finished
+            .as_ref()?;
+        continues(h, e).then_some(h)
     }
 
     /// The electorate as this member last judged it, for a group whose election it takes part in.
@@ -215,6 +248,46 @@ impl Ring {
         self.elections
             .get(&(kind, service_group.to_owned()))
             .map(|g| &g.view)
+    }
+
+    /// Why one of my groups has no quorum, as last judged (`None` while it has quorum, under
+    /// Habitat's rules, or for a group this member does not take part in): the members counted
+    /// that are not Alive, and whether this member has met its ring at all.
+    pub fn quorum_gap(
+        &self,
+        service_group: &str,
+        kind: ElectionKind,
+        now: Time,
+    ) -> Option<QuorumGap> {
+        if self.cfg.election.rules != ElectionRules::Warren {
+            return None;
+        }
+        let g = self.elections.get(&(kind, service_group.to_owned()))?;
+        if g.view.quorum {
+            return None;
+        }
+        let counted: BTreeSet<&MemberId> = g.view.population.iter().chain(&g.view.agreed).collect();
+        let mut missing: Vec<MissingVoter> = counted
+            .iter()
+            .filter(|id| !g.view.electorate.contains(**id))
+            .map(|id| {
+                let r = self.members.get(id);
+                MissingVoter {
+                    id: (*id).clone(),
+                    health: r.map(|r| r.health),
+                    for_how_long: r.map_or(Duration::ZERO, |r| {
+                        now.saturating_since(r.health_changed_at)
+                    }),
+                }
+            })
+            .collect();
+        missing.sort_by(|a, b| b.for_how_long.cmp(&a.for_how_long).then(a.id.cmp(&b.id)));
+        Some(QuorumGap {
+            met_ring: self.met_peer,
+            alive: counted.len() - missing.len(),
+            counted: counted.len(),
+            missing,
+        })
     }
 
     /// The last finished result of each election this member knows, to keep across a restart.
@@ -355,15 +428,15 @@ impl Ring {
         }
     }
 
-    /// The groups I belong to whose Finished result names me.
+    /// The groups I belong to whose Finished result names me (or whose result I am re-running).
     fn led_groups(&self) -> Vec<(ElectionKind, String)> {
         self.elections
             .keys()
             .filter(|(kind, sg)| {
                 self.in_group(sg)
-                    && self.election(sg, *kind).is_some_and(|e| {
-                        e.status == ElectionStatus::Finished && e.member_id == self.me.id
-                    })
+                    && self
+                        .acting_result(*kind, sg)
+                        .is_some_and(|h| h.leader == self.me.id)
             })
             .cloned()
             .collect()
@@ -492,10 +565,12 @@ impl Ring {
             .filter(|p| (p.ip(), p.port()) != me)
             .copied()
             .collect();
-        let alive_peer = self
-            .members
-            .with_health(Health::Alive)
-            .any(|r| peers.contains(&r.member.swim_addr()));
+        // Expected peers without addresses (a restarted member whose saved state names the
+        // ring's members): any Alive member it has heard from directly.
+        let alive_peer = self.members.with_health(Health::Alive).any(|r| {
+            peers.contains(&r.member.swim_addr())
+                || (peers.is_empty() && self.heard.contains_key(&r.member.id))
+        });
         if self.members.count(Health::Alive) == 0 {
             self.met_ring_at = None;
         } else if self.met_ring_at.is_none() {
@@ -566,24 +641,62 @@ impl Ring {
         let grace = self.confirmed_grace();
         let settle = self.cfg.election.settle;
         let mut joined = self.update_met_peer(now);
-        let finished = self
-            .election(sg, kind)
-            .filter(|e| e.status == ElectionStatus::Finished)
-            .map(|e| (e.term, e.votes.iter().cloned().collect()));
+        if let Some(e) = self.election(sg, kind).cloned() {
+            self.learn_committed(kind, &e, Seen::Stored);
+        }
         let Some(g) = self.elections.get_mut(&(kind, sg.to_owned())) else {
             return;
         };
-        if let Some((term, votes)) = finished
-            && g.agreed.as_ref().is_none_or(|(t, _)| term >= *t)
-        {
-            g.agreed = Some((term, votes));
-        }
         joined &= now >= g.since + settle;
         let agreed = g.agreed.as_ref().map(|(_, v)| v);
         g.view = match rules {
             ElectionRules::Habitat => habitat_electorate(&group),
             ElectionRules::Warren => g.population.update(&group, grace, joined, agreed),
         };
+        // Quorum lost or regained is reported once per change; a group that never had it is
+        // reported once it has been joined for a while (start-up is not news).
+        let quorum = g.view.quorum;
+        let report = match (g.quorum_reported, quorum) {
+            (Some(true), false) | (Some(false), true) => true,
+            (None, false) => now >= g.since + QUORUM_REPORT_AFTER,
+            (None, true) => {
+                g.quorum_reported = Some(true);
+                false
+            }
+            _ => false,
+        };
+        if report && rules == ElectionRules::Warren {
+            g.quorum_reported = Some(quorum);
+            self.events.push_back(Event::QuorumChanged {
+                service_group: sg.to_owned(),
+                kind,
+                quorum,
+            });
+        }
+    }
+
+    /// Learns the committed electorate an election rumor of one of my groups shows: a finished
+    /// result's voters, or the electorate an unfinished candidacy was stood under (a member that
+    /// joined during a re-run never held the result before it). Only a newer one replaces the
+    /// one held; at the same term, only the stored result (`Seen::Stored`, the merge's choice
+    /// between two results of one term) replaces a carried one.
+    fn learn_committed(&mut self, kind: ElectionKind, e: &Election, seen: Seen) {
+        let (term, voters, carried) = match (e.status, &e.committed) {
+            (ElectionStatus::Finished, _) => (e.term, &e.votes, false),
+            (_, Some(c)) if self.cfg.election.rules == ElectionRules::Warren => {
+                (c.term, &c.voters, true)
+            }
+            _ => return,
+        };
+        let Some(g) = self.elections.get_mut(&(kind, e.service_group.clone())) else {
+            return;
+        };
+        if g.agreed
+            .as_ref()
+            .is_none_or(|(t, _)| term > *t || (term == *t && !carried && seen == Seen::Stored))
+        {
+            g.agreed = Some((term, voters.iter().cloned().collect()));
+        }
     }
 
     fn view_of(&self, kind: ElectionKind, sg: &str) -> Electorate {
@@ -619,6 +732,20 @@ impl Ring {
             }
             return;
         }
+        // The candidacy carries the committed electorate it is judged against, for members that
+        // joined the group after that result (they never held it).
+        let committed = match self.cfg.election.rules {
+            ElectionRules::Habitat => None,
+            ElectionRules::Warren => self
+                .elections
+                .get(&(kind, sg.to_owned()))
+                .and_then(|g| g.agreed.as_ref())
+                .filter(|(_, voters)| voters.len() <= crate::rumor::MAX_COMMITTED)
+                .map(|(term, voters)| Committed {
+                    term: *term,
+                    voters: voters.iter().cloned().collect(),
+                }),
+        };
         let mut e = Election {
             member_id: self.me.id.clone(),
             service_group: sg.to_owned(),
@@ -630,6 +757,7 @@ impl Ring {
                 ElectionStatus::NoQuorum
             },
             votes: vec![self.me.id.clone()],
+            committed,
         };
         judge_status(&self.me.id, &mut e, &view);
         if replace {
@@ -659,6 +787,11 @@ impl Ring {
         self.elections
             .entry((kind, sg.clone()))
             .or_insert_with(|| GroupElection::new(0, now));
+        if rules == ElectionRules::Warren {
+            // Whatever becomes of the rumor (my previous life's win is disowned below), the
+            // electorate it shows is the group's.
+            self.learn_committed(kind, &r, Seen::Received);
+        }
         self.refresh_view(kind, &sg, now);
         let my_suitability = self.my_suitability(kind, &sg);
         if rules == ElectionRules::Warren
@@ -760,7 +893,7 @@ impl Ring {
                 ElectionKind::Leader => self.my_suitability(kind, sg),
             },
             stored: Stored::Replace,
-            stand: Stand::WithQuorum,
+            stand: Stand::Regardless,
         };
         let stored_term = self.election(sg, kind).map(|e| e.term);
         if stored_term.is_some_and(|t| t > term) {
@@ -801,23 +934,28 @@ impl Ring {
         let key = kind.key(sg);
         match outcome {
             Outcome::Changed => {
-                let result = self
-                    .election(sg, kind)
-                    .filter(|e| e.status == ElectionStatus::Finished)
-                    .map(|e| (e.term, e.member_id.clone()));
+                let stored = self.election(sg, kind).cloned();
                 if let Some(g) = self.elections.get_mut(&(kind, sg.to_owned())) {
-                    let same = match (&g.finished, &result) {
-                        (Some(h), Some((rt, rid))) => h.term == *rt && h.leader == *rid,
-                        _ => false,
-                    };
-                    if !same {
-                        g.finished = result.map(|(term, leader)| HeldResult {
-                            term,
-                            leader,
+                    g.finished = match (g.finished.take(), stored) {
+                        // The result itself, or its leader's re-run: it keeps standing.
+                        (Some(h), Some(e)) if continues(&h, &e) => Some(h),
+                        // The re-run finished with the same leader: the result moves on to the
+                        // new term without a gap (the leader never stopped acting).
+                        (Some(h), Some(e))
+                            if e.status == ElectionStatus::Finished
+                                && e.member_id == h.leader
+                                && e.term == h.term.saturating_add(1) =>
+                        {
+                            Some(HeldResult { term: e.term, ..h })
+                        }
+                        (_, Some(e)) if e.status == ElectionStatus::Finished => Some(HeldResult {
+                            term: e.term,
+                            leader: e.member_id,
                             since: now,
                             announced: false,
-                        });
-                    }
+                        }),
+                        _ => None,
+                    };
                 }
                 self.stats.new_rumors += 1;
                 self.start_hot(key.clone(), None);
@@ -950,7 +1088,20 @@ impl Ring {
             } else {
                 Lease::Held
             };
-            if let Some(why) = restart_needed(rules, &me, &s, &view, agreed, lease, health) {
+            // A leader re-running its own result keeps acting on it, so it steps down from the
+            // re-run as it would from the result.
+            let rerun = rules == ElectionRules::Warren
+                && s.member_id == me
+                && s.status != ElectionStatus::Finished
+                && self.acting_result(kind, &sg).is_some();
+            let why = restart_needed(rules, &me, &s, &view, agreed, lease, health).or(
+                match (rerun, view.quorum, lease) {
+                    (true, false, _) => Some(Restart::LeaderLostQuorum),
+                    (true, true, Lease::Lost) => Some(Restart::LeaseLost),
+                    _ => None,
+                },
+            );
+            if let Some(why) = why {
                 // A leader re-running to bring the agreed population up to date stands with the
                 // highest suitability and wins again; a leader stepping down stands as anyone
                 // would, and whether or not it has quorum, so its old win is gone for good.
@@ -960,14 +1111,14 @@ impl Ring {
                     ElectionKind::Leader => self.my_suitability(kind, &sg),
                 };
                 self.stats.elections_restarted += 1;
-                if why == crate::election::Restart::LeaseLost {
+                if why == Restart::LeaseLost {
                     self.stats.leases_lost += 1;
                 }
                 let c = Candidacy {
                     term: s.term.saturating_add(1),
                     suitability,
                     stored: Stored::Replace,
-                    stand: if why.steps_down() || why == crate::election::Restart::LeaderGone {
+                    stand: if why.steps_down() || why == Restart::LeaderGone {
                         Stand::Regardless
                     } else {
                         Stand::WithQuorum
