@@ -443,3 +443,80 @@ fn a_rings_first_member_restarted_alone_waits_for_its_peers() {
         log_tail(&sups[0].root, 40)
     );
 }
+
+/// Two of a group of three are killed at once: the survivor never names a leader while they are
+/// gone, and its census says which members it waits for; `warren sup depart` of both gives one
+/// leader (the survivor) within 5 s.
+#[test]
+fn losing_a_majority_waits_until_the_dead_are_departed() {
+    let test = "election-majority";
+    let plan = plan(test);
+    let sups = start_group(test, &plan, 3);
+    let all: Vec<&Sup> = sups.iter().collect();
+    let ok = wait_until(Duration::from_secs(30), || agreed(&all).is_some());
+    assert!(ok, "{test}: no agreed leader among three");
+    let survivor = &sups[2];
+    let dead: Vec<String> = sups[..2].iter().map(Sup::id).collect();
+    sups[0].signal("KILL");
+    sups[1].signal("KILL");
+    let t0 = Instant::now();
+    let mut census = serde_json::Value::Null;
+    let me = survivor.id();
+    while t0.elapsed() < Duration::from_secs(20) {
+        census = survivor.census().unwrap_or_default();
+        let g = &census["census_groups"][GROUP];
+        // A leading survivor acts until its lease runs out (2.1 s), not after; a following one
+        // names the dead leader until it is found dead (suspicion), and nobody after that.
+        if t0.elapsed() > Duration::from_secs(3) {
+            assert_ne!(
+                g["leader_id"].as_str(),
+                Some(me.as_str()),
+                "{test}: the survivor leads with two of three dead: {g}"
+            );
+        }
+        if t0.elapsed() > Duration::from_secs(12) {
+            assert_ne!(
+                g["election_status"], "ElectionFinished",
+                "{test}: a leader with two of three dead: {g}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let q = &census["census_groups"][GROUP]["election_quorum"];
+    let mut missing: Vec<String> = q["missing"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m["member_id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    missing.sort();
+    let mut want = dead.clone();
+    want.sort();
+    assert_eq!(missing, want, "{test}: census election_quorum {q}");
+    assert!(
+        q["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("sup depart")),
+        "{test}: {q}"
+    );
+    for id in &dead {
+        let (ok, _, err) = survivor.ctl(&["sup", "depart", id]);
+        assert!(ok, "{test}: sup depart {id}: {err}");
+    }
+    let t1 = Instant::now();
+    let ok = wait_until(Duration::from_secs(5), || {
+        survivor.leader_of(GROUP).as_deref() == Some(me.as_str())
+    });
+    assert!(
+        ok,
+        "{test}: no leader {:.1} s after departing the dead; log:\n{}",
+        t1.elapsed().as_secs_f64(),
+        log_tail(&survivor.root, 30)
+    );
+    eprintln!(
+        "{test}: leader {:.1} s after the departures",
+        t1.elapsed().as_secs_f64()
+    );
+}

@@ -18,6 +18,8 @@
 //! | a leader acts for as long as it holds a Finished result | a leader acts only while its lease holds (it heard from a quorum within `Config::leader_lease`), and a member that heard from its leader within `Config::follower_guard` does not replace it |
 //! | a restarted member reloads its own candidacy or win from its rumor file | a member never finishes or acts on a candidacy it did not stand in during this life (`Ring::stood`, kept across unloads) |
 //! | Confirmed members count for 72 h whatever else is known | without a finished result to go by, dead members stay and quorum needs everyone; with one, the population changes by quorum against its voters |
+//! | every member with a Service rumor counts | with a committed electorate (the voters of the newest result known, or the one a candidacy carries in the `warren:committed` envelope tag), a dead member counts only if it is a voter, and departed voters leave it |
+//! | a leader re-running its own result stops acting | the result stands through the leader's re-run (same candidate, next term, highest suitability) |
 //!
 //! This module holds no rumors and sends nothing: the ring applies these decisions in
 //! `ring/elections.rs`.
