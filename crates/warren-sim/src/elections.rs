@@ -481,6 +481,26 @@ pub fn replace(p: &Params) -> Result<Value> {
     Ok(Value::Object(m))
 }
 
+/// Whether leader `l`, on `side` of a split, has at most half of the voters of the result it
+/// leads there alive (the committed electorate: members that joined the group since and are not
+/// voters yet do not make a side large, and cannot elect without the voters either).
+fn on_small_side(sim: &Sim, l: usize, side: &[usize]) -> bool {
+    let Some(voters) = sim
+        .ring(l)
+        .and_then(|r| r.electorate(GROUP, ElectionKind::Leader))
+        .map(|v| &v.agreed)
+        .filter(|v| !v.is_empty())
+    else {
+        return false;
+    };
+    let with = voters
+        .iter()
+        .filter_map(|v| sim.index_of(v))
+        .filter(|i| side.contains(i) && sim.is_live(*i))
+        .count();
+    2 * with <= voters.len()
+}
+
 /// What one fuzz run found.
 #[derive(Clone, Debug, Default)]
 pub struct FuzzRun {
@@ -574,10 +594,8 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
             if let Some((l, at, side)) = &minority_leader {
                 // Still on the small side? (A member restarted on its side can make it the
                 // majority: then acting is right.)
-                let live: Vec<usize> = group.iter().copied().filter(|&g| sim.is_live(g)).collect();
-                let with = live.iter().filter(|g| side.contains(g)).count();
                 let (l, at) = (*l, *at);
-                if 2 * with <= live.len() && acting_leaders(&sim, &group).contains(&l) {
+                if on_small_side(&sim, l, side) && acting_leaders(&sim, &group).contains(&l) {
                     let s = sim.now.saturating_since(at).as_secs_f64();
                     if s > 2.5 && std::env::var_os("WARREN_SIM_TRACE_ELECTIONS").is_some() {
                         trace_group(&sim, &group, "minority leader acting");
@@ -697,10 +715,7 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
                 sim.partition(&[a.to_vec(), b.to_vec()]);
                 minority_leader = agreed_leader(&sim, &group).and_then(|(l, _)| {
                     let side = if a.contains(&l) { a } else { b };
-                    let live: Vec<usize> =
-                        group.iter().copied().filter(|&g| sim.is_live(g)).collect();
-                    let with = live.iter().filter(|g| side.contains(g)).count();
-                    (2 * with <= live.len()).then_some((l, sim.now, side.to_vec()))
+                    on_small_side(&sim, l, side).then_some((l, sim.now, side.to_vec()))
                 });
             }
             _ => {
