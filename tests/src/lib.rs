@@ -489,3 +489,17 @@ pub fn kill_processes_under(root: &Path) -> Vec<u32> {
     }
     killed
 }
+
+/// A UDP socket bound to a port of 127.0.0.1 that is free for TCP too, and its address.
+pub fn held_port() -> (UdpSocket, SocketAddr) {
+    for _ in 0..100 {
+        let Ok(u) = UdpSocket::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let Ok(addr) = u.local_addr() else { continue };
+        if std::net::TcpListener::bind(addr).is_ok() {
+            return (u, addr);
+        }
+    }
+    panic!("no free port on 127.0.0.1");
+}

@@ -5,11 +5,10 @@
 //! from the other two (fault injection, so the binary needs `--features fault-injection`) stops
 //! acting as leader before they elect another, and there are never two.
 
-use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use warren_e2e::{Sup, log_tail, state_dir, wait_until};
+use warren_e2e::{Sup, held_port, log_tail, state_dir, wait_until};
 
 const GROUP: &str = "standin.default";
 
@@ -186,20 +185,6 @@ fn self_leaders(sups: &[&Sup], ids: &[String]) -> Vec<String> {
         .filter(|(s, id)| names_itself(s, id))
         .map(|(_, id)| id.clone())
         .collect()
-}
-
-/// A UDP socket bound to a port of 127.0.0.1 that is free for TCP too, and its address.
-fn held_port() -> (UdpSocket, SocketAddr) {
-    for _ in 0..100 {
-        let Ok(u) = UdpSocket::bind("127.0.0.1:0") else {
-            continue;
-        };
-        let Ok(addr) = u.local_addr() else { continue };
-        if std::net::TcpListener::bind(addr).is_ok() {
-            return (u, addr);
-        }
-    }
-    panic!("no free port on 127.0.0.1");
 }
 
 #[test]

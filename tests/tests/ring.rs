@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use warren_e2e::{Sup, state_dir, wait_until};
+use warren_e2e::{Sup, held_port, http_status, state_dir, wait_until};
 
 fn ring(test: &str, n: usize, extra: &[&str]) -> Vec<Sup> {
     ring_env(test, n, extra, |_| Vec::new())
@@ -342,4 +342,38 @@ fn a_second_supervisor_on_the_same_state_directory_is_refused() {
     assert!(!out.status.success(), "second supervisor started");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("LOCK") && err.lines().count() == 1, "{err}");
+}
+
+/// `/readyz` of a member given peers: not ready while none answers, ready after the start-up
+/// grace (the first member of a fresh ring, whose peers are the pods not started yet); a member
+/// whose peer answers is ready at once, long before its grace.
+#[test]
+fn readyz_waits_for_a_peer_or_the_start_up_grace() {
+    let test = "readyz";
+    let ready = |s: &Sup| http_status(s.http, "/readyz", &[]).map(|r| r.0) == Some(200);
+    let (_hold, absent) = held_port();
+    let lonely = Sup::start(&state_dir(test, 0), &[absent], &["--ready-grace", "6"]);
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(4) {
+        assert!(
+            !ready(&lonely),
+            "{test}: ready {:.1} s after start with no peer answering",
+            t0.elapsed().as_secs_f64()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let ok = wait_until(Duration::from_secs(10), || ready(&lonely));
+    assert!(ok, "{test}: never ready after its grace");
+    let joined = Sup::start(
+        &state_dir(test, 1),
+        &[lonely.gossip],
+        &["--ready-grace", "600"],
+    );
+    let t1 = Instant::now();
+    let ok = wait_until(Duration::from_secs(10), || ready(&joined));
+    assert!(ok, "{test}: a member whose peer answered is not ready");
+    eprintln!(
+        "{test}: ready {:.1} s after start with its peer answering",
+        t1.elapsed().as_secs_f64()
+    );
 }

@@ -83,6 +83,9 @@ pub struct Snapshot {
     pub census: Bytes,
     /// Whether the gossip listeners are bound and the ring is running (`/readyz`).
     pub gossip_ready: bool,
+    /// Gossip counts as ready from this instant whatever `gossip_ready` says (a start-up grace:
+    /// the first member of a fresh ring has no peer to answer it).
+    pub ready_from: Option<std::time::Instant>,
     /// The loaded services' documents (`/services…`, and `/readyz`).
     pub services: Arc<ServiceDocs>,
 }
@@ -94,6 +97,7 @@ impl Default for Snapshot {
             butterfly: Bytes::from_static(b"{}"),
             census: Bytes::from_static(b"{}"),
             gossip_ready: false,
+            ready_from: None,
             services: Arc::new(ServiceDocs::default()),
         }
     }
@@ -116,6 +120,7 @@ impl Snapshot {
             butterfly: to_bytes(&render_with(ring, counters)),
             census: to_bytes(&crate::census::render(&census)),
             gossip_ready,
+            ready_from: None,
             services: Arc::new(ServiceDocs::default()),
         };
         (snap, census)
@@ -128,9 +133,21 @@ impl Snapshot {
         self
     }
 
-    /// `/readyz`: gossip is ready and every loaded service is up with health OK or WARNING.
+    /// `/readyz`: gossip is ready (or its grace passed) and every loaded service is up with
+    /// health OK or WARNING.
     pub fn is_ready(&self) -> bool {
-        self.gossip_ready && self.services.is_ready()
+        let gossip = self.gossip_ready
+            || self
+                .ready_from
+                .is_some_and(|t| std::time::Instant::now() >= t);
+        gossip && self.services.is_ready()
+    }
+
+    /// This snapshot with a start-up grace for gossip readiness (see [`Snapshot::ready_from`]).
+    #[must_use]
+    pub fn with_ready_from(mut self, ready_from: Option<std::time::Instant>) -> Self {
+        self.ready_from = ready_from;
+        self
     }
 }
 

@@ -359,6 +359,12 @@ impl Ring {
         self.peers_expected = true;
     }
 
+    /// Whether another member has answered this one directly (a datagram from it arrived) since
+    /// start: what a readiness probe waits for when peers were given.
+    pub fn heard_from_a_peer(&self) -> bool {
+        !self.heard.is_empty()
+    }
+
     /// Joins through `peers` (SWIM addresses): pings each now, and again while too few members
     /// are Alive, and periodically while a peer address is not an Alive member.
     pub fn join(&mut self, peers: Vec<SocketAddr>, _now: Time) {

@@ -389,6 +389,10 @@ pub(crate) struct RunArgs {
     /// A peer to join through, HOST[:PORT] (repeatable; a DNS name means all its addresses).
     #[arg(long = "peer", value_name = "HOST[:PORT]")]
     pub peers: Vec<String>,
+    /// With peers given (`--peer`, `--peer-watch-file`): `/readyz` waits until one answers, or
+    /// this many seconds after start, so that the first member of a fresh ring becomes ready.
+    #[arg(long, value_name = "SECS", default_value_t = 15)]
+    pub ready_grace: u64,
     /// A file of peers, one HOST[:PORT] per line, re-read whenever it changes.
     #[arg(long)]
     pub peer_watch_file: Option<PathBuf>,

@@ -343,6 +343,11 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         counters: UpdateCounters::default(),
         census: None,
         census_tx,
+        readiness: Readiness {
+            peers_given: !args.peers.is_empty() || args.peer_watch_file.is_some(),
+            met: false,
+            ready_from: Some(std::time::Instant::now() + Duration::from_secs(args.ready_grace)),
+        },
     };
     let exit = gossip.run(hooks, shutdown.clone()).await?;
     // Departed by the ring: the services stop too, before the process exits.
@@ -481,6 +486,26 @@ struct StateHooks {
     census: Option<CensusRing>,
     /// The census for the service supervisors, sent when it changed.
     census_tx: watch::Sender<Option<Arc<CensusRing>>>,
+    /// Readiness (`/readyz`): with peers given, gossip is ready once one of them answered (a
+    /// member other than this one is Alive), or from `ready_from` (`--ready-grace` after start).
+    readiness: Readiness,
+}
+
+/// What `/readyz` needs from the ring.
+struct Readiness {
+    /// Peers were given: wait for one to answer.
+    peers_given: bool,
+    /// A peer answered (for good).
+    met: bool,
+    /// The start-up grace's end.
+    ready_from: Option<std::time::Instant>,
+}
+
+impl Readiness {
+    fn gossip_ready(&mut self, ring: &Ring) -> bool {
+        self.met |= ring.heard_from_a_peer();
+        !self.peers_given || self.met
+    }
 }
 
 impl Hooks for StateHooks {
@@ -493,8 +518,10 @@ impl Hooks for StateHooks {
     }
 
     fn snapshot(&mut self, ring: &Ring, counters: &Counters, now: Time) {
+        let ready = self.readiness.gossip_ready(ring);
         let (snap, census) =
-            Snapshot::from_ring(ring, &self.counters, true, now, self.census.as_ref());
+            Snapshot::from_ring(ring, &self.counters, ready, now, self.census.as_ref());
+        let snap = snap.with_ready_from(self.readiness.ready_from);
         if census.changed || self.census_tx.borrow().is_none() {
             self.census_tx.send_replace(Some(Arc::new(census.clone())));
         }
