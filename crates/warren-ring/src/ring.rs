@@ -34,10 +34,11 @@ mod boot;
 mod elections;
 
 pub use boot::{Boot, LocalService};
+use elections::ElectionState;
 
 use crate::config::Config;
 use crate::dissemination::{Dissemination, budget};
-use crate::election::{ElectionKind, GroupElection};
+use crate::election::ElectionKind;
 use crate::member::{Health, Member, MemberId, Membership};
 use crate::members::{Change, MemberList, MemberRecord};
 use crate::message::{Event, Swim, SwimKind, Transmit};
@@ -150,31 +151,14 @@ pub struct Ring {
     next_gc: Time,
     next_reconnect: Time,
     local_health: u32,
-    elections: BTreeMap<(ElectionKind, String), GroupElection>,
-    elections_dirty: bool,
-    /// Peers were configured ([`Ring::expect_peers`]): until one is met, no quorum anywhere.
-    peers_expected: bool,
-    met_peer: bool,
-    met_ring_at: Option<Time>,
-    /// When a member's rumors first reached us (a Member rumor another member sent): its pusher
-    /// is connected, and the full sync it sends a newcomer or a restarted member follows. Until
-    /// a settling time after that, a member that expects peers knows too little of its groups
-    /// to judge them.
-    heard_rumors: Option<Time>,
     /// When each member last reached this one directly (a datagram it sent itself): what a
     /// leader's lease counts.
     heard: BTreeMap<MemberId, Time>,
-    /// The term of the last candidacy this member stood in, per election, in this life of the
-    /// process (kept when a service is unloaded and loaded again). A candidacy or result naming
-    /// this member at a newer term is its previous life's: its votes were cast for a process
-    /// that is gone, so it is never finished or acted on.
-    stood: BTreeMap<(ElectionKind, String), u64>,
-    /// When the lease keep-alive last pinged each member.
-    keepalive_at: BTreeMap<MemberId, Time>,
+    /// Everything the elections keep between calls (`ring/elections.rs`).
+    el: ElectionState,
     /// This member's own Service rumors found in its rumor file at a restart, by group, until
     /// [`Ring::boot`] re-publishes them above their incarnation or withdraws them.
     restored_own: BTreeMap<String, Arc<crate::rumor::Service>>,
-    leader_probed_at: BTreeMap<MemberId, Time>,
     rng: Xoshiro256PlusPlus,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -237,17 +221,9 @@ impl Ring {
             next_gc,
             next_reconnect,
             local_health: 0,
-            elections: BTreeMap::new(),
-            elections_dirty: false,
-            peers_expected: false,
-            met_peer: false,
-            met_ring_at: None,
-            heard_rumors: None,
+            el: ElectionState::default(),
             heard: BTreeMap::new(),
-            keepalive_at: BTreeMap::new(),
-            stood: BTreeMap::new(),
             restored_own: BTreeMap::new(),
-            leader_probed_at: BTreeMap::new(),
             rng,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -356,7 +332,7 @@ impl Ring {
     /// its peers can be found never elects itself. Without it, a member with no peers may lead
     /// its groups alone.
     pub fn expect_peers(&mut self) {
-        self.peers_expected = true;
+        self.el.peers_expected = true;
     }
 
     /// Whether another member has answered this one directly (a datagram from it arrived) since
@@ -566,8 +542,8 @@ impl Ring {
         }
         match rumor {
             Rumor::Member { from, membership } => {
-                if from != self.me.id && self.heard_rumors.is_none() {
-                    self.heard_rumors = Some(now);
+                if from != self.me.id && self.el.heard_rumors.is_none() {
+                    self.el.heard_rumors = Some(now);
                 }
                 self.apply_membership(membership, Some(&from), now);
             }
@@ -953,7 +929,7 @@ impl Ring {
             let at = self.rng.random_range(0..=self.probe_order.len());
             self.probe_order.insert(at, id.clone());
         }
-        self.elections_dirty = true;
+        self.el.dirty = true;
         self.events.push_back(Event::MemberChanged {
             member: rec.member,
             health: rec.health,
@@ -1253,7 +1229,7 @@ impl Ring {
             Outcome::Changed => {
                 self.stats.new_rumors += 1;
                 if matches!(key, RumorKey::Service(..)) {
-                    self.elections_dirty = true;
+                    self.el.dirty = true;
                 }
                 // The service of a departed member is kept (until GC) but not spread further.
                 if !self.owner_gone(&key, false) {
@@ -1539,12 +1515,12 @@ impl Ring {
         self.dissem.forget_holder(&id);
         self.last_sync.remove(&id);
         self.heard.remove(&id);
-        self.keepalive_at.remove(&id);
+        self.el.keepalive_at.remove(&id);
         self.suspicions.remove(&id);
         self.probe_pings.remove(&id);
         self.probe_order.retain(|x| *x != id);
         self.probe_index = self.probe_index.min(self.probe_order.len());
-        self.elections_dirty = true;
+        self.el.dirty = true;
         self.events.push_back(Event::MemberRemoved(id));
     }
 

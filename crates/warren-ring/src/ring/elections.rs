@@ -13,7 +13,7 @@
 //! one. While it leads it pings members it has not heard from for a quarter of the lease. When
 //! the lease runs out it steps down at once: a new term, standing as an ordinary candidate.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,6 +69,39 @@ fn continues(h: &HeldResult, e: &Election) -> bool {
         }
 }
 
+/// Everything the elections keep between calls, apart from the election rumors themselves
+/// (in the ring's rumor store, which disseminates them) and what SWIM keeps (the member list,
+/// and `Ring::heard`, the direct contacts a leader's lease counts).
+#[derive(Debug, Default)]
+pub(super) struct ElectionState {
+    /// This member's part in each election of each group it belongs to.
+    pub(super) groups: BTreeMap<(ElectionKind, String), GroupElection>,
+    /// A member or a group changed: Warren runs the elections at the next timer check.
+    pub(super) dirty: bool,
+    /// Peers were configured, or saved state names them ([`Ring::expect_peers`]): until one is
+    /// met, no quorum anywhere.
+    pub(super) peers_expected: bool,
+    /// This member has met the ring (for good).
+    pub(super) met_peer: bool,
+    /// Since when it has known an Alive member (the fallback for a peer address that never
+    /// turns out to be a member).
+    pub(super) met_ring_at: Option<Time>,
+    /// When a member's rumors first reached us (a Member rumor another member sent): its pusher
+    /// is connected, and the full sync it sends a newcomer or a restarted member follows. Until
+    /// a settling time after that, a member that expects peers knows too little of its groups
+    /// to judge them.
+    pub(super) heard_rumors: Option<Time>,
+    /// The term of the last candidacy this member stood in, per election, in this life of the
+    /// process (kept when a service is unloaded and loaded again). A candidacy or result naming
+    /// this member at a newer term is its previous life's: its votes were cast for a process
+    /// that is gone, so it is never finished or acted on.
+    pub(super) stood: BTreeMap<(ElectionKind, String), u64>,
+    /// When the lease keep-alive last pinged each member.
+    pub(super) keepalive_at: BTreeMap<MemberId, Time>,
+    /// When each group leader was last probed by the group's members' extra leader probe.
+    pub(super) leader_probed_at: BTreeMap<MemberId, Time>,
+}
+
 /// A group without quorum from the start is reported after this long in it.
 const QUORUM_REPORT_AFTER: Duration = Duration::from_secs(10);
 
@@ -117,7 +150,8 @@ impl Ring {
                 announced: false,
             });
         let g = self
-            .elections
+            .el
+            .groups
             .entry(key)
             .or_insert_with(|| GroupElection::new(suitability, now));
         g.suitability = suitability;
@@ -162,7 +196,7 @@ impl Ring {
     /// group's elections. A Habitat peer keeps counting it (Habitat has no way to leave a group
     /// but departing the ring).
     pub fn withdraw_service(&mut self, service_group: &str, now: Time) {
-        self.elections.retain(|(_, sg), _| sg != service_group);
+        self.el.groups.retain(|(_, sg), _| sg != service_group);
         let Some(mut s) = self
             .store
             .service(service_group, &self.me.id)
@@ -179,7 +213,7 @@ impl Ring {
     /// Changes the suitability this member stands with in later candidacies (the `suitability`
     /// hook's new value).
     pub fn set_suitability(&mut self, service_group: &str, kind: ElectionKind, suitability: u64) {
-        if let Some(g) = self.elections.get_mut(&(kind, service_group.to_owned())) {
+        if let Some(g) = self.el.groups.get_mut(&(kind, service_group.to_owned())) {
             g.suitability = suitability;
         }
     }
@@ -187,7 +221,7 @@ impl Ring {
     /// Stops taking part in the `kind` election of `service_group` (the service was unloaded).
     /// The stored election stays and is relayed like any rumor.
     pub fn stop_election(&mut self, service_group: &str, kind: ElectionKind) {
-        self.elections.remove(&(kind, service_group.to_owned()));
+        self.el.groups.remove(&(kind, service_group.to_owned()));
     }
 
     // ----- accessors -------------------------------------------------------------------------
@@ -212,7 +246,7 @@ impl Ring {
         if self.cfg.election.rules == ElectionRules::Habitat {
             return (e.status == ElectionStatus::Finished).then_some(&e.member_id);
         }
-        let Some(g) = self.elections.get(&(kind, service_group.to_owned())) else {
+        let Some(g) = self.el.groups.get(&(kind, service_group.to_owned())) else {
             return (e.status == ElectionStatus::Finished).then_some(&e.member_id);
         };
         let h = self.acting_result(kind, service_group)?;
@@ -236,7 +270,8 @@ impl Ring {
     fn acting_result(&self, kind: ElectionKind, sg: &str) -> Option<&HeldResult> {
         let e = self.election(sg, kind)?;
         let h = self
-            .elections
+            .el
+            .groups
             .get(&(kind, sg.to_owned()))?
             .finished
             .as_ref()?;
@@ -245,7 +280,8 @@ impl Ring {
 
     /// The electorate as this member last judged it, for a group whose election it takes part in.
     pub fn electorate(&self, service_group: &str, kind: ElectionKind) -> Option<&Electorate> {
-        self.elections
+        self.el
+            .groups
             .get(&(kind, service_group.to_owned()))
             .map(|g| &g.view)
     }
@@ -262,7 +298,7 @@ impl Ring {
         if self.cfg.election.rules != ElectionRules::Warren {
             return None;
         }
-        let g = self.elections.get(&(kind, service_group.to_owned()))?;
+        let g = self.el.groups.get(&(kind, service_group.to_owned()))?;
         if g.view.quorum {
             return None;
         }
@@ -283,7 +319,7 @@ impl Ring {
             .collect();
         missing.sort_by(|a, b| b.for_how_long.cmp(&a.for_how_long).then(a.id.cmp(&b.id)));
         Some(QuorumGap {
-            met_ring: self.met_peer,
+            met_ring: self.el.met_peer,
             alive: counted.len() - missing.len(),
             counted: counted.len(),
             missing,
@@ -292,7 +328,8 @@ impl Ring {
 
     /// The last finished result of each election this member knows, to keep across a restart.
     pub fn agreed_results(&self) -> Vec<AgreedResult> {
-        self.elections
+        self.el
+            .groups
             .iter()
             .filter_map(|((kind, sg), g)| {
                 g.agreed.as_ref().map(|(term, voters)| AgreedResult {
@@ -310,7 +347,8 @@ impl Ring {
     pub fn restore_agreed(&mut self, results: Vec<AgreedResult>, now: Time) {
         for r in results {
             let g = self
-                .elections
+                .el
+                .groups
                 .entry((r.kind, r.service_group))
                 .or_insert_with(|| GroupElection::new(0, now));
             if g.agreed.as_ref().is_none_or(|(t, _)| r.term > *t) {
@@ -321,14 +359,15 @@ impl Ring {
 
     /// The elections this member takes part in.
     pub fn election_groups(&self) -> impl Iterator<Item = (ElectionKind, &str)> {
-        self.elections.keys().map(|(k, sg)| (*k, sg.as_str()))
+        self.el.groups.keys().map(|(k, sg)| (*k, sg.as_str()))
     }
 
     // ----- inside the ring -------------------------------------------------------------------
 
     /// The suitability this member stands with in `kind`'s election of `sg` (0 unless set).
     fn my_suitability(&self, kind: ElectionKind, sg: &str) -> u64 {
-        self.elections
+        self.el
+            .groups
             .get(&(kind, sg.to_owned()))
             .map_or(0, |g| g.suitability)
     }
@@ -362,7 +401,7 @@ impl Ring {
     /// The members of my `kind` election of `sg` other than me that count for my lease: the
     /// population as I last judged it, and the voters of the last agreed result.
     fn lease_peers(&self, kind: ElectionKind, sg: &str) -> Vec<&MemberId> {
-        let Some(g) = self.elections.get(&(kind, sg.to_owned())) else {
+        let Some(g) = self.el.groups.get(&(kind, sg.to_owned())) else {
             return Vec::new();
         };
         let mut out: Vec<&MemberId> = g.view.population.iter().collect();
@@ -381,7 +420,7 @@ impl Ring {
     /// them is a member I counted, and it does not vote while it heard from me within the
     /// follower guard. `None`: it never runs out (a group of one).
     fn lease_expiry(&self, kind: ElectionKind, sg: &str) -> Option<Time> {
-        let g = self.elections.get(&(kind, sg.to_owned()))?;
+        let g = self.el.groups.get(&(kind, sg.to_owned()))?;
         let population: Vec<&MemberId> = g.view.population.iter().collect();
         let agreed: Vec<&MemberId> = g.view.agreed.iter().collect();
         [population, agreed]
@@ -430,7 +469,8 @@ impl Ring {
 
     /// The groups I belong to whose Finished result names me (or whose result I am re-running).
     fn led_groups(&self) -> Vec<(ElectionKind, String)> {
-        self.elections
+        self.el
+            .groups
             .keys()
             .filter(|(kind, sg)| {
                 self.in_group(sg)
@@ -453,7 +493,11 @@ impl Ring {
         for (kind, sg) in self.led_groups() {
             for id in self.lease_peers(kind, &sg) {
                 let quiet = self.heard.get(id).is_none_or(|t| now >= *t + every);
-                let unpinged = self.keepalive_at.get(id).is_none_or(|t| now >= *t + every);
+                let unpinged = self
+                    .el
+                    .keepalive_at
+                    .get(id)
+                    .is_none_or(|t| now >= *t + every);
                 if quiet && unpinged && !due.contains(id) {
                     due.push(id.clone());
                 }
@@ -462,7 +506,7 @@ impl Ring {
         let mut targets: Vec<Member> = Vec::new();
         for id in due {
             // Marked even when unreachable (Confirmed, unknown), so the deadline moves on.
-            self.keepalive_at.insert(id.clone(), now);
+            self.el.keepalive_at.insert(id.clone(), now);
             if let Some(r) = self
                 .members
                 .get(&id)
@@ -492,7 +536,8 @@ impl Ring {
             // The lease counts once the result may be acted on (announced): before that, the
             // confirmation deadline wakes us.
             let acting = self
-                .elections
+                .el
+                .groups
                 .get(&(kind, sg.clone()))
                 .and_then(|g| g.finished.as_ref())
                 .is_some_and(|h| h.announced);
@@ -503,6 +548,7 @@ impl Ring {
                 .map(|id| {
                     let heard = self.heard.get(*id).map_or(Time::ZERO, |t| *t + every);
                     let pinged = self
+                        .el
                         .keepalive_at
                         .get(*id)
                         .map_or(Time::ZERO, |t| *t + every);
@@ -528,7 +574,7 @@ impl Ring {
     /// Reachable members of the groups whose elections this member takes part in.
     pub(super) fn election_peers(&self) -> Vec<Member> {
         let mut out: Vec<Member> = Vec::new();
-        for (_, sg) in self.elections.keys() {
+        for (_, sg) in self.el.groups.keys() {
             for id in self.group_owners(sg) {
                 if let Some(r) = self.members.get(&id)
                     && r.health <= Health::Suspect
@@ -555,7 +601,7 @@ impl Ring {
     /// ring. A peer address that never matches a member (a load-balancing virtual IP) falls back
     /// to knowing any Alive member for `ElectionConfig::peer_fallback`. Once met, for good.
     fn update_met_peer(&mut self, now: Time) -> bool {
-        if self.met_peer {
+        if self.el.met_peer {
             return true;
         }
         let me = (self.me.address, self.me.swim_port);
@@ -572,24 +618,26 @@ impl Ring {
                 || (peers.is_empty() && self.heard.contains_key(&r.member.id))
         });
         if self.members.count(Health::Alive) == 0 {
-            self.met_ring_at = None;
-        } else if self.met_ring_at.is_none() {
-            self.met_ring_at = Some(now);
+            self.el.met_ring_at = None;
+        } else if self.el.met_ring_at.is_none() {
+            self.el.met_ring_at = Some(now);
         }
         let fallback = self
+            .el
             .met_ring_at
             .is_some_and(|t| now >= t + self.cfg.election.peer_fallback);
-        let alone = peers.is_empty() && !self.peers_expected;
+        let alone = peers.is_empty() && !self.el.peers_expected;
         // A member that expects peers has met the ring only once their rumors reach it too:
         // peers answer a restarted member over UDP at once, while their rumor pushers may take
         // seconds to reconnect, and a member that judged its groups in between would see only
         // itself (and what its rumor file held).
-        let synced = !self.peers_expected
+        let synced = !self.el.peers_expected
             || self
+                .el
                 .heard_rumors
                 .is_some_and(|t| now >= t + self.cfg.election.rumor_settle);
-        self.met_peer = alone || (synced && (alive_peer || fallback));
-        self.met_peer
+        self.el.met_peer = alone || (synced && (alive_peer || fallback));
+        self.el.met_peer
     }
 
     /// Re-judges the electorate of one of my groups from the member list.
@@ -644,7 +692,7 @@ impl Ring {
         if let Some(e) = self.election(sg, kind).cloned() {
             self.learn_committed(kind, &e, Seen::Stored);
         }
-        let Some(g) = self.elections.get_mut(&(kind, sg.to_owned())) else {
+        let Some(g) = self.el.groups.get_mut(&(kind, sg.to_owned())) else {
             return;
         };
         joined &= now >= g.since + settle;
@@ -688,7 +736,7 @@ impl Ring {
             }
             _ => return,
         };
-        let Some(g) = self.elections.get_mut(&(kind, e.service_group.clone())) else {
+        let Some(g) = self.el.groups.get_mut(&(kind, e.service_group.clone())) else {
             return;
         };
         if g.agreed
@@ -700,7 +748,8 @@ impl Ring {
     }
 
     fn view_of(&self, kind: ElectionKind, sg: &str) -> Electorate {
-        self.elections
+        self.el
+            .groups
             .get(&(kind, sg.to_owned()))
             .map(|g| g.view.clone())
             .unwrap_or_default()
@@ -737,7 +786,8 @@ impl Ring {
         let committed = match self.cfg.election.rules {
             ElectionRules::Habitat => None,
             ElectionRules::Warren => self
-                .elections
+                .el
+                .groups
                 .get(&(kind, sg.to_owned()))
                 .and_then(|g| g.agreed.as_ref())
                 .filter(|(_, voters)| voters.len() <= crate::rumor::MAX_COMMITTED)
@@ -763,10 +813,10 @@ impl Ring {
         if replace {
             self.store.remove(&kind.key(sg));
         }
-        if let Some(g) = self.elections.get_mut(&(kind, sg.to_owned())) {
+        if let Some(g) = self.el.groups.get_mut(&(kind, sg.to_owned())) {
             g.starts += 1;
         }
-        let stood = self.stood.entry((kind, sg.to_owned())).or_insert(term);
+        let stood = self.el.stood.entry((kind, sg.to_owned())).or_insert(term);
         *stood = (*stood).max(term);
         self.stats.elections_started += 1;
         let outcome = self.store.merge(wrap(kind, e), now);
@@ -784,7 +834,8 @@ impl Ring {
         let rules = self.cfg.election.rules;
         // A member of the group that does not run this election itself (Habitat: any service in
         // the group) still votes, with the default suitability.
-        self.elections
+        self.el
+            .groups
             .entry((kind, sg.clone()))
             .or_insert_with(|| GroupElection::new(0, now));
         if rules == ElectionRules::Warren {
@@ -858,7 +909,8 @@ impl Ring {
             // Election rumors do not say who relayed them, so the whole group hears the answer
             // (at most once per check interval).
             let due = self
-                .elections
+                .el
+                .groups
                 .get(&(kind, sg.clone()))
                 .is_some_and(|g| now >= g.next_reply);
             if behind && due {
@@ -866,7 +918,7 @@ impl Ring {
                     self.send_election(kind, &sg, &candidate);
                 }
                 self.push_to_group(kind, &sg, now);
-                if let Some(g) = self.elections.get_mut(&(kind, sg.clone())) {
+                if let Some(g) = self.el.groups.get_mut(&(kind, sg.clone())) {
                     g.next_reply = now + self.cfg.election.check_interval;
                 }
             }
@@ -877,7 +929,8 @@ impl Ring {
     /// Whether I stood in `kind`'s election of `sg` at `term` in this life of the process (or at
     /// a later term, of which a `term` candidacy is an older copy).
     fn stood_in(&self, kind: ElectionKind, sg: &str, term: u64) -> bool {
-        self.stood
+        self.el
+            .stood
             .get(&(kind, sg.to_owned()))
             .is_some_and(|t| *t >= term)
     }
@@ -935,7 +988,7 @@ impl Ring {
         match outcome {
             Outcome::Changed => {
                 let stored = self.election(sg, kind).cloned();
-                if let Some(g) = self.elections.get_mut(&(kind, sg.to_owned())) {
+                if let Some(g) = self.el.groups.get_mut(&(kind, sg.to_owned())) {
                     g.finished = match (g.finished.take(), stored) {
                         // The result itself, or its leader's re-run: it keeps standing.
                         (Some(h), Some(e)) if continues(&h, &e) => Some(h),
@@ -1012,7 +1065,7 @@ impl Ring {
                 rumors: vec![rumor.clone()],
             });
         }
-        if let Some(g) = self.elections.get_mut(&(kind, sg.to_owned())) {
+        if let Some(g) = self.el.groups.get_mut(&(kind, sg.to_owned())) {
             g.next_check = now + self.cfg.election.check_interval;
         }
     }
@@ -1020,15 +1073,15 @@ impl Ring {
     /// Restarts, finishes and re-sends the elections this member takes part in. Warren runs this
     /// after every input that changed a member or a group; Habitat's rules run it once a second.
     pub(super) fn run_elections(&mut self, now: Time) {
-        self.elections_dirty = false;
-        if self.left || self.elections.is_empty() {
+        self.el.dirty = false;
+        if self.left || self.el.groups.is_empty() {
             return;
         }
         let rules = self.cfg.election.rules;
-        let keys: Vec<(ElectionKind, String)> = self.elections.keys().cloned().collect();
+        let keys: Vec<(ElectionKind, String)> = self.el.groups.keys().cloned().collect();
         let interval = self.cfg.election.check_interval;
         for (kind, sg) in keys {
-            let due = match self.elections.get_mut(&(kind, sg.clone())) {
+            let due = match self.el.groups.get_mut(&(kind, sg.clone())) {
                 Some(g) if now >= g.next_check => {
                     g.next_check = now + interval;
                     true
@@ -1076,7 +1129,7 @@ impl Ring {
                     }
                 }
             };
-            let g = self.elections.get(&(kind, sg.clone()));
+            let g = self.el.groups.get(&(kind, sg.clone()));
             let agreed = g.and_then(|g| g.agreed.as_ref().map(|(_, v)| v));
             // The lease counts once the result could be acted on (by then the keep-alive pings
             // sent when it finished have been answered).
@@ -1164,7 +1217,8 @@ impl Ring {
         }
         let every = self.cfg.election.leader_probe_interval;
         let leaders: Vec<MemberId> = self
-            .elections
+            .el
+            .groups
             .keys()
             .filter(|(_, sg)| self.in_group(sg))
             .filter_map(|(kind, sg)| self.election(sg, *kind))
@@ -1173,6 +1227,7 @@ impl Ring {
             .collect();
         for id in leaders {
             let due = self
+                .el
                 .leader_probed_at
                 .get(&id)
                 .is_none_or(|t| now >= *t + every);
@@ -1182,8 +1237,8 @@ impl Ring {
                 .filter(|r| r.health <= Health::Suspect)
                 .map(|r| r.member.clone());
             if let (true, Some(m)) = (due, member) {
-                self.leader_probed_at.retain(|_, t| now < *t + every);
-                self.leader_probed_at.insert(id, now);
+                self.el.leader_probed_at.retain(|_, t| now < *t + every);
+                self.el.leader_probed_at.insert(id, now);
                 return Some(m);
             }
         }
@@ -1197,7 +1252,8 @@ impl Ring {
         }
         let confirm = self.cfg.election.confirm;
         let checks = self
-            .elections
+            .el
+            .groups
             .values()
             .map(|g| match &g.finished {
                 Some(h) if !h.announced => g.next_check.min(h.since + confirm),
@@ -1214,7 +1270,7 @@ impl Ring {
     fn confirm_results(&mut self, now: Time) {
         let confirm = self.cfg.election.confirm;
         let mut confirmed = Vec::new();
-        for ((kind, sg), g) in self.elections.iter_mut() {
+        for ((kind, sg), g) in self.el.groups.iter_mut() {
             if let Some(h) = &mut g.finished
                 && !h.announced
                 && now >= h.since + confirm
@@ -1233,7 +1289,7 @@ impl Ring {
         self.confirm_results(now);
         self.lease_keepalive(now);
         let due = self.election_deadline().is_some_and(|d| now >= d);
-        let eager = self.elections_dirty && self.cfg.election.rules == ElectionRules::Warren;
+        let eager = self.el.dirty && self.cfg.election.rules == ElectionRules::Warren;
         if due || eager {
             self.run_elections(now);
         }
