@@ -1,0 +1,200 @@
+//! Probing: SWIM's round-robin probe of one member at a time, the indirect probe through
+//! helpers when it does not answer in time, and the pings that join and rejoin through the
+//! configured peers. What a failed probe leads to (suspicion, confirmation) is `ring.rs`'s.
+
+use super::*;
+
+impl Ring {
+    // ----- probing ---------------------------------------------------------------------------
+
+    pub(super) fn pingable(&self, id: &MemberId) -> bool {
+        self.members.get(id).is_some_and(|r| {
+            r.health <= Health::Suspect || (r.member.persistent && r.health == Health::Confirmed)
+        })
+    }
+
+    pub(super) fn next_probe_target(&mut self) -> Option<Member> {
+        for _ in 0..2 {
+            while self.probe_index < self.probe_order.len() {
+                let id = self.probe_order[self.probe_index].clone();
+                self.probe_index += 1;
+                if self.pingable(&id) {
+                    return self.members.get(&id).map(|r| r.member.clone());
+                }
+            }
+            // End of a round: rebuild and reshuffle the order from the pingable members.
+            let mut order: Vec<MemberId> = [Health::Alive, Health::Suspect, Health::Confirmed]
+                .into_iter()
+                .flat_map(|h| self.members.with_health(h))
+                .filter(|r| {
+                    r.health <= Health::Suspect
+                        || (r.member.persistent && r.health == Health::Confirmed)
+                })
+                .map(|r| r.member.id.clone())
+                .collect();
+            order.shuffle(&mut self.rng);
+            self.probe_order = order;
+            self.probe_index = 0;
+        }
+        None
+    }
+
+    /// Probes `id` next: a member we hear is suspected gets a direct probe from us soon, which
+    /// carries its suspect record (so it can refute) and either clears the suspicion for us by
+    /// direct contact or adds our own independent confirmation.
+    pub(super) fn probe_next(&mut self, id: &MemberId) {
+        // Move its entry rather than add one: a round that grows with every suspicion heard
+        // never ends, and members placed behind the index (newcomers) are never probed; under
+        // churn, dead newcomers then stayed Alive (and uncollected) for good.
+        if let Some(pos) = self.probe_order.iter().position(|x| x == id) {
+            self.probe_order.remove(pos);
+            if pos < self.probe_index {
+                self.probe_index -= 1;
+            }
+        }
+        let at = self.probe_index.min(self.probe_order.len());
+        self.probe_order.insert(at, id.clone());
+    }
+
+    pub(super) fn start_probe(&mut self, now: Time) {
+        let alive = self.members.count(Health::Alive);
+        if !self.initial_peers.is_empty() && alive < self.initial_peers.len() / 2 + 1 {
+            self.ping_initial_peers(false);
+        }
+        let Some(target) = self
+            .leader_due_for_probe(now)
+            .or_else(|| self.next_probe_target())
+        else {
+            return;
+        };
+        self.stats.probes += 1;
+        self.push_swim(
+            target.swim_addr(),
+            &target.id,
+            SwimKind::Ping { forward_to: None },
+            true,
+        );
+        self.probe = Probe::Direct {
+            target: target.id,
+            deadline: now + self.scaled(self.cfg.probe_timeout),
+        };
+    }
+
+    pub(super) fn probe_deadlines(&mut self, now: Time) {
+        match std::mem::replace(&mut self.probe, Probe::Idle) {
+            Probe::Direct { target, deadline } if deadline <= now => {
+                self.stats.indirect_probes += 1;
+                let target_member = self.members.get(&target).map(|r| r.member.clone());
+                if let Some(tm) = target_member {
+                    let helpers =
+                        self.random_members(self.cfg.indirect_probes, &[Health::Alive], |r| {
+                            r.member.id != tm.id
+                        });
+                    for h in helpers {
+                        self.push_swim(
+                            h.swim_addr(),
+                            &h.id,
+                            SwimKind::PingReq { target: tm.clone() },
+                            true,
+                        );
+                    }
+                }
+                self.probe = Probe::Indirect {
+                    target,
+                    deadline: now + self.scaled(self.cfg.indirect_timeout),
+                };
+            }
+            Probe::Indirect { target, deadline } if deadline <= now => {
+                self.stats.failed_probes += 1;
+                self.probe_failed(&target, now);
+                if now >= self.next_probe {
+                    self.next_probe = now;
+                }
+            }
+            other => self.probe = other,
+        }
+    }
+
+    pub(super) fn probe_failed(&mut self, target: &MemberId, now: Time) {
+        let Some(rec) = self.members.get(target) else {
+            return;
+        };
+        match rec.health {
+            Health::Alive => {
+                self.stats.suspicions_raised += 1;
+                let m = Membership {
+                    member: rec.member.clone(),
+                    health: Health::Suspect,
+                };
+                let change = self.members.set(&m, now);
+                // The suspicion is ours: we are its originator, not a confirmation.
+                let me = self.me.id.clone();
+                self.on_member_change(target, change, Some(&me), now);
+            }
+            Health::Suspect => {
+                // Our own failed probe is independent evidence.
+                let me = self.me.id.clone();
+                if let Some(s) = self.suspicions.get_mut(target)
+                    && s.confirm(&me)
+                {
+                    let d = s.deadline;
+                    self.suspicion_timers.push(Reverse((d, target.clone())));
+                }
+            }
+            Health::Confirmed | Health::Departed => {}
+        }
+    }
+
+    pub(super) fn ack_received(&mut self, from: &MemberId) {
+        let hit = match &self.probe {
+            Probe::Direct { target, .. } | Probe::Indirect { target, .. } => target == from,
+            Probe::Idle => false,
+        };
+        if hit {
+            self.probe = Probe::Idle;
+            self.local_health = self.local_health.saturating_sub(1);
+        }
+        if self.probe_pings.remove(from).is_some() {
+            self.stats.confirmations_refuted += 1;
+        }
+    }
+
+    pub(super) fn ping_initial_peers(&mut self, only_unknown: bool) {
+        let peers = self.initial_peers.clone();
+        for p in peers {
+            if only_unknown
+                && self
+                    .members
+                    .with_health(Health::Alive)
+                    .any(|r| r.member.swim_addr() == p)
+            {
+                continue;
+            }
+            if p.ip() == self.me.address && p.port() == self.me.swim_port {
+                continue;
+            }
+            let msg = Swim {
+                from: self.me.clone(),
+                kind: SwimKind::Ping { forward_to: None },
+                membership: Vec::new(),
+            };
+            self.transmits.push_back(Transmit::Swim { to: p, msg });
+        }
+    }
+
+    pub(super) fn reconnect(&mut self) {
+        // One random Confirmed member: if it answers, the partition that hid it has healed.
+        if let Some(t) = self
+            .random_members(1, &[Health::Confirmed], |r| !r.member.persistent)
+            .pop()
+        {
+            self.push_swim(
+                t.swim_addr(),
+                &t.id,
+                SwimKind::Ping { forward_to: None },
+                false,
+            );
+        }
+        self.ping_initial_peers(true);
+    }
+}
