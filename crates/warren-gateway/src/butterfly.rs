@@ -31,8 +31,9 @@
 //! [`UpdateCounters::observe`] and calls [`render_with`].
 //!
 //! # The local member
-//! The ring's member list excludes this member; it is added here, `Alive`, or `Departed` once it
-//! has left.
+//! It is not listed in `member` or `membership`: Habitat's supervisor never holds itself in its
+//! member list, and tools that count peers from these maps would be off by one. (Its own
+//! Service rumors are listed under `service`, as Habitat's are.)
 
 use std::collections::BTreeMap;
 
@@ -99,15 +100,15 @@ pub fn render_with(ring: &Ring, counters: &UpdateCounters) -> Value {
     let mut members = Map::new();
     let mut health = Map::new();
     let mut membership = Map::new();
-    let me = ring.myself();
-    let my_health = if ring.has_left() || me.departed {
-        Health::Departed
-    } else {
-        Health::Alive
-    };
-    let everyone = std::iter::once((me, my_health))
-        .chain(ring.members().iter().map(|r| (&r.member, r.health)));
-    for (m, h) in everyone {
+    // The member's peers only, as Habitat lists them: a supervisor's member list never holds
+    // itself, and tools count peers from these maps.
+    let me = &ring.myself().id;
+    let peers = ring
+        .members()
+        .iter()
+        .filter(|r| r.member.id != *me)
+        .map(|r| (&r.member, r.health));
+    for (m, h) in peers {
         let id = m.id.to_string();
         members.insert(id.clone(), member_json(m));
         health.insert(id.clone(), Value::from(h.as_str()));

@@ -131,7 +131,7 @@ fn populated() -> Ring {
 }
 
 #[test]
-fn empty_ring_has_every_key_and_only_myself() {
+fn empty_ring_has_every_key_and_lists_nobody() {
     let doc = render(&ring());
     let mut keys: Vec<&str> = doc
         .as_object()
@@ -157,7 +157,10 @@ fn empty_ring_has_every_key_and_only_myself() {
             "services",
         ]
     );
-    assert_eq!(doc["member"]["health"], json!({"aaaa": "Alive"}));
+    // Habitat lists a supervisor's peers, never the supervisor itself.
+    assert_eq!(doc["member"]["health"], json!({}));
+    assert_eq!(doc["member"]["members"], json!({}));
+    assert_eq!(doc["membership"], json!({}));
     assert_eq!(doc["services"], json!({}));
     assert_eq!(doc["departed_members"], json!([]));
     assert_eq!(doc["member"]["update_counter"], json!(0));
@@ -220,9 +223,6 @@ fn populated_ring_renders_habitat_shapes() {
     let expected = json!({
         "member": {
             "members": {
-                "aaaa": {"id": "aaaa", "incarnation": 3, "address": "10.0.0.1",
-                         "swim_port": 9638, "gossip_port": 9638, "persistent": true,
-                         "departed": false},
                 "bbbb": {"id": "bbbb", "incarnation": 5, "address": "10.0.0.2",
                          "swim_port": 9638, "gossip_port": 9639, "persistent": false,
                          "departed": false},
@@ -230,12 +230,10 @@ fn populated_ring_renders_habitat_shapes() {
                          "swim_port": 9638, "gossip_port": 9639, "persistent": false,
                          "departed": false},
             },
-            "health": {"aaaa": "Alive", "bbbb": "Alive", "cccc": "Suspect"},
+            "health": {"bbbb": "Alive", "cccc": "Suspect"},
             "update_counter": 2,
         },
         "membership": {
-            "aaaa": {"address": "10.0.0.1", "gossip_port": 9638, "incarnation": 3,
-                     "persistent": true, "swim_port": 9638, "health": "Alive"},
             "bbbb": {"address": "10.0.0.2", "gossip_port": 9639, "incarnation": 5,
                      "persistent": false, "swim_port": 9638, "health": "Alive"},
             "cccc": {"address": "10.0.0.3", "gossip_port": 9639, "incarnation": 1,
@@ -261,14 +259,18 @@ fn populated_ring_renders_habitat_shapes() {
 }
 
 #[test]
-fn leaving_marks_myself_departed() {
+fn myself_is_not_listed_even_after_leaving() {
     let mut r = populated();
     r.leave(Time::from_millis(20));
     let doc = render(&r);
-    assert_eq!(doc["member"]["health"]["aaaa"], json!("Departed"));
-    assert_eq!(doc["membership"]["aaaa"]["health"], json!("Departed"));
-    assert_eq!(doc["member"]["members"]["aaaa"]["departed"], json!(true));
-    assert_eq!(doc["member"]["members"]["aaaa"]["incarnation"], json!(4));
+    for map in [
+        &doc["member"]["health"],
+        &doc["member"]["members"],
+        &doc["membership"],
+    ] {
+        assert!(map.get("aaaa").is_none(), "{map}");
+        assert!(map.get("bbbb").is_some(), "{map}");
+    }
 }
 
 fn pretty(v: &Value) -> String {
