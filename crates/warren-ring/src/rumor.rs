@@ -1,7 +1,7 @@
 //! Rumors: the replicated values of the ring, their keys and their merge rules.
 //!
 //! Each rumor kind is keyed as Habitat keys it (spec §5.2) and merged by a pure function
-//! ([`merge`]). Where Habitat's rule leaves the outcome to arrival order (two different values at
+//! ([`merge_versioned`], [`merge_election`]). Where Habitat's rule leaves the outcome to arrival order (two different values at
 //! the same incarnation), Warren breaks the tie on content so every member ends with the same value;
 //! a Habitat peer never sees the difference because an owner never sends two values at one
 //! incarnation. This module stores nothing and sends nothing: see `store.rs` and

@@ -7,11 +7,22 @@
 //! and not withdrawn (Habitat's test of membership). Elections of other groups are merged and
 //! relayed like any rumor.
 //!
-//! **The lease.** A leader acts ([`Ring::leader`] names it) only while it has heard directly from
-//! a quorum of its group within [`crate::Config::leader_lease`], which is shorter than the
-//! earliest moment the rest of the group can act on another leader after it last heard from this
-//! one. While it leads it pings members it has not heard from for a quarter of the lease. When
-//! the lease runs out it steps down at once: a new term, standing as an ordinary candidate.
+//! **The lease** (`ring/lease.rs`). A leader acts ([`Ring::leader`] names it) only while it has
+//! heard directly from a quorum of its group within [`crate::Config::leader_lease`], which is
+//! shorter than the earliest moment the rest of the group can act on another leader after it
+//! last heard from this one. While it leads it pings members it has not heard from for a quarter
+//! of the lease. When the lease runs out it steps down at once: a new term, standing as an
+//! ordinary candidate.
+//!
+//! **The boundary.** Everything elections keep is in [`ElectionState`] (plus the election rumors
+//! in the store, and `Ring::heard` for the lease). In: the commands ([`Ring::start_election`],
+//! [`Ring::withdraw_service`], [`Ring::set_suitability`]), received election rumors
+//! (`receive_election`), member and group changes (they set `ElectionState::dirty`), and timers
+//! (`election_timers`). Out: election rumors stored and pushed to the group, `Event`s
+//! (`RumorChanged`, `QuorumChanged`), lease keep-alive pings. Queries ([`Ring::leader`],
+//! [`Ring::election`], [`Ring::electorate`], [`Ring::quorum_gap`], [`Ring::agreed_results`]) change
+//! nothing. Still to do: drive it as a component of its own, with the member list and store
+//! borrowed through a context rather than reached through `Ring`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
