@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Installs what Warren's tests need beyond the Rust toolchain: pyzmq (it bundles libzmq 4.x) for
-# the ZMTP interop tests, and redis-server (Debian's package; it brings redis-cli) for the redis
-# plan's multi-process test. Safe to run repeatedly; does nothing when all are there.
+# the ZMTP interop tests, kubernetes-validate for the manifest checks (kubectl, which renders the
+# Kustomize overlays offline, is expected on the machine), and redis-server (Debian's package; it
+# brings redis-cli) for the redis plan's multi-process test. Safe to run repeatedly; does nothing
+# when all are there.
 set -euo pipefail
 if ! python3 -c 'import zmq' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check pyzmq==27.3.0
+fi
+# Strict, offline validation of the Kubernetes manifests (it bundles the API schemas).
+if ! command -v kubernetes-validate >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate==1.37.0
 fi
 for c in rustfmt clippy; do
   if ! cargo "${c/rustfmt/fmt}" --version >/dev/null 2>&1; then

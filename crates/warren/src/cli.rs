@@ -56,6 +56,14 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: SupCommand,
     },
+    /// Checks that ARGS parse as a `warren` command line, without running anything (for
+    /// manifests: `warren check-args -- run --peer=ring ...`); exit 0 when they do.
+    #[command(hide = true)]
+    CheckArgs {
+        /// The command line, without the program name.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Local multi-node testing.
     Local {
         /// What to do.

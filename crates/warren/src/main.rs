@@ -33,6 +33,15 @@ fn main() -> ExitCode {
         Command::Local {
             command: cli::LocalCommand::Up(args),
         } => local::up(args),
+        Command::CheckArgs { args } => {
+            match Cli::try_parse_from(std::iter::once("warren".to_owned()).chain(args)) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Ring {
             command: RingCommand::Key { command },
         } => match command {
