@@ -149,7 +149,8 @@ pub struct RoleLabeler {
 }
 
 /// The caller's side of a running labeler. Never blocks: [`LabelerHandle::set_role`] only
-/// stores the desired role.
+/// stores the desired role. Dropping the handle without [`LabelerHandle::remove_and_stop`]
+/// ends the task at its next wait and leaves the label as it is.
 #[derive(Debug)]
 pub struct LabelerHandle {
     tx: watch::Sender<Command>,

@@ -164,23 +164,29 @@ async fn unauthorized_then_success_once_the_token_file_changes() {
     let env = Env::start().await;
     // The API server now wants a rotated token the client's file does not hold yet.
     std::fs::write(&env.server_token, "tok-2").unwrap();
-    let h = RoleLabeler::new(env.client(), opts()).spawn();
+    let mut o = opts();
+    o.backoff_base = Duration::from_millis(300);
+    o.backoff_cap = Duration::from_millis(300);
+    let h = RoleLabeler::new(env.client(), o).spawn();
     h.set_role(Role::Leader);
-    wait_until("two 401s", || env.fake.requests().len() >= 2).await;
+    wait_until("three 401s", || env.fake.requests().len() >= 3).await;
     assert_eq!(env.role(), None);
     // The kubelet rewrites the projected token: the next attempt reads it.
     std::fs::write(&env.client_token, "tok-2\n").unwrap();
     wait_until("leader", || env.role().as_deref() == Some("leader")).await;
     let reqs = env.fake.requests();
-    let last = reqs.last().unwrap();
+    let (last, failed) = reqs.split_last().unwrap();
     assert_eq!(last.authorization.as_deref(), Some("Bearer tok-2"));
     assert!(
-        reqs[..reqs.len() - 1]
+        failed
             .iter()
-            .all(|r| r.status == 401 && r.authorization.as_deref() == Some("Bearer tok-1"))
+            .all(|r| r.status == 401 && r.authorization.as_deref() == Some("Bearer tok-1")),
+        "{reqs:?}"
     );
-    // The first 401 is retried at once, re-reading the token.
-    assert!(reqs[1].at - reqs[0].at < Duration::from_millis(10) || reqs.len() == 2);
+    // The first 401 is retried at once (the token re-read); later ones back off (>= 150 ms).
+    let gap = |i: usize| reqs[i + 1].at - reqs[i].at;
+    assert!(gap(0) < Duration::from_millis(150), "{:?}", gap(0));
+    assert!(gap(1) >= Duration::from_millis(150), "{:?}", gap(1));
     assert!(h.remove_and_stop(STOP).await);
 }
 
@@ -198,4 +204,17 @@ async fn not_found_stops_the_labeler() {
     // Stopping a labeler that has already ended returns at once, sending nothing.
     assert!(h.remove_and_stop(STOP).await);
     assert_eq!(env.statuses(), [404]);
+}
+
+#[tokio::test]
+async fn another_rejection_is_counted_as_failed_and_not_retried() {
+    let env = Env::start().await;
+    env.fake.script([Scripted::code(422)]);
+    let h = RoleLabeler::new(env.client(), opts()).spawn();
+    h.set_role(Role::Leader);
+    wait_until("422", || h.stats().snapshot().failed == 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(env.statuses(), [422]);
+    h.set_role(Role::Follower);
+    wait_until("follower", || env.role().as_deref() == Some("follower")).await;
 }
