@@ -1,0 +1,253 @@
+//! The one request: a JSON merge patch of one label on this pod, over HTTPS.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, RETRY_AFTER};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use crate::config::Config;
+
+/// How long one request (connect, TLS, send, read the reply) may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest reply body read (a Status object is far smaller).
+const MAX_REPLY: usize = 64 * 1024;
+
+/// Why a request got no HTTP reply. None of these changes the pod.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The cluster CA file could not be read or holds no usable certificate.
+    #[error("cluster CA {path}: {detail}")]
+    Ca {
+        /// The CA file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The service-account token file could not be read, or is empty.
+    #[error("service-account token {path}: {detail}")]
+    Token {
+        /// The token file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The API host is not a valid TLS server name.
+    #[error("API server host {0:?} is not a valid DNS name or IP address")]
+    ServerName(String),
+    /// Connecting, the TLS handshake, or the HTTP exchange failed (worth retrying).
+    #[error("API server {addr}: {detail}")]
+    Connection {
+        /// `host:port`.
+        addr: String,
+        /// What failed.
+        detail: String,
+    },
+}
+
+impl ClientError {
+    /// Whether the same request may succeed later without a configuration change (connection
+    /// problems and token read errors; projected tokens are rewritten in place).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Connection { .. } | ClientError::Token { .. }
+        )
+    }
+}
+
+/// The API server's answer to a patch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatchReply {
+    /// The HTTP status code.
+    pub status: u16,
+    /// `Retry-After`, when present and given in seconds.
+    pub retry_after: Option<Duration>,
+    /// The `message` of a `Status` object in the body, if any (for logs).
+    pub message: Option<String>,
+}
+
+/// A thin HTTPS client for the one call the labeler makes; one connection per request.
+#[derive(Clone)]
+pub struct Client {
+    config: Arc<Config>,
+    tls: TlsConnector,
+    server_name: ServerName<'static>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("api", &self.config.api_base())
+            .field("pod", &self.config.pod_path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Builds the client: reads the CA file now (the token is read for each request).
+    pub fn new(config: Config) -> Result<Client, ClientError> {
+        let ca_err = |detail: String| ClientError::Ca {
+            path: config.ca_path.clone(),
+            detail,
+        };
+        let pem = std::fs::read(&config.ca_path).map_err(|e| ca_err(e.to_string()))?;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| ca_err(e.to_string()))?;
+            roots.add(cert).map_err(|e| ca_err(e.to_string()))?;
+        }
+        if roots.is_empty() {
+            return Err(ca_err("no certificate in the file".to_owned()));
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ca_err(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let server_name = ServerName::try_from(config.api_host.clone())
+            .map_err(|_| ClientError::ServerName(config.api_host.clone()))?;
+        Ok(Client {
+            config: Arc::new(config),
+            tls: TlsConnector::from(Arc::new(tls)),
+            server_name,
+        })
+    }
+
+    /// The configuration the client was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The merge patch setting label `key` to `value`, or removing it (`None`).
+    pub fn patch_body(key: &str, value: Option<&str>) -> Vec<u8> {
+        let mut labels = serde_json::Map::new();
+        labels.insert(
+            key.to_owned(),
+            value.map_or(serde_json::Value::Null, |v| v.into()),
+        );
+        serde_json::json!({ "metadata": { "labels": labels } })
+            .to_string()
+            .into_bytes()
+    }
+
+    /// Reads the token file (again: projected tokens rotate).
+    async fn token(&self) -> Result<String, ClientError> {
+        let path = &self.config.token_path;
+        let err = |detail: String| ClientError::Token {
+            path: path.clone(),
+            detail,
+        };
+        let raw = tokio::fs::read_to_string(path)
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        let token = raw.trim();
+        if token.is_empty() {
+            return Err(err("empty".to_owned()));
+        }
+        Ok(token.to_owned())
+    }
+
+    /// `PATCH /api/v1/namespaces/{ns}/pods/{name}` setting (or removing) one label.
+    pub async fn patch_label(
+        &self,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<PatchReply, ClientError> {
+        let token = self.token().await?;
+        let body = Client::patch_body(key, value);
+        match tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(&token, body)).await {
+            Ok(reply) => reply,
+            Err(_) => Err(self.conn_err(format!("no reply within {REQUEST_TIMEOUT:?}"))),
+        }
+    }
+
+    fn conn_err(&self, detail: String) -> ClientError {
+        ClientError::Connection {
+            addr: self.config.authority(),
+            detail,
+        }
+    }
+
+    async fn exchange(&self, token: &str, body: Vec<u8>) -> Result<PatchReply, ClientError> {
+        let tcp = TcpStream::connect((self.config.api_host.as_str(), self.config.api_port))
+            .await
+            .map_err(|e| self.conn_err(format!("connect: {e}")))?;
+        let tls = self
+            .tls
+            .connect(self.server_name.clone(), tcp)
+            .await
+            .map_err(|e| self.conn_err(format!("TLS: {e}")))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| self.conn_err(format!("HTTP: {e}")))?;
+        let driver = tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "API server connection closed with an error");
+            }
+        });
+        let req = Request::patch(self.config.pod_path())
+            .header(HOST, self.config.authority())
+            .header(CONTENT_TYPE, "application/merge-patch+json")
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .header("Accept", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| self.conn_err(format!("request: {e}")))?;
+        let result = async {
+            let resp = sender
+                .send_request(req)
+                .await
+                .map_err(|e| self.conn_err(format!("HTTP: {e}")))?;
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let body = http_body_util::Limited::new(resp.into_body(), MAX_REPLY)
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let message = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("message")?.as_str().map(str::to_owned));
+            Ok(PatchReply {
+                status,
+                retry_after,
+                message,
+            })
+        }
+        .await;
+        driver.abort();
+        result
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies() {
+        assert_eq!(
+            Client::patch_body("role", Some("leader")),
+            br#"{"metadata":{"labels":{"role":"leader"}}}"#
+        );
+        assert_eq!(
+            Client::patch_body("role", None),
+            br#"{"metadata":{"labels":{"role":null}}}"#
+        );
+    }
+}

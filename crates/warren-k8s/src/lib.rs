@@ -1,0 +1,28 @@
+//! Publishes this pod's election role as a label on its own Pod.
+//!
+//! A [`RoleLabeler`] runs as a tokio task: the caller hands it the desired [`Role`] (never
+//! blocking), and it sends `PATCH /api/v1/namespaces/{ns}/pods/{name}` (a JSON merge patch
+//! setting or removing one label) to the API server whenever the desired value differs from the
+//! last one the API acknowledged. Failures are retried with capped exponential backoff and
+//! jitter; 401 re-reads the service-account token, 403 is logged once (the Role lacks
+//! `patch` on `pods`), 404 (the pod is gone) stops the labeler. A graceful stop removes the label.
+//!
+//! What it deliberately does not do: it does not watch or read pods (the last acknowledged value
+//! is the only state it keeps, so a label changed by someone else is not restored until the role
+//! changes), it makes no other API call, it has no Kubernetes client library behind it (one
+//! HTTPS connection per request over hyper and rustls), and it is not wired into the `warren`
+//! binary yet.
+//!
+//! Pieces: [`Config`] (pod identity, API server address, the token and CA files; all
+//! injectable, [`Config::in_cluster`] reads the usual environment and files), [`Client`] (the one
+//! request), [`RoleLabeler`] / [`LabelerHandle`] (the logic and its task) and [`Stats`]
+//! (counters by outcome, for later Prometheus wiring). The tests drive it against an in-process
+//! fake API server (`tests/support/fake.rs`).
+
+mod client;
+mod config;
+mod labeler;
+
+pub use client::{Client, ClientError, PatchReply};
+pub use config::{Config, ConfigError, SERVICE_ACCOUNT_DIR};
+pub use labeler::{LabelerHandle, LabelerOptions, Role, RoleLabeler, Stats, StatsSnapshot};
