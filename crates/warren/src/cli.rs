@@ -401,6 +401,11 @@ pub(crate) struct RunArgs {
     /// this many seconds after start, so that the first member of a fresh ring becomes ready.
     #[arg(long, value_name = "SECS", default_value_t = 15)]
     pub ready_grace: u64,
+    /// Inside a Kubernetes pod: label the pod `KEY=leader` or `KEY=follower` after each election
+    /// of the plan's group (leader topology), and remove the label first on a graceful stop.
+    /// Needs `patch` on `pods` for the pod's service account.
+    #[arg(long, value_name = "KEY")]
+    pub kubernetes_role_label: Option<String>,
     /// A file of peers, one HOST[:PORT] per line, re-read whenever it changes.
     #[arg(long)]
     pub peer_watch_file: Option<PathBuf>,

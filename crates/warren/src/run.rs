@@ -137,6 +137,14 @@ async fn advertise_ip(args: &RunArgs) -> IpAddr {
 
 async fn run(args: RunArgs) -> Result<ExitCode> {
     let specs = crate::services::specs(&args)?;
+    let role_label_groups: Vec<String> = specs.iter().map(|(s, _)| s.service_group()).collect();
+    if args.kubernetes_role_label.is_some() && role_label_groups.len() != 1 {
+        return Err(anyhow!(
+            "--kubernetes-role-label labels the pod with the role of one service: give exactly \
+             one plan (got {})",
+            role_label_groups.len()
+        ));
+    }
     // Every child of this process is spawned and reaped through the reaper; as PID 1 (or a
     // child subreaper) it also reaps orphans.
     let reaper =
@@ -325,11 +333,30 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         eprintln!("warren: second signal, exiting at once");
         std::process::exit(1);
     });
+    // The pod role label goes first on a graceful stop: a stopping leader stops getting traffic
+    // before its service stops.
+    let labels: Vec<tokio::task::JoinHandle<()>> = match &args.kubernetes_role_label {
+        Some(key) => role_label_groups
+            .iter()
+            .filter_map(|sg| {
+                crate::k8s_role::spawn(
+                    key.clone(),
+                    sg.clone(),
+                    census_watch.clone(),
+                    services_stop.clone(),
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let ring_stop = shutdown.clone();
     let services_stopped = services_stop.clone();
     let all = Arc::clone(&services);
     let services_done = tokio::spawn(async move {
         services_stopped.cancelled().await;
+        for l in labels {
+            let _ = l.await;
+        }
         all.lock().await.stop_all().await;
         ring_stop.cancel();
     });
