@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 /// The service-account directory Kubernetes mounts into every pod (unless disabled).
 pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
+/// The environment variable naming another service-account directory.
+pub const SERVICE_ACCOUNT_DIR_ENV: &str = "WARREN_K8S_SERVICE_ACCOUNT_DIR";
+
 /// The pod, the API server and the credentials used to reach it.
 ///
 /// Every field is public so tests (and unusual deployments) can point it at temporary files and
@@ -72,12 +75,13 @@ impl Config {
     /// `HOSTNAME`), namespace from `POD_NAMESPACE` (falling back to the service-account
     /// `namespace` file), the API server from `KUBERNETES_SERVICE_HOST` and
     /// `KUBERNETES_SERVICE_PORT`, token and CA from the service-account directory (checked to
-    /// exist; the token is read again for each request).
+    /// exist; the token is read again for each request): [`SERVICE_ACCOUNT_DIR`], or the
+    /// directory in `WARREN_K8S_SERVICE_ACCOUNT_DIR` for a token mounted elsewhere.
     pub fn in_cluster() -> Result<Config, ConfigError> {
-        Config::from_sources(
-            |var| std::env::var(var).ok(),
-            Path::new(SERVICE_ACCOUNT_DIR),
-        )
+        let dir = std::env::var_os(SERVICE_ACCOUNT_DIR_ENV)
+            .filter(|d| !d.is_empty())
+            .map_or_else(|| PathBuf::from(SERVICE_ACCOUNT_DIR), PathBuf::from);
+        Config::from_sources(|var| std::env::var(var).ok(), &dir)
     }
 
     /// [`Config::in_cluster`] with the environment and the service-account directory given.

@@ -24,5 +24,5 @@ mod config;
 mod labeler;
 
 pub use client::{Client, ClientError, PatchReply};
-pub use config::{Config, ConfigError, SERVICE_ACCOUNT_DIR};
+pub use config::{Config, ConfigError, SERVICE_ACCOUNT_DIR, SERVICE_ACCOUNT_DIR_ENV};
 pub use labeler::{LabelerHandle, LabelerOptions, Role, RoleLabeler, Stats, StatsSnapshot};
