@@ -481,6 +481,15 @@ pub fn replace(p: &Params) -> Result<Value> {
     Ok(Value::Object(m))
 }
 
+/// Starts node `i` as a new member of the group: it joins through every running member, as
+/// `--peer` naming a headless service does, and loads the group's service.
+fn join_group(sim: &mut Sim, i: usize, group: &mut Vec<usize>) {
+    let peers = sim.live();
+    sim.start(i, &peers);
+    load(sim, i);
+    group.push(i);
+}
+
 /// Whether leader `l`, on `side` of a split, has at most half of the voters of the result it
 /// leads there alive (the committed electorate: members that joined the group since and are not
 /// voters yet do not make a side large, and cannot elect without the voters either).
@@ -619,9 +628,6 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
         }
         let live: Vec<usize> = group.iter().copied().filter(|&i| sim.is_live(i)).collect();
         let dead: Vec<usize> = group.iter().copied().filter(|&i| !sim.is_live(i)).collect();
-        // Members join through every running member, as `--peer` naming a headless service
-        // does.
-        let peer = |sim: &mut Sim, _live: &[usize]| -> Vec<usize> { sim.live() };
         let choices = if churn { 7 } else { 6 };
         match sim.random_index(choices) {
             // Kill the leader (or anyone when there is none), never more than a minority.
@@ -664,17 +670,13 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
                 let gone = dead[0];
                 group.retain(|&g| g != gone);
                 lost.push(gone);
-                let i = next_new;
+                join_group(&mut sim, next_new, &mut group);
                 next_new += 1;
-                let peers = peer(&mut sim, &live);
-                sim.start(i, &peers);
-                load(&mut sim, i);
-                group.push(i);
             }
             // Restart a dead member with its old id; sometimes kill it again mid-election.
             2 if !dead.is_empty() => {
                 let i = dead[sim.random_index(dead.len())];
-                let peers = peer(&mut sim, &live);
+                let peers = sim.live();
                 sim.start(i, &peers);
                 load(&mut sim, i);
                 if sim.random_index(3) == 0 {
@@ -685,12 +687,8 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
             }
             // A new member joins the group.
             3 if next_new < sim.nodes.len() => {
-                let i = next_new;
+                join_group(&mut sim, next_new, &mut group);
                 next_new += 1;
-                let peers = peer(&mut sim, &live);
-                sim.start(i, &peers);
-                load(&mut sim, i);
-                group.push(i);
             }
             // Split the ring (and the group) cleanly in two, replacing any earlier split. Cuts
             // that add up to non-transitive reachability (A↔B, B↔C, A↮C) are another fault model:
