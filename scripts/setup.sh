@@ -2,8 +2,8 @@
 # Installs what Warren's tests need beyond the Rust toolchain: pyzmq (it bundles libzmq 4.x) for
 # the ZMTP interop tests, kubernetes-validate for the manifest checks (kubectl, which renders the
 # Kustomize overlays offline, is expected on the machine), and redis-server (Debian's package; it
-# brings redis-cli) for the redis plan's multi-process test. Safe to run repeatedly; does nothing
-# when all are there.
+# brings redis-cli) for the redis plan's multi-process test, and busybox-static for the container
+# images. Safe to run repeatedly; does nothing when all are there.
 set -euo pipefail
 if ! python3 -c 'import zmq' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check pyzmq==27.3.0
@@ -54,5 +54,18 @@ if ! command -v redis-server >/dev/null 2>&1; then
     install_redis
   else
     echo "setup: redis-server is missing (the redis test needs it): run as root or 'sudo apt-get install redis-server'" >&2
+  fi
+fi
+
+# A static busybox: /bin/sh and the hooks' tools inside the container images that
+# deploy/container/build.sh assembles (tests/tests/docker.rs runs it when Docker is there).
+if [[ "$(LC_ALL=C ldd /bin/busybox 2>&1 || true)" != *'not a dynamic executable'* ]]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+      -o Dpkg::Use-Pty=0 busybox-static)
+    "${apt[@]}" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && "${apt[@]}" >/dev/null; } ||
+      echo "setup: installing busybox-static failed (the container images need it)" >&2
+  else
+    echo "setup: busybox-static is missing (the container images need it): run as root or 'sudo apt-get install busybox-static'" >&2
   fi
 fi

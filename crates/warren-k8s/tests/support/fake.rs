@@ -104,8 +104,15 @@ fn status(code: u16, message: &str, retry_after: Option<u64>) -> Response<Full<B
 }
 
 impl Fake {
-    /// Starts the fake; `token_file` holds the token it accepts (read for each request).
+    /// Starts the fake on loopback; `token_file` holds the token it accepts (read for each
+    /// request).
     pub async fn start(token_file: PathBuf) -> Fake {
+        Fake::start_on(token_file, std::net::Ipv4Addr::LOCALHOST.into()).await
+    }
+
+    /// Starts the fake on `ip` (an address containers can reach, for the Docker end-to-end
+    /// run); its certificate names that address.
+    pub async fn start_on(token_file: PathBuf, ip: std::net::IpAddr) -> Fake {
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         ca_params
@@ -115,7 +122,7 @@ impl Fake {
             rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
                 .unwrap();
         let leaf_key = rcgen::KeyPair::generate().unwrap();
-        let leaf = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
+        let leaf = rcgen::CertificateParams::new(vec!["localhost".into(), ip.to_string()])
             .unwrap()
             .signed_by(&leaf_key, &ca)
             .unwrap();
@@ -130,7 +137,7 @@ impl Fake {
         cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
         let acceptor = TlsAcceptor::from(Arc::new(cfg));
 
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TcpListener::bind((ip, 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         let st = state.clone();
