@@ -148,7 +148,10 @@ def role_grants(role: dict, where: str, errors: list[str]) -> dict[tuple[str, st
 
 def rbac(docs: list[dict], name: str, expected: dict) -> list[str]:
     errors = []
-    by = lambda kind: {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}  # noqa: E731
+
+    def by(kind: str) -> dict[str, dict]:
+        return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
     roles, bindings, accounts = by("Role"), by("RoleBinding"), by("ServiceAccount")
     for b in bindings.values():
         bname = f"{name}: RoleBinding/{b['metadata']['name']}"
