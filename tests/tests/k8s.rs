@@ -2,6 +2,8 @@
 //! `warren-k8s`'s tests, HTTPS with a test CA and a bearer token): three members of a leader
 //! group label their pods `role=leader` / `role=follower`; after the leader is killed the new
 //! leader's pod says `leader`; a gracefully stopped leader removes its label before it exits.
+//! Each member's `/metrics` counts its acknowledged patches
+//! (`warren_k8s_label_patches_total{outcome="ok"}`); `/census` has no trace of the labeler.
 
 #[path = "../../crates/warren-k8s/tests/support/fake.rs"]
 #[allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
@@ -79,6 +81,35 @@ fn the_pod_label_follows_the_role_and_goes_on_stop() {
         pods.map(role),
     );
     let first = leader.unwrap_or(0);
+
+    // The patches are counted on /metrics (copied every second), every outcome present.
+    let series = |outcome: &str| {
+        format!("warren_k8s_label_patches_total{{service_group=\"{GROUP}\",outcome=\"{outcome}\"}}")
+    };
+    let ok = wait_until(Duration::from_secs(5), || {
+        all.iter()
+            .all(|&i| sups[i].metric(&series("ok")).is_some_and(|n| n >= 1.0))
+    });
+    assert!(
+        ok,
+        "{test}: ok patches not counted: {:?}",
+        all.map(|i| sups[i].metric(&series("ok")))
+    );
+    for outcome in ["retried", "forbidden", "not_found", "failed"] {
+        assert_eq!(
+            sups[first].metric(&series(outcome)),
+            Some(0.0),
+            "{test}: {outcome} patches"
+        );
+    }
+    let census = sups[first]
+        .census()
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    assert!(
+        !census.contains("label_patches"),
+        "{test}: the census mentions the labeler: {census}"
+    );
 
     // The leader is killed: the new leader's pod is labelled leader, the other follower.
     sups[first].signal("KILL");

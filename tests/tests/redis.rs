@@ -6,6 +6,10 @@
 //! written on the leader is read on both followers. Then the leader's supervisor and its redis
 //! are SIGKILLed: the survivors elect a new leader, whose redis becomes a master, the remaining
 //! follower replicates from it, and the key is still there.
+//!
+//! Always run (it needs only `/bin/sh`): the run hook's `kubectl label pod` (the seed's way of
+//! publishing the role) is called with the rendered role when `kubectl` is on `PATH` and
+//! `POD_NAME` is set, and not otherwise; redis-server is exec'd either way.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use warren_e2e::{
     Sup, free_port, have_command, kill_pid, kill_processes_under, log_tail, repo_path, state_dir,
-    wait_until, write_user_toml,
+    wait_until, warren_bin, write_user_toml,
 };
 
 const GROUP: &str = "redis.default";
@@ -312,4 +316,100 @@ fn three_redis_members_replicate_from_the_leader_and_fail_over() {
             report(&g, &followers)
         );
     }
+}
+
+/// Writes an executable `/bin/sh` script.
+fn script(path: &std::path::Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn the_run_hook_labels_the_pod_only_with_kubectl_and_pod_name() {
+    let root = state_dir("redis-hook", 0);
+    let _ = std::fs::remove_dir_all(&root);
+    let svc = root.join("svc");
+    let rendered = Command::new(warren_bin())
+        .args(["plan", "render"])
+        .arg(repo_path("plans/redis"))
+        .arg("--out")
+        .arg(&svc)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(rendered.status.success(), "{rendered:?}");
+    // The hook names the supervisor's paths; point them at the rendered copy.
+    let hook_text = std::fs::read_to_string(svc.join("hooks/run"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace("/hab/svc/redis/", &format!("{}/", svc.display()));
+    let hook = root.join("run");
+    std::fs::write(&hook, hook_text).unwrap_or_else(|e| panic!("{e}"));
+    // Fakes that record their arguments; `tools` holds what the hook needs besides them.
+    let (with_kubectl, without, tools) = (root.join("bin"), root.join("bin2"), root.join("tools"));
+    for d in [&with_kubectl, &without, &tools] {
+        std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{e}"));
+    }
+    for tool in ["sed", "mkdir"] {
+        let real = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| std::path::Path::new(d).join(tool))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("no {tool}"));
+        std::os::unix::fs::symlink(real, tools.join(tool)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let log = root.join("log");
+    script(
+        &with_kubectl.join("kubectl"),
+        &format!("echo \"$*\" >> {}/kubectl", log.display()),
+    );
+    for bin in [&with_kubectl, &without] {
+        script(
+            &bin.join("redis-server"),
+            &format!("echo \"$*\" > {}/redis-server", log.display()),
+        );
+    }
+    let run = |bin: &std::path::Path, pod: Option<&str>| -> (Option<String>, Option<String>) {
+        let _ = std::fs::remove_dir_all(&log);
+        std::fs::create_dir_all(&log).unwrap_or_else(|e| panic!("{e}"));
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg(&hook)
+            .env_clear()
+            .env("PATH", format!("{}:{}", bin.display(), tools.display()))
+            .env("POD_NAMESPACE", "apps");
+        if let Some(pod) = pod {
+            cmd.env("POD_NAME", pod);
+        }
+        let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success(), "{out:?}");
+        let read = |name: &str| {
+            std::fs::read_to_string(log.join(name))
+                .ok()
+                .map(|s| s.trim().to_owned())
+        };
+        (read("kubectl"), read("redis-server"))
+    };
+    let conf = format!("{}/config/redis.conf", svc.display());
+    assert_eq!(
+        run(&with_kubectl, Some("redis-1")),
+        (
+            Some(
+                "label pod --overwrite --request-timeout=5s --namespace=apps redis-1 role=leader"
+                    .to_owned()
+            ),
+            Some(conf.clone())
+        ),
+        "kubectl and POD_NAME: the pod is labelled, then redis starts"
+    );
+    assert_eq!(
+        run(&with_kubectl, None),
+        (None, Some(conf.clone())),
+        "no POD_NAME: no kubectl call"
+    );
+    assert_eq!(
+        run(&without, Some("redis-1")),
+        (None, Some(conf)),
+        "no kubectl on PATH: nothing extra"
+    );
+    let _ = std::fs::remove_dir_all(&root);
 }

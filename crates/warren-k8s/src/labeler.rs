@@ -74,7 +74,8 @@ impl LabelerOptions {
     }
 }
 
-/// Counters of patches by outcome (monotonic; for Prometheus later).
+/// Counters of patches by outcome (monotonic; `warren` exports them as
+/// `warren_k8s_label_patches_total`).
 #[derive(Debug, Default)]
 pub struct Stats {
     ok: AtomicU64,

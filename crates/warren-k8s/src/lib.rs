@@ -9,15 +9,15 @@
 //!
 //! What it deliberately does not do: it does not watch or read pods (the last acknowledged value
 //! is the only state it keeps, so a label changed by someone else is not restored until the role
-//! changes), it makes no other API call, it has no Kubernetes client library behind it (one
-//! HTTPS connection per request over hyper and rustls), and it is not wired into the `warren`
-//! binary yet.
+//! changes), it makes no other API call, and it has no Kubernetes client library behind it (one
+//! HTTPS connection per request over hyper and rustls). `warren run --kubernetes-role-label`
+//! drives it (`crates/warren/src/k8s_role.rs`).
 //!
 //! Pieces: [`Config`] (pod identity, API server address, the token and CA files; all
 //! injectable, [`Config::in_cluster`] reads the usual environment and files), [`Client`] (the one
 //! request), [`RoleLabeler`] / [`LabelerHandle`] (the logic and its task) and [`Stats`]
-//! (counters by outcome, for later Prometheus wiring). The tests drive it against an in-process
-//! fake API server (`tests/support/fake.rs`).
+//! (counters by outcome; the binary copies them into `warren_k8s_label_patches_total`). The
+//! tests drive it against an in-process fake API server (`tests/support/fake.rs`).
 
 mod client;
 mod config;

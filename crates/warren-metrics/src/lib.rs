@@ -4,7 +4,8 @@
 //! [`Metrics`] is a handle: the composition root creates one with [`Metrics::new`] and gives a
 //! clone to every subsystem (the gossip shell, the service supervisors, the HTTP gateway). Each
 //! records through its own group of methods ([`Metrics::ring`], [`Metrics::gossip`],
-//! [`Metrics::elections`], [`Metrics::services`], [`Metrics::hooks`], [`Metrics::http`]);
+//! [`Metrics::elections`], [`Metrics::services`], [`Metrics::hooks`], [`Metrics::http`],
+//! [`Metrics::k8s`]);
 //! [`Metrics::encode`] renders everything as Prometheus text format 0.0.4. Recording is a few
 //! atomic operations (a short lock for histograms and for a label set seen for the first time),
 //! so it is safe on hot paths and from any thread; nothing here blocks on I/O.
@@ -37,6 +38,12 @@
 //! | `warren_hook_duration_seconds` | histogram | `hook` | [`HookMetrics::observe`] |
 //! | `warren_http_requests_total` | counter | `route` (the route pattern), `status` | [`HttpMetrics::observe`] |
 //! | `warren_http_request_duration_seconds` | histogram | `route` | [`HttpMetrics::observe`] |
+//! | `warren_k8s_label_patches_total` | counter | `service_group`, `outcome` ([`LabelPatchOutcome`]: `ok`, `retried`, `forbidden`, `not_found`, `failed`) | [`K8sMetrics::record_label_patches`] |
+//!
+//! `warren_k8s_label_patches_total` has samples only while a pod role labeler runs
+//! (`warren run --kubernetes-role-label`): all five outcomes of its service group appear at 0
+//! when it starts; without a labeler the family has no samples, so a supervisor outside
+//! Kubernetes exports no Kubernetes series.
 //!
 //! Label values are bounded by construction: enums, route patterns, hook names, reasons that
 //! are `&'static str` in the caller's code, and the service groups of this ring.
@@ -80,6 +87,8 @@ pub struct Metrics {
     pub hooks: HookMetrics,
     /// HTTP gateway requests.
     pub http: HttpMetrics,
+    /// Kubernetes API calls (the pod role label).
+    pub k8s: K8sMetrics,
     registry: Arc<Registry>,
 }
 
@@ -227,6 +236,17 @@ impl Metrics {
             http.duration.clone(),
         );
 
+        let k8s = K8sMetrics {
+            label_patches: Family::default(),
+        };
+        r.register(
+            "warren_k8s_label_patches",
+            "Patches of the pod's role label by service group and outcome (ok: acknowledged; \
+             retried: failed and retried; forbidden: 403, the Role lacks patch on pods; \
+             not_found: 404, the pod is gone; failed: other errors, not retried)",
+            k8s.label_patches.clone(),
+        );
+
         Metrics {
             ring,
             gossip,
@@ -234,6 +254,7 @@ impl Metrics {
             services,
             hooks,
             http,
+            k8s,
             registry: Arc::new(r),
         }
     }
@@ -794,6 +815,110 @@ impl HttpMetrics {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Kubernetes
+// ---------------------------------------------------------------------------------------------
+
+/// How one patch of the pod role label ended, as the `outcome` label spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LabelPatchOutcome {
+    /// Acknowledged (2xx): `ok`.
+    Ok,
+    /// Failed and retried (connection error, 401, 409, 429, 5xx): `retried`.
+    Retried,
+    /// 403, the value given up: `forbidden`.
+    Forbidden,
+    /// 404, the pod is gone and the labeler stopped: `not_found`.
+    NotFound,
+    /// Any other failure, not retried: `failed`.
+    Failed,
+}
+
+impl LabelPatchOutcome {
+    /// Every outcome.
+    pub const ALL: [LabelPatchOutcome; 5] = [
+        LabelPatchOutcome::Ok,
+        LabelPatchOutcome::Retried,
+        LabelPatchOutcome::Forbidden,
+        LabelPatchOutcome::NotFound,
+        LabelPatchOutcome::Failed,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LabelPatchOutcome::Ok => "ok",
+            LabelPatchOutcome::Retried => "retried",
+            LabelPatchOutcome::Forbidden => "forbidden",
+            LabelPatchOutcome::NotFound => "not_found",
+            LabelPatchOutcome::Failed => "failed",
+        }
+    }
+}
+
+impl EncodeLabelValue for LabelPatchOutcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct LabelPatchLabels {
+    service_group: String,
+    outcome: LabelPatchOutcome,
+}
+
+/// Cumulative label patch counts of one labeler, by outcome (copied from `warren_k8s::Stats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LabelPatchTotals {
+    /// `ok`.
+    pub ok: u64,
+    /// `retried`.
+    pub retried: u64,
+    /// `forbidden`.
+    pub forbidden: u64,
+    /// `not_found`.
+    pub not_found: u64,
+    /// `failed`.
+    pub failed: u64,
+}
+
+impl LabelPatchTotals {
+    fn get(&self, outcome: LabelPatchOutcome) -> u64 {
+        match outcome {
+            LabelPatchOutcome::Ok => self.ok,
+            LabelPatchOutcome::Retried => self.retried,
+            LabelPatchOutcome::Forbidden => self.forbidden,
+            LabelPatchOutcome::NotFound => self.not_found,
+            LabelPatchOutcome::Failed => self.failed,
+        }
+    }
+}
+
+/// Calls to the Kubernetes API.
+#[derive(Clone, Debug)]
+pub struct K8sMetrics {
+    label_patches: Family<LabelPatchLabels, Counter>,
+}
+
+impl K8sMetrics {
+    /// Copies the cumulative patch counts of `service_group`'s role labeler (totals-style: a
+    /// counter never moves backwards). Creates every outcome's series, so the first call (with
+    /// zeros, when the labeler starts) makes all five appear.
+    pub fn record_label_patches(&self, service_group: &str, totals: &LabelPatchTotals) {
+        for outcome in LabelPatchOutcome::ALL {
+            let labels = LabelPatchLabels {
+                service_group: service_group.to_owned(),
+                outcome,
+            };
+            raise_to(
+                &self.label_patches.get_or_create(&labels),
+                totals.get(outcome),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -847,5 +972,39 @@ mod tests {
             ..RingTotals::default()
         });
         assert!(m.encode().contains("\nwarren_ring_probes_total 10\n"));
+    }
+
+    #[test]
+    fn label_patches_appear_with_a_labeler_only() {
+        let m = Metrics::new();
+        assert!(!m.encode().contains("\nwarren_k8s_label_patches_total{"));
+        m.k8s
+            .record_label_patches("redis.default", &LabelPatchTotals::default());
+        let text = m.encode();
+        assert!(text.contains("# TYPE warren_k8s_label_patches_total counter\n"));
+        for outcome in ["ok", "retried", "forbidden", "not_found", "failed"] {
+            assert!(
+                text.contains(&format!(
+                    "warren_k8s_label_patches_total{{service_group=\"redis.default\",\
+                     outcome=\"{outcome}\"}} 0\n"
+                )),
+                "{outcome} missing in\n{text}"
+            );
+        }
+        m.k8s.record_label_patches(
+            "redis.default",
+            &LabelPatchTotals {
+                ok: 3,
+                not_found: 1,
+                ..LabelPatchTotals::default()
+            },
+        );
+        let text = m.encode();
+        assert!(text.contains(
+            "warren_k8s_label_patches_total{service_group=\"redis.default\",outcome=\"ok\"} 3\n"
+        ));
+        assert!(text.contains(
+            "warren_k8s_label_patches_total{service_group=\"redis.default\",outcome=\"not_found\"} 1\n"
+        ));
     }
 }

@@ -2,6 +2,9 @@
 //! this member's role in its service group from the census and has `warren-k8s` label the pod
 //! (`KEY=leader`, `KEY=follower`, no label while the group has no leader), and removes the label
 //! first on a graceful stop, so a stopping leader stops getting traffic before its service stops.
+//! The labeler's patch counters are copied into the metrics
+//! (`warren_k8s_label_patches_total{service_group,outcome}`) when it starts (all zero), every
+//! [`METRICS_EVERY`] while it runs, and once more after the label's removal.
 //!
 //! It does not decide anything about elections, and it never blocks the ring or the service:
 //! the labeler is a task of its own fed the latest role. Outside a pod (no in-cluster
@@ -14,11 +17,26 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
-use warren_k8s::{Client, Config, LabelerOptions, Role, RoleLabeler};
+use warren_k8s::{Client, Config, LabelerOptions, Role, RoleLabeler, Stats};
+use warren_metrics::{LabelPatchTotals, Metrics};
 use warren_ring::census::CensusRing;
 
 /// How long a graceful stop waits for the label's removal.
 const REMOVE_BUDGET: Duration = Duration::from_secs(3);
+/// How often the labeler's counters are copied into the metrics.
+const METRICS_EVERY: Duration = Duration::from_secs(1);
+
+/// The labeler's counters as the metrics name them.
+fn totals(stats: &Stats) -> LabelPatchTotals {
+    let s = stats.snapshot();
+    LabelPatchTotals {
+        ok: s.ok,
+        retried: s.retried,
+        forbidden: s.forbidden,
+        not_found: s.gone,
+        failed: s.failed,
+    }
+}
 
 /// This member's role in `service_group` as the census says.
 pub(crate) fn role_in(census: &CensusRing, service_group: &str) -> Role {
@@ -33,12 +51,13 @@ pub(crate) fn role_in(census: &CensusRing, service_group: &str) -> Role {
 }
 
 /// Spawns the labeler for `service_group` with label `key`; the task ends (label removed) once
-/// `stop` is cancelled. `None` outside a pod (logged).
+/// `stop` is cancelled; its counters go to `metrics`. `None` outside a pod (logged).
 pub(crate) fn spawn(
     key: String,
     service_group: String,
     mut census: watch::Receiver<Option<Arc<CensusRing>>>,
     stop: CancellationToken,
+    metrics: Metrics,
 ) -> Option<JoinHandle<()>> {
     let client = match Config::in_cluster()
         .map_err(|e| e.to_string())
@@ -51,8 +70,18 @@ pub(crate) fn spawn(
         }
     };
     info!(%service_group, label = %key, "labelling the pod with its role in the group");
+    let service_group_m = service_group.clone();
     let labeler = RoleLabeler::new(client, LabelerOptions::new(key)).spawn();
+    let stats = Arc::clone(labeler.stats());
+    let record = move || {
+        metrics
+            .k8s
+            .record_label_patches(&service_group_m, &totals(&stats))
+    };
+    record();
     Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(METRICS_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if let Some(c) = census.borrow_and_update().clone() {
                 labeler.set_role(role_in(&c, &service_group));
@@ -64,11 +93,13 @@ pub(crate) fn spawn(
                     }
                 }
                 () = stop.cancelled() => break,
+                _ = tick.tick() => record(),
             }
         }
         if !labeler.remove_and_stop(REMOVE_BUDGET).await {
             error!(%service_group, "the role label was not removed within {REMOVE_BUDGET:?}");
         }
+        record();
     }))
 }
 

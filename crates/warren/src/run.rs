@@ -344,6 +344,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
                     sg.clone(),
                     census_watch.clone(),
                     services_stop.clone(),
+                    metrics.clone(),
                 )
             })
             .collect(),
