@@ -703,6 +703,7 @@ fn warren_in_containers_elects_fails_over_and_replaces_members() {
                 .filter(|(j, _)| *j != i)
                 .map(|(_, n)| n.clone())
                 .collect();
+            let was_leader = old.census().is_some_and(|c| claims(&c));
             let t0 = Instant::now();
             if graceful {
                 must(&["stop", "-t", "20", &old.name]);
@@ -739,7 +740,8 @@ fn warren_in_containers_elects_fails_over_and_replaces_members() {
             // Sample who says it leads until all three agree again.
             let mut leaderless = Duration::ZERO;
             let mut dual = 0;
-            let mut last = Instant::now();
+            // From the stop on: the time the docker commands take counts when nobody leads.
+            let mut last = t0;
             let done = Instant::now() + Duration::from_secs(90);
             let mut agreed_after = None;
             while Instant::now() < done {
@@ -748,6 +750,30 @@ fn warren_in_containers_elects_fails_over_and_replaces_members() {
                 let now = Instant::now();
                 if c.is_empty() {
                     leaderless += now - last;
+                    if std::env::var_os("WARREN_DOCKER_TRACE").is_some() {
+                        let views: Vec<String> = live
+                            .iter()
+                            .map(|n| {
+                                n.census().map_or("-".into(), |c| {
+                                    let g = &c["census_groups"][GROUP];
+                                    format!(
+                                        "{}:{}:{}",
+                                        n.pod,
+                                        g["election_status"].as_str().unwrap_or("?"),
+                                        g["leader_id"]
+                                            .as_str()
+                                            .unwrap_or("-")
+                                            .get(..6)
+                                            .unwrap_or("-")
+                                    )
+                                })
+                            })
+                            .collect();
+                        eprintln!(
+                            "{kind} {round} +{:.2}s leaderless: {views:?}",
+                            t0.elapsed().as_secs_f64()
+                        );
+                    }
                 }
                 if c.len() > 1 {
                     dual += 1;
@@ -770,6 +796,7 @@ fn warren_in_containers_elects_fails_over_and_replaces_members() {
             replacements.push(json!({
                 "kind": kind,
                 "round": round,
+                "replaced_the_leader": was_leader,
                 "leaderless_s": secs(leaderless),
                 "all_agree_s": secs(agreed_after),
             }));
