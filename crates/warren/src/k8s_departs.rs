@@ -11,8 +11,8 @@
 //! (logged once by `warren-k8s`).
 //!
 //! Why it is safe: a pod that no longer exists has no process left that could speak for that
-//! member id (Kubernetes kills a pod's containers before the object goes; a replacement pod
-//! gets a new object), and the leader acts only with quorum and its lease, so at most one
+//! member id (the kubelet stops a pod's containers before the object goes, unless it was
+//! force-deleted: see ARCHITECTURE.md; a replacement pod is a new object), and the leader acts only with quorum and its lease, so at most one
 //! member per group makes these calls and a leader cut off from the rest makes none. The 404
 //! must last `SECS` because a StatefulSet deletes a pod before it creates its replacement under
 //! the same name: a replacement that comes back on its volume keeps its member id, and a
@@ -24,9 +24,9 @@
 //!
 //! What it does not do: depart anyone while the group has no leader (a group that lost a
 //! majority at once still needs `warren sup depart`: no member may then claim to speak for the
-//! group), read pods of another namespace (a group spanning namespaces must not use the flag),
-//! watch or list pods, or wait on the API anywhere but in its own task (the ring and the
-//! services never wait for it).
+//! group), read pods of another namespace (a group with members in another namespace or outside
+//! Kubernetes must not use the flag: their pods read as 404), watch or list pods, or wait on the
+//! API anywhere but in its own task (the ring and the services never wait for it).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -153,6 +153,8 @@ impl Tracker {
         match state {
             PodState::Gone => {
                 let gone_since = *d.gone_since.get_or_insert(now);
+                // The second condition follows from the first (reads start after `since`); it is
+                // kept so the rule reads as documented if the first read comes sooner one day.
                 now.duration_since(gone_since) >= self.timing.after
                     && now.duration_since(d.since) >= self.timing.after
             }
