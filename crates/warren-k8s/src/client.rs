@@ -1,4 +1,7 @@
-//! The one request: a JSON merge patch of one label on this pod, over HTTPS.
+//! The two requests, over HTTPS with the service-account token: a JSON merge patch of one
+//! label on this pod ([`Client::patch_label`]) and a read of a pod by name in this pod's
+//! namespace ([`Client::get_pod`]). It classifies nothing (the callers read the status codes)
+//! and keeps no connection between requests.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, RETRY_AFTER};
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, RETRY_AFTER};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -42,6 +45,10 @@ pub enum ClientError {
     /// The API host is not a valid TLS server name.
     #[error("API server host {0:?} is not a valid DNS name or IP address")]
     ServerName(String),
+    /// A pod name asked for is not a Kubernetes object name (a DNS subdomain: at most 253
+    /// lowercase letters, digits, `-` and `.`); nothing was sent.
+    #[error("{0:?} is not a pod name")]
+    PodName(String),
     /// Connecting, the TLS handshake, or the HTTP exchange failed (worth retrying).
     #[error("API server {addr}: {detail}")]
     Connection {
@@ -63,9 +70,9 @@ impl ClientError {
     }
 }
 
-/// The API server's answer to a patch.
+/// The API server's answer to a patch or a read (the body itself is not kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatchReply {
+pub struct ApiReply {
     /// The HTTP status code.
     pub status: u16,
     /// `Retry-After`, when present and given in seconds.
@@ -74,7 +81,27 @@ pub struct PatchReply {
     pub message: Option<String>,
 }
 
-/// A thin HTTPS client for the one call the labeler makes; one connection per request.
+/// The answer to a patch.
+pub type PatchReply = ApiReply;
+
+/// Whether `name` may be put in a path as a pod's name: a DNS subdomain (RFC 1123), as the API
+/// server requires of pod names. Anything else (a `/`, `..`, `?`, upper case) is refused before a
+/// request is built, so a name learnt from gossip can never address another resource.
+pub fn is_pod_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// A thin HTTPS client for the calls of this crate; one connection per request.
 #[derive(Clone)]
 pub struct Client {
     config: Arc<Config>,
@@ -165,7 +192,40 @@ impl Client {
     ) -> Result<PatchReply, ClientError> {
         let token = self.token().await?;
         let body = Client::patch_body(key, value);
-        match tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(&token, body)).await {
+        let req = Request::patch(self.config.pod_path())
+            .header(CONTENT_TYPE, "application/merge-patch+json")
+            .body(Full::new(Bytes::from(body)));
+        self.send(&token, req).await
+    }
+
+    /// `GET /api/v1/namespaces/{ns}/pods/{name}`: pod `name` in this pod's namespace. The reply's
+    /// status says whether it exists (200) or not (404); the pod itself is not decoded.
+    pub async fn get_pod(&self, name: &str) -> Result<ApiReply, ClientError> {
+        if !is_pod_name(name) {
+            return Err(ClientError::PodName(name.to_owned()));
+        }
+        let token = self.token().await?;
+        let req = Request::get(self.config.pod_path_of(name)).body(Full::new(Bytes::new()));
+        self.send(&token, req).await
+    }
+
+    async fn send(
+        &self,
+        token: &str,
+        req: Result<Request<Full<Bytes>>, hyper::http::Error>,
+    ) -> Result<ApiReply, ClientError> {
+        let mut req = req.map_err(|e| self.conn_err(format!("request: {e}")))?;
+        let headers = req.headers_mut();
+        for (name, value) in [
+            (HOST, self.config.authority()),
+            (AUTHORIZATION, format!("Bearer {token}")),
+            (ACCEPT, "application/json".to_owned()),
+        ] {
+            let value = HeaderValue::try_from(value)
+                .map_err(|e| self.conn_err(format!("request header {name}: {e}")))?;
+            headers.insert(name, value);
+        }
+        match tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(req)).await {
             Ok(reply) => reply,
             Err(_) => Err(self.conn_err(format!("no reply within {REQUEST_TIMEOUT:?}"))),
         }
@@ -178,7 +238,7 @@ impl Client {
         }
     }
 
-    async fn exchange(&self, token: &str, body: Vec<u8>) -> Result<PatchReply, ClientError> {
+    async fn exchange(&self, req: Request<Full<Bytes>>) -> Result<ApiReply, ClientError> {
         let tcp = TcpStream::connect((self.config.api_host.as_str(), self.config.api_port))
             .await
             .map_err(|e| self.conn_err(format!("connect: {e}")))?;
@@ -195,13 +255,6 @@ impl Client {
                 tracing::debug!(error = %e, "API server connection closed with an error");
             }
         });
-        let req = Request::patch(self.config.pod_path())
-            .header(HOST, self.config.authority())
-            .header(CONTENT_TYPE, "application/merge-patch+json")
-            .header(AUTHORIZATION, format!("Bearer {token}"))
-            .header("Accept", "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| self.conn_err(format!("request: {e}")))?;
         let result = async {
             let resp = sender
                 .send_request(req)
@@ -222,7 +275,7 @@ impl Client {
             let message = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v.get("message")?.as_str().map(str::to_owned));
-            Ok(PatchReply {
+            Ok(ApiReply {
                 status,
                 retry_after,
                 message,
@@ -249,5 +302,36 @@ mod tests {
             Client::patch_body("role", None),
             br#"{"metadata":{"labels":{"role":null}}}"#
         );
+    }
+
+    #[test]
+    fn pod_names() {
+        for ok in [
+            "warren-0",
+            "redis-7c9f8-x2b4q",
+            "a",
+            "a.b-c.d",
+            &"x".repeat(63),
+        ] {
+            assert!(is_pod_name(ok), "{ok}");
+        }
+        let long = format!("{}.{}", "x".repeat(200), "y".repeat(60));
+        for bad in [
+            "",
+            "Warren-0",
+            "../secrets/x",
+            "a/b",
+            "a?watch=1",
+            "-a",
+            "a-",
+            "a..b",
+            ".a",
+            "a b",
+            "a%2Fb",
+            &"x".repeat(64),
+            &long,
+        ] {
+            assert!(!is_pod_name(bad), "{bad:?}");
+        }
     }
 }

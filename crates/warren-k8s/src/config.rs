@@ -166,10 +166,13 @@ impl Config {
 
     /// The path of this pod: `/api/v1/namespaces/{ns}/pods/{name}`.
     pub fn pod_path(&self) -> String {
-        format!(
-            "/api/v1/namespaces/{}/pods/{}",
-            self.namespace, self.pod_name
-        )
+        self.pod_path_of(&self.pod_name)
+    }
+
+    /// The path of pod `name` in this pod's namespace (`name` is not checked here: see
+    /// [`crate::Client::get_pod`]).
+    pub fn pod_path_of(&self, name: &str) -> String {
+        format!("/api/v1/namespaces/{}/pods/{name}", self.namespace)
     }
 }
 

@@ -406,6 +406,20 @@ pub(crate) struct RunArgs {
     /// Needs `patch` on `pods` for the pod's service account.
     #[arg(long, value_name = "KEY")]
     pub kubernetes_role_label: Option<String>,
+    /// Inside a Kubernetes pod: while this member leads its group, depart (as `warren sup
+    /// depart` does) a member of the group that has not been Alive for SECS (default 30) and
+    /// whose pod, named by its sys.hostname in this pod's namespace, has read 404 for as long.
+    /// Publishes this pod's name as sys.hostname. Needs `get` on `pods`. Give it as
+    /// `--kubernetes-depart-gone` or `--kubernetes-depart-gone=SECS`.
+    #[arg(
+        long,
+        value_name = "SECS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "30",
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub kubernetes_depart_gone: Option<u64>,
     /// A file of peers, one HOST[:PORT] per line, re-read whenever it changes.
     #[arg(long)]
     pub peer_watch_file: Option<PathBuf>,

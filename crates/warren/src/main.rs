@@ -8,6 +8,7 @@ mod ctl;
 mod ctl_cli;
 mod faults;
 mod feed;
+mod k8s_departs;
 mod k8s_role;
 mod keys;
 mod local;

@@ -240,7 +240,10 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         args: &args,
         member_id: &member_id,
         advertise,
-        hostname: hostname(),
+        hostname: args
+            .kubernetes_depart_gone
+            .and_then(|_| crate::k8s_departs::sys_hostname())
+            .unwrap_or_else(hostname),
         reaper,
         commands: gossip.commands(),
         census: census_rx,
@@ -350,6 +353,15 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
             .collect(),
         None => Vec::new(),
     };
+    if let Some(secs) = args.kubernetes_depart_gone {
+        // Ends by itself on a stop; nothing to wait for (a departure is one message).
+        let _ = crate::k8s_departs::spawn(
+            crate::k8s_departs::Timing::from_secs(secs),
+            census_watch.clone(),
+            gossip.commands(),
+            services_stop.clone(),
+        );
+    }
     let ring_stop = shutdown.clone();
     let services_stopped = services_stop.clone();
     let all = Arc::clone(&services);

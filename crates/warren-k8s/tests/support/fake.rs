@@ -1,9 +1,10 @@
 //! A fake Kubernetes API server for the tests: in-process HTTPS (a test CA made with rcgen),
 //! bearer token checked against the current contents of a token file (so tests can rotate
-//! it), exactly one route — `PATCH /api/v1/namespaces/{ns}/pods/{name}` — with JSON merge
-//! patch semantics on a stored label map, `Status` objects on errors like the real API, and a
-//! queue of scripted failures (403 / 409 / 429 with `Retry-After` / 500 ...). Every request is
-//! recorded.
+//! it), one resource — `/api/v1/namespaces/{ns}/pods/{name}` — answering `PATCH` with JSON
+//! merge patch semantics on a stored label map and `GET` with the Pod (name, namespace,
+//! labels), `Status` objects on errors like the real API (404 for a pod never added or
+//! deleted by the test), and a queue of scripted failures (403 / 409 / 429 with `Retry-After` /
+//! 500 ...). Every request is recorded.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -259,9 +260,13 @@ fn answer(
         return status(401, "Unauthorized", None);
     }
     if let Some(s) = st.script.pop_front() {
+        let verb = method.to_ascii_lowercase();
         let msg = match s.code {
-            403 => "pods \"x\" is forbidden: User \"system:serviceaccount:ring:warren\" cannot patch resource \"pods\" in API group \"\" in the namespace \"ring\"".to_owned(),
-            409 => "Operation cannot be fulfilled on pods \"x\": the object has been modified".to_owned(),
+            403 => format!(
+                "pods \"x\" is forbidden: User \"system:serviceaccount:ring:warren\" cannot {verb} resource \"pods\" in API group \"\" in the namespace \"ring\""
+            ),
+            409 => "Operation cannot be fulfilled on pods \"x\": the object has been modified"
+                .to_owned(),
             429 => "Too many requests, please try again later.".to_owned(),
             c => format!("scripted failure {c}"),
         };
@@ -278,6 +283,12 @@ fn answer(
             );
         }
     };
+    if method == "GET" {
+        let Some(labels) = st.pods.get(&(ns.clone(), name.clone())) else {
+            return status(404, &format!("pods \"{name}\" not found"), None);
+        };
+        return pod_reply(&ns, &name, labels);
+    }
     if method != "PATCH" {
         return status(
             405,
@@ -316,6 +327,10 @@ fn answer(
             }
         }
     }
+    pod_reply(&ns, &name, labels)
+}
+
+fn pod_reply(ns: &str, name: &str, labels: &BTreeMap<String, String>) -> Response<Full<Bytes>> {
     let pod = serde_json::json!({
         "kind": "Pod",
         "apiVersion": "v1",
