@@ -16,13 +16,13 @@
 //! | a lone member that has peers to join may elect itself before meeting them, and members loading a service together may each elect themselves | no quorum before it has met a peer and has been in the group for a settling time |
 //! | changes wait for the next gossip round | changes are pushed to the group's members at once and re-sent while unfinished |
 //! | a leader acts for as long as it holds a Finished result | a leader acts only while its lease holds (it heard from a quorum within `Config::leader_lease`), and a member that heard from its leader within `Config::follower_guard` does not replace it |
-//! | a restarted member reloads its own candidacy or win from its rumor file | a member never finishes or acts on a candidacy it did not stand in during this life (`Ring::stood`, kept across unloads) |
+//! | a restarted member reloads its own candidacy or win from its rumor file | a member never finishes or acts on a candidacy it did not stand in during this life (`Elections::stood`, kept across unloads) |
 //! | Confirmed members count for 72 h whatever else is known | without a finished result to go by, dead members stay and quorum needs everyone; with one, the population changes by quorum against its voters |
 //! | every member with a Service rumor counts | with a committed electorate (the voters of the newest result known, or the one a candidacy carries in the `warren:committed` envelope tag), a dead member counts only if it is a voter, and departed voters leave it |
 //! | a leader re-running its own result stops acting | the result stands through the leader's re-run (same candidate, next term, highest suitability) |
 //!
-//! This module holds no rumors and sends nothing: the ring applies these decisions in
-//! `ring/elections.rs`.
+//! This module holds no rumors and sends nothing: the elections component (`crate::elections`)
+//! applies these decisions to what the ring knows.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
