@@ -10,23 +10,15 @@ use std::time::Duration;
 
 use super::{ElectionCtx, Elections, QUORUM_REPORT_AFTER};
 use crate::election::{
-    Candidate, ElectionKind, ElectionRules, Electorate, GroupElection, Lease, OnReceive, Restart,
-    habitat_electorate, judge_status, on_receive, restart_needed,
+    Agreed, Candidate, ElectionKind, ElectionRules, Electorate, GroupElection, LeaderSeen, Lease,
+    OnReceive, Restart, Settled, Stored, habitat_electorate, judge_status, on_receive,
+    restart_needed,
 };
 use crate::member::{Health, MemberId};
 use crate::message::Event;
 use crate::rumor::{Committed, Election, ElectionStatus, Rumor, RumorKey};
 use crate::store::Outcome;
 use crate::time::Time;
-
-/// Whether a new candidacy replaces the stored election first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Stored {
-    /// Merge the candidacy into what is stored.
-    Keep,
-    /// Drop the stored election first (it is of an older term and would win the merge).
-    Replace,
-}
 
 /// Whether a candidacy needs this member to judge quorum (Warren's rules).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,18 +174,22 @@ impl Elections {
             .collect();
         let grace = cx.view().confirmed_grace();
         let settle = cx.cfg.election.settle;
-        let mut joined = self.update_met_peer(cx, now);
+        let met_ring = self.update_met_peer(cx, now);
         if let Some(e) = cx.view().election(sg, kind).cloned() {
             self.learn_committed(cx, kind, &e, Seen::Stored);
         }
         let Some(g) = self.groups.get_mut(&(kind, sg.to_owned())) else {
             return;
         };
-        joined &= now >= g.since + settle;
-        let agreed = g.agreed.as_ref().map(|(_, v)| v);
+        let settled = if met_ring && now >= g.since + settle {
+            Settled::Yes
+        } else {
+            Settled::No
+        };
+        let agreed = g.agreed.as_ref().map(|a| &a.voters);
         g.view = match rules {
             ElectionRules::Habitat => habitat_electorate(&group),
-            ElectionRules::Warren => g.population.update(&group, grace, joined, agreed),
+            ElectionRules::Warren => g.population.update(&group, grace, settled, agreed),
         };
         // Quorum lost or regained is reported once per change; a group that never had it is
         // reported once it has been joined for a while (start-up is not news).
@@ -241,9 +237,12 @@ impl Elections {
         };
         if g.agreed
             .as_ref()
-            .is_none_or(|(t, _)| term > *t || (term == *t && !carried && seen == Seen::Stored))
+            .is_none_or(|a| term > a.term || (term == a.term && !carried && seen == Seen::Stored))
         {
-            g.agreed = Some((term, voters.iter().cloned().collect()));
+            g.agreed = Some(Agreed {
+                term,
+                voters: voters.iter().cloned().collect(),
+            });
         }
     }
 
@@ -288,10 +287,10 @@ impl Elections {
                 .groups
                 .get(&(kind, sg.to_owned()))
                 .and_then(|g| g.agreed.as_ref())
-                .filter(|(_, voters)| voters.len() <= crate::rumor::MAX_COMMITTED)
-                .map(|(term, voters)| Committed {
-                    term: *term,
-                    voters: voters.iter().cloned().collect(),
+                .filter(|a| a.voters.len() <= crate::rumor::MAX_COMMITTED)
+                .map(|a| Committed {
+                    term: a.term,
+                    voters: a.voters.iter().cloned().collect(),
                 }),
         };
         let me = cx.me_id().clone();
@@ -353,19 +352,16 @@ impl Elections {
             return Outcome::Unchanged;
         }
         let stored = cx.view().election(&sg, kind).cloned();
-        let leader_alive = stored.as_ref().is_some_and(|s| {
+        let leader = if stored.as_ref().is_some_and(|s| {
             s.member_id == me
                 || cx.members.health(&s.member_id) == Some(Health::Alive)
                 || cx.view().heard_recently(&s.member_id, now)
-        });
-        match on_receive(
-            rules,
-            &me,
-            stored.as_ref(),
-            &r,
-            my_suitability,
-            leader_alive,
-        ) {
+        }) {
+            LeaderSeen::Alive
+        } else {
+            LeaderSeen::NotAlive
+        };
+        match on_receive(rules, &me, stored.as_ref(), &r, my_suitability, leader) {
             OnReceive::Ignore => {
                 cx.stats.elections_ignored += 1;
                 return Outcome::Unchanged;
@@ -374,17 +370,13 @@ impl Elections {
                 cx.store.remove(&kind.key(&sg));
             }
             OnReceive::StartThenMerge {
-                drop_stored,
+                stored,
                 suitability,
             } => {
                 let c = Candidacy {
                     term: r.term,
                     suitability,
-                    stored: if drop_stored {
-                        Stored::Replace
-                    } else {
-                        Stored::Keep
-                    },
+                    stored,
                     stand: Stand::WithQuorum,
                 };
                 self.begin(cx, kind, &sg, c, now);
@@ -539,7 +531,7 @@ impl Elections {
                 }
             };
             let g = self.groups.get(&(kind, sg.clone()));
-            let agreed = g.and_then(|g| g.agreed.as_ref().map(|(_, v)| v));
+            let agreed = g.and_then(|g| g.agreed.as_ref().map(|a| &a.voters));
             // The lease counts once the result could be acted on (by then the keep-alive pings
             // sent when it finished have been answered).
             let acting = g

@@ -277,7 +277,7 @@ impl Elections {
             let c = judge::Candidacy {
                 term: 0,
                 suitability,
-                stored: judge::Stored::Keep,
+                stored: crate::election::Stored::Keep,
                 stand: judge::Stand::WithQuorum,
             };
             self.begin(cx, kind, service_group, c, now);
@@ -312,8 +312,11 @@ impl Elections {
                 .groups
                 .entry((r.kind, r.service_group))
                 .or_insert_with(|| GroupElection::new(0, now));
-            if g.agreed.as_ref().is_none_or(|(t, _)| r.term > *t) {
-                g.agreed = Some((r.term, r.voters.into_iter().collect()));
+            if g.agreed.as_ref().is_none_or(|a| r.term > a.term) {
+                g.agreed = Some(crate::election::Agreed {
+                    term: r.term,
+                    voters: r.voters.into_iter().collect(),
+                });
             }
         }
     }

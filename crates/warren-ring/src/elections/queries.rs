@@ -116,11 +116,11 @@ impl Elections {
         self.groups
             .iter()
             .filter_map(|((kind, sg), g)| {
-                g.agreed.as_ref().map(|(term, voters)| AgreedResult {
+                g.agreed.as_ref().map(|a| AgreedResult {
                     kind: *kind,
                     service_group: sg.clone(),
-                    term: *term,
-                    voters: voters.iter().cloned().collect(),
+                    term: a.term,
+                    voters: a.voters.iter().cloned().collect(),
                 })
             })
             .collect()
