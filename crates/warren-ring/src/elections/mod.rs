@@ -420,3 +420,165 @@ impl Elections {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The component driven on its own, with ring parts made by hand: no `Ring` involved.
+
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Arc;
+
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::rumor::SysInfo;
+
+    const GROUP: &str = "redis.default";
+
+    /// The ring parts the component borrows, owned by the test.
+    struct Parts {
+        me: Member,
+        cfg: Config,
+        members: MemberList,
+        heard: BTreeMap<MemberId, Time>,
+        store: RumorStore,
+        rng: Xoshiro256PlusPlus,
+        stats: Stats,
+        events: VecDeque<Event>,
+        out: Vec<Output>,
+    }
+
+    impl Parts {
+        fn new() -> Self {
+            let me = Member {
+                id: MemberId::new(format!("{:032x}", 1)),
+                incarnation: 0,
+                address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                swim_port: 9638,
+                gossip_port: 9638,
+                persistent: false,
+                departed: false,
+            };
+            let mut store = RumorStore::new();
+            store.merge(
+                Rumor::Service(Arc::new(Service {
+                    incarnation: 1,
+                    member_id: me.id.clone(),
+                    service_group: GROUP.into(),
+                    pkg: "core/redis/7.2.4/20260101000000".into(),
+                    pkg_incarnation: 0,
+                    initialized: false,
+                    cfg: Vec::new(),
+                    sys: SysInfo::default(),
+                    withdrawn: false,
+                })),
+                Time::ZERO,
+            );
+            Parts {
+                me,
+                cfg: Config::default(),
+                members: MemberList::new(),
+                heard: BTreeMap::new(),
+                store,
+                rng: Xoshiro256PlusPlus::seed_from_u64(1),
+                stats: Stats::default(),
+                events: VecDeque::new(),
+                out: Vec::new(),
+            }
+        }
+
+        fn cx(&mut self) -> ElectionCtx<'_> {
+            ElectionCtx {
+                me: &self.me,
+                cfg: &self.cfg,
+                left: false,
+                members: &self.members,
+                heard: &self.heard,
+                initial_peers: &[],
+                suspicion_max: Duration::from_secs(9),
+                store: &mut self.store,
+                rng: &mut self.rng,
+                stats: &mut self.stats,
+                events: &mut self.events,
+                out: &mut self.out,
+            }
+        }
+
+        fn view(&self) -> RingView<'_> {
+            RingView {
+                me: &self.me,
+                cfg: &self.cfg,
+                left: false,
+                members: &self.members,
+                store: &self.store,
+                heard: &self.heard,
+                suspicion_max: Duration::from_secs(9),
+            }
+        }
+    }
+
+    /// Runs the component's timers from `from` for `secs` seconds, 100 ms apart.
+    fn run(el: &mut Elections, p: &mut Parts, from: Time, secs: u64) -> Time {
+        let mut now = from;
+        for _ in 0..secs * 10 {
+            now = now + Duration::from_millis(100);
+            el.handle_timer(&mut p.cx(), now);
+        }
+        now
+    }
+
+    #[test]
+    fn a_member_with_no_peers_leads_alone_and_says_so_through_its_outputs() {
+        let mut p = Parts::new();
+        let mut el = Elections::default();
+        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        let now = run(&mut el, &mut p, Time::ZERO, 30);
+        assert_eq!(
+            el.leader(p.view(), GROUP, ElectionKind::Leader, now),
+            Some(&p.me.id)
+        );
+        let key = ElectionKind::Leader.key(GROUP);
+        assert!(
+            p.out
+                .iter()
+                .any(|o| matches!(o, Output::Hot(k) if *k == key)),
+            "the election was handed to the ring to disseminate: {:?}",
+            p.out
+        );
+        assert!(p.events.contains(&Event::RumorChanged(key)));
+        assert_eq!(el.agreed_results().len(), 1);
+        assert_eq!(p.stats.elections_started, 1);
+    }
+
+    #[test]
+    fn a_member_that_expects_peers_never_leads_before_meeting_them() {
+        let mut p = Parts::new();
+        let mut el = Elections::default();
+        el.expect_peers();
+        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        let now = run(&mut el, &mut p, Time::ZERO, 30);
+        assert_eq!(el.leader(p.view(), GROUP, ElectionKind::Leader, now), None);
+        let gap = el.quorum_gap(p.view(), GROUP, ElectionKind::Leader, now);
+        assert!(gap.is_some_and(|g| !g.met_ring));
+    }
+
+    #[test]
+    fn queries_change_nothing() {
+        let mut p = Parts::new();
+        let mut el = Elections::default();
+        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        let now = run(&mut el, &mut p, Time::ZERO, 3);
+        let before = format!("{el:?}");
+        let deadline = el.deadline(p.view());
+        for _ in 0..3 {
+            let _ = el.leader(p.view(), GROUP, ElectionKind::Leader, now);
+            let _ = el.quorum_gap(p.view(), GROUP, ElectionKind::Leader, now);
+            let _ = el.electorate(GROUP, ElectionKind::Leader);
+            let _ = el.agreed_results();
+            let _ = el.peers(p.view());
+            let _ = el.groups().count();
+            assert_eq!(el.deadline(p.view()), deadline);
+        }
+        assert_eq!(format!("{el:?}"), before);
+    }
+}
