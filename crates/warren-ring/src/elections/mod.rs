@@ -51,7 +51,9 @@ use std::time::Duration;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::config::Config;
-use crate::election::{AgreedResult, ElectionKind, ElectionRules, GroupElection, HeldResult};
+use crate::election::{
+    Agreed, AgreedResult, ElectionKind, ElectionRules, GroupElection, HeldResult, Stored,
+};
 use crate::member::{Member, MemberId};
 use crate::members::MemberList;
 use crate::message::{Event, Transmit};
@@ -277,7 +279,7 @@ impl Elections {
             let c = judge::Candidacy {
                 term: 0,
                 suitability,
-                stored: crate::election::Stored::Keep,
+                stored: Stored::Keep,
                 stand: judge::Stand::WithQuorum,
             };
             self.begin(cx, kind, service_group, c, now);
@@ -313,7 +315,7 @@ impl Elections {
                 .entry((r.kind, r.service_group))
                 .or_insert_with(|| GroupElection::new(0, now));
             if g.agreed.as_ref().is_none_or(|a| r.term > a.term) {
-                g.agreed = Some(crate::election::Agreed {
+                g.agreed = Some(Agreed {
                     term: r.term,
                     voters: r.voters.into_iter().collect(),
                 });
