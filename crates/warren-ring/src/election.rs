@@ -16,13 +16,13 @@
 //! | a lone member that has peers to join may elect itself before meeting them, and members loading a service together may each elect themselves | no quorum before it has met a peer and has been in the group for a settling time |
 //! | changes wait for the next gossip round | changes are pushed to the group's members at once and re-sent while unfinished |
 //! | a leader acts for as long as it holds a Finished result | a leader acts only while its lease holds (it heard from a quorum within `Config::leader_lease`), and a member that heard from its leader within `Config::follower_guard` does not replace it |
-//! | a restarted member reloads its own candidacy or win from its rumor file | a member never finishes or acts on a candidacy it did not stand in during this life (`Ring::stood`, kept across unloads) |
+//! | a restarted member reloads its own candidacy or win from its rumor file | a member never finishes or acts on a candidacy it did not stand in during this life (`Elections::stood`, kept across unloads) |
 //! | Confirmed members count for 72 h whatever else is known | without a finished result to go by, dead members stay and quorum needs everyone; with one, the population changes by quorum against its voters |
 //! | every member with a Service rumor counts | with a committed electorate (the voters of the newest result known, or the one a candidacy carries in the `warren:committed` envelope tag), a dead member counts only if it is a voter, and departed voters leave it |
 //! | a leader re-running its own result stops acting | the result stands through the leader's re-run (same candidate, next term, highest suitability) |
 //!
-//! This module holds no rumors and sends nothing: the ring applies these decisions in
-//! `ring/elections.rs`.
+//! This module holds no rumors and sends nothing: the elections component (`crate::elections`)
+//! applies these decisions to what the ring knows.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -253,6 +253,16 @@ pub fn habitat_electorate(group: &[Candidate]) -> Electorate {
     e
 }
 
+/// Whether this member has met its ring and settled in a group ([`Population::update`]): until
+/// then what it knows of the group is still arriving, and it judges no quorum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settled {
+    /// Not yet: the population is everything heard of, and there is no quorum.
+    No,
+    /// Met the ring and in the group for the settling time.
+    Yes,
+}
+
 /// Warren's remembered population of one group, updated by [`Population::update`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Population {
@@ -279,16 +289,17 @@ impl Population {
     /// however long it lasts (until its view of the others expires to Departed,
     /// `Config::departure_timeout`).
     ///
-    /// Until `joined` (this member has met the ring and settled in the group) the population is
-    /// re-seeded on every call with every member not Departed. `agreed` is the voters of the last
+    /// Until [`Settled::Yes`] (this member has met the ring and settled in the group) the
+    /// population is re-seeded on every call with every member not Departed. `agreed` is the voters of the last
     /// finished election: when given, quorum also needs a majority of them Alive.
     pub fn update(
         &mut self,
         group: &[Candidate],
         grace: Duration,
-        joined: bool,
+        settled: Settled,
         agreed: Option<&BTreeSet<MemberId>>,
     ) -> Electorate {
+        let joined = settled == Settled::Yes;
         let health: BTreeMap<&MemberId, &Candidate> = group.iter().map(|c| (&c.id, c)).collect();
         let present = |c: &Candidate| matches!(c.health, Some(h) if h != Health::Departed);
         // A departure is explicit and ring-wide (a graceful leave, `sup depart`, or the
@@ -395,6 +406,25 @@ impl Population {
     }
 }
 
+/// Whether a new candidacy replaces the stored election first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// Merge the candidacy into what is stored.
+    Keep,
+    /// Drop the stored election first (it is of an older term and would win the merge).
+    Replace,
+}
+
+/// Whether the candidate of the stored election is alive to this member (Alive in its member
+/// list, or heard from directly within the follower guard), as [`on_receive`] weighs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaderSeen {
+    /// Alive, or heard from lately.
+    Alive,
+    /// Neither (or nothing is stored).
+    NotAlive,
+}
+
 /// What to do with an election rumor received for a group this member belongs to, before it is
 /// merged (spec §6.4, and Warren's change to it).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -403,8 +433,8 @@ pub enum OnReceive {
     Merge,
     /// Start my own candidacy at the received term first (suitability given), then merge it.
     StartThenMerge {
-        /// Drop the stored election first (it is of an older term).
-        drop_stored: bool,
+        /// Whether the stored election is dropped first (it is of an older term).
+        stored: Stored,
         /// The suitability of my new candidacy.
         suitability: u64,
     },
@@ -414,20 +444,20 @@ pub enum OnReceive {
     Ignore,
 }
 
-/// Decides how a received election `r` meets the stored `s` (spec §6.4). `leader_alive` says
-/// whether the stored election's candidate is Alive to this member.
+/// Decides how a received election `r` meets the stored `s` (spec §6.4). `leader` says whether
+/// the stored election's candidate is alive to this member.
 pub fn on_receive(
     rules: ElectionRules,
     me: &MemberId,
     stored: Option<&Election>,
     r: &Election,
     my_suitability: u64,
-    leader_alive: bool,
+    leader: LeaderSeen,
 ) -> OnReceive {
     use crate::rumor::ElectionStatus::Finished;
     let Some(s) = stored else {
         return OnReceive::StartThenMerge {
-            drop_stored: false,
+            stored: Stored::Keep,
             suitability: my_suitability,
         };
     };
@@ -445,7 +475,7 @@ pub fn on_receive(
         ElectionRules::Habitat => {
             if i_won || r.member_id == s.member_id {
                 OnReceive::StartThenMerge {
-                    drop_stored: true,
+                    stored: Stored::Replace,
                     suitability,
                 }
             } else {
@@ -457,7 +487,7 @@ pub fn on_receive(
                 OnReceive::Adopt
             } else if s.status == Finished
                 && !i_won
-                && leader_alive
+                && leader == LeaderSeen::Alive
                 && r.member_id != s.member_id
                 && !r.votes.contains(&s.member_id)
             {
@@ -470,7 +500,7 @@ pub fn on_receive(
                 OnReceive::Ignore
             } else {
                 OnReceive::StartThenMerge {
-                    drop_stored: true,
+                    stored: Stored::Replace,
                     suitability,
                 }
             }
@@ -601,6 +631,15 @@ pub fn population_changed(agreed: &BTreeSet<MemberId>, view: &Electorate) -> boo
         || view.electorate.iter().any(|id| !agreed.contains(id))
 }
 
+/// A committed electorate: the voters of a Finished result, and its term.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Agreed {
+    /// The result's term.
+    pub term: u64,
+    /// Who voted for it.
+    pub voters: BTreeSet<MemberId>,
+}
+
 /// This member's part in one election of one group.
 #[derive(Clone, Debug)]
 pub struct GroupElection {
@@ -616,8 +655,9 @@ pub struct GroupElection {
     pub starts: u64,
     /// When this member joined the group's election.
     pub since: Time,
-    /// The term and voters of the newest finished election this member has held.
-    pub agreed: Option<(u64, BTreeSet<MemberId>)>,
+    /// The newest committed electorate this member knows: the term and voters of the newest
+    /// finished election it held or learnt.
+    pub agreed: Option<Agreed>,
     /// When this member may next answer a member that is behind.
     pub next_reply: Time,
     /// The finished result held, if any.
@@ -699,7 +739,7 @@ mod tests {
         let mut pop = Population::default();
         let names = ["a", "b", "c", "d", "e"];
         let all_alive: Vec<_> = names.iter().map(|n| cand(n, Some(Alive), 0)).collect();
-        assert!(pop.update(&all_alive, GRACE, true, None).quorum);
+        assert!(pop.update(&all_alive, GRACE, Settled::Yes, None).quorum);
         // e, d, then c die, each long enough ago; after each the leader re-runs, so the last
         // result's voters are the population before the death.
         let mut group = all_alive.clone();
@@ -707,7 +747,7 @@ mod tests {
             let agreed = pop.members().clone();
             group[dead] = cand(names[dead], Some(Confirmed), 60);
             let habitat = habitat_electorate(&group);
-            let warren = pop.update(&group, GRACE, true, Some(&agreed));
+            let warren = pop.update(&group, GRACE, Settled::Yes, Some(&agreed));
             assert!(
                 warren.quorum,
                 "warren lost quorum after {} died",
@@ -725,7 +765,7 @@ mod tests {
         let mut pop = Population::default();
         let names = ["a", "b", "c", "d", "e"];
         let group: Vec<_> = names.iter().map(|n| cand(n, Some(Alive), 0)).collect();
-        pop.update(&group, GRACE, true, None);
+        pop.update(&group, GRACE, Settled::Yes, None);
         // a and b are cut off from c, d, e, for an hour.
         let view: Vec<_> = names
             .iter()
@@ -738,14 +778,14 @@ mod tests {
                 }
             })
             .collect();
-        let e = pop.update(&view, GRACE, true, None);
+        let e = pop.update(&view, GRACE, Settled::Yes, None);
         assert!(!e.quorum);
         assert_eq!(pop.members().len(), 5);
         // Two newcomers join the minority side: still no quorum, and they are not admitted.
         let mut grown = view.clone();
         grown.push(cand("f", Some(Alive), 0));
         grown.push(cand("g", Some(Alive), 0));
-        let e = pop.update(&grown, GRACE, true, None);
+        let e = pop.update(&grown, GRACE, Settled::Yes, None);
         assert!(!e.quorum);
         assert!(!pop.members().contains(&id("f")));
         // Habitat would count the newcomers and find quorum on the minority side.
@@ -760,7 +800,7 @@ mod tests {
             cand("b", Some(Suspect), 0),
             cand("c", Some(Alive), 0),
         ];
-        let e = pop.update(&group, GRACE, true, None);
+        let e = pop.update(&group, GRACE, Settled::Yes, None);
         assert_eq!(e.population.len(), 3);
         assert!(e.all_voted(&[id("a"), id("c")]));
         let group = vec![
@@ -768,7 +808,7 @@ mod tests {
             cand("b", Some(Departed), 0),
             cand("c", Some(Confirmed), 0),
         ];
-        let e = pop.update(&group, GRACE, true, None);
+        let e = pop.update(&group, GRACE, Settled::Yes, None);
         // b left at once; c (Confirmed just now) still counts: 1 of 2 is no quorum.
         assert_eq!(e.population.len(), 2);
         assert!(!e.quorum);
@@ -777,9 +817,9 @@ mod tests {
     #[test]
     fn no_quorum_before_meeting_the_ring() {
         let mut pop = Population::default();
-        let e = pop.update(&[cand("me", Some(Alive), 0)], GRACE, false, None);
+        let e = pop.update(&[cand("me", Some(Alive), 0)], GRACE, Settled::No, None);
         assert!(!e.quorum);
-        let e = pop.update(&[cand("me", Some(Alive), 0)], GRACE, true, None);
+        let e = pop.update(&[cand("me", Some(Alive), 0)], GRACE, Settled::Yes, None);
         assert!(e.quorum);
     }
 
@@ -789,28 +829,49 @@ mod tests {
         let s = election("x", 1, Finished, &["x", "m"]);
         let r = election("y", 2, Running, &["y"]);
         assert_eq!(
-            on_receive(ElectionRules::Habitat, &me, Some(&s), &r, 5, false),
+            on_receive(
+                ElectionRules::Habitat,
+                &me,
+                Some(&s),
+                &r,
+                5,
+                LeaderSeen::NotAlive
+            ),
             OnReceive::Ignore
         );
         assert_eq!(
-            on_receive(ElectionRules::Warren, &me, Some(&s), &r, 5, false),
+            on_receive(
+                ElectionRules::Warren,
+                &me,
+                Some(&s),
+                &r,
+                5,
+                LeaderSeen::NotAlive
+            ),
             OnReceive::StartThenMerge {
-                drop_stored: true,
+                stored: Stored::Replace,
                 suitability: 5
             }
         );
         let done = election("y", 2, Finished, &["y"]);
         assert_eq!(
-            on_receive(ElectionRules::Warren, &me, Some(&s), &done, 5, false),
+            on_receive(
+                ElectionRules::Warren,
+                &me,
+                Some(&s),
+                &done,
+                5,
+                LeaderSeen::NotAlive
+            ),
             OnReceive::Adopt
         );
         // The old winner re-runs with the highest suitability in both rule sets.
         let mine = election("m", 1, Finished, &["m", "x"]);
         for rules in [ElectionRules::Habitat, ElectionRules::Warren] {
             assert_eq!(
-                on_receive(rules, &me, Some(&mine), &r, 5, false),
+                on_receive(rules, &me, Some(&mine), &r, 5, LeaderSeen::NotAlive),
                 OnReceive::StartThenMerge {
-                    drop_stored: true,
+                    stored: Stored::Replace,
                     suitability: u64::MAX
                 }
             );
@@ -818,9 +879,16 @@ mod tests {
         // Warren: a win with my own vote alone (before I knew the group) is no reason to.
         let alone = election("m", 1, Finished, &["m"]);
         assert_eq!(
-            on_receive(ElectionRules::Warren, &me, Some(&alone), &r, 5, false),
+            on_receive(
+                ElectionRules::Warren,
+                &me,
+                Some(&alone),
+                &r,
+                5,
+                LeaderSeen::NotAlive
+            ),
             OnReceive::StartThenMerge {
-                drop_stored: true,
+                stored: Stored::Replace,
                 suitability: 5
             }
         );
@@ -918,16 +986,37 @@ mod tests {
         let s = election("l", 4, Finished, &["l", "m", "x"]);
         let r = election("x", 5, Running, &["x"]);
         assert_eq!(
-            on_receive(ElectionRules::Warren, &me, Some(&s), &r, 0, true),
+            on_receive(
+                ElectionRules::Warren,
+                &me,
+                Some(&s),
+                &r,
+                0,
+                LeaderSeen::Alive
+            ),
             OnReceive::Ignore
         );
         let with_leader = election("x", 5, Running, &["x", "l"]);
         assert!(matches!(
-            on_receive(ElectionRules::Warren, &me, Some(&s), &with_leader, 0, true),
+            on_receive(
+                ElectionRules::Warren,
+                &me,
+                Some(&s),
+                &with_leader,
+                0,
+                LeaderSeen::Alive
+            ),
             OnReceive::StartThenMerge { .. }
         ));
         assert!(matches!(
-            on_receive(ElectionRules::Warren, &me, Some(&s), &r, 0, false),
+            on_receive(
+                ElectionRules::Warren,
+                &me,
+                Some(&s),
+                &r,
+                0,
+                LeaderSeen::NotAlive
+            ),
             OnReceive::StartThenMerge { .. }
         ));
     }
@@ -956,32 +1045,32 @@ mod tests {
             cand("c", Some(Alive), 0),
         ];
         let agreed: BTreeSet<MemberId> = [id("a"), id("b"), id("c"), id("x"), id("y")].into();
-        pop.update(&start, GRACE, true, Some(&agreed));
+        pop.update(&start, GRACE, Settled::Yes, Some(&agreed));
         // Two voters we had not heard of, already dead: they count at once (no quorum now).
         let mut grown = start.clone();
         grown.push(cand("x", Some(Confirmed), 0));
         grown.push(cand("y", Some(Confirmed), 0));
         grown[2] = cand("c", Some(Suspect), 0);
-        let e = pop.update(&grown, GRACE, true, Some(&agreed));
+        let e = pop.update(&grown, GRACE, Settled::Yes, Some(&agreed));
         assert_eq!(e.population.len(), 5);
         assert!(!e.quorum);
         // Dead members outside the committed electorate do not.
         let three: BTreeSet<MemberId> = [id("a"), id("b"), id("c")].into();
-        let e = Population::default().update(&grown, GRACE, true, Some(&three));
+        let e = Population::default().update(&grown, GRACE, Settled::Yes, Some(&three));
         assert_eq!(e.population, three);
         assert!(e.quorum);
         // c comes back; x and y pass the grace and leave by quorum, and stay out while dead.
         grown[2] = cand("c", Some(Alive), 0);
         grown[3] = cand("x", Some(Confirmed), 60);
         grown[4] = cand("y", Some(Confirmed), 60);
-        let e = pop.update(&grown, GRACE, true, Some(&agreed));
+        let e = pop.update(&grown, GRACE, Settled::Yes, Some(&agreed));
         assert!(e.quorum);
         assert_eq!(e.population.len(), 3);
-        let e = pop.update(&grown, GRACE, true, Some(&agreed));
+        let e = pop.update(&grown, GRACE, Settled::Yes, Some(&agreed));
         assert_eq!(e.population.len(), 3);
         // x comes back Alive: it joins again.
         grown[3] = cand("x", Some(Alive), 0);
-        let e = pop.update(&grown, GRACE, true, Some(&agreed));
+        let e = pop.update(&grown, GRACE, Settled::Yes, Some(&agreed));
         assert_eq!(e.population.len(), 4);
     }
 
@@ -999,9 +1088,9 @@ mod tests {
             cand("new2", Some(Alive), 0),
         ];
         let mut pop = Population::default();
-        let e = pop.update(&group, GRACE, true, None);
+        let e = pop.update(&group, GRACE, Settled::Yes, None);
         assert!(!e.quorum, "3 of 5 is a majority, but not a committed one");
-        let e = pop.update(&group, GRACE, true, None);
+        let e = pop.update(&group, GRACE, Settled::Yes, None);
         assert_eq!(
             e.population.len(),
             5,
@@ -1013,7 +1102,11 @@ mod tests {
             .iter()
             .map(|n| cand(n, Some(Alive), 0))
             .collect();
-        assert!(Population::default().update(&all, GRACE, true, None).quorum);
+        assert!(
+            Population::default()
+                .update(&all, GRACE, Settled::Yes, None)
+                .quorum
+        );
     }
 
     #[test]
@@ -1032,7 +1125,7 @@ mod tests {
         ];
         let committed: BTreeSet<MemberId> = [id("a"), id("b"), id("c")].into();
         let mut pop = Population::default();
-        let e = pop.update(&group, GRACE, true, Some(&committed));
+        let e = pop.update(&group, GRACE, Settled::Yes, Some(&committed));
         assert_eq!(
             e.population,
             [id("a"), id("b"), id("c"), id("me")].into(),
@@ -1040,7 +1133,7 @@ mod tests {
         );
         assert!(e.quorum);
         // Without the committed electorate every member heard of counts, and quorum needs all.
-        let e = Population::default().update(&group, GRACE, true, None);
+        let e = Population::default().update(&group, GRACE, Settled::Yes, None);
         assert_eq!(e.population.len(), 6);
         assert!(!e.quorum);
         // A committed voter that is dead still counts: the majority of {a, b, c} must be alive.
@@ -1050,7 +1143,7 @@ mod tests {
             cand("c", Some(Confirmed), 1),
             cand("me", Some(Alive), 0),
         ];
-        let e = Population::default().update(&group, GRACE, true, Some(&committed));
+        let e = Population::default().update(&group, GRACE, Settled::Yes, Some(&committed));
         assert!(!e.quorum, "one of three committed voters alive");
     }
 }

@@ -18,6 +18,7 @@ pub mod census;
 pub mod config;
 pub mod dissemination;
 pub mod election;
+mod elections;
 pub mod member;
 pub mod members;
 pub mod message;

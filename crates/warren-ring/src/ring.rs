@@ -12,13 +12,16 @@
 //! Shells should drain received datagrams before firing timers that are already due: an Ack that
 //! arrived while the process was descheduled then still counts.
 //!
-//! Elections of the service groups this member belongs to run inside the same state machine
-//! (`ring/elections.rs`, rules in `crate::election`), because they judge quorum from the member
-//! list at the moment a rumor arrives.
+//! Elections of the service groups this member belongs to are a component of their own
+//! (`crate::elections`, rules in `crate::election`) that the ring owns and drives inside the same
+//! call (`ring/elections.rs`), because they judge quorum from the member list at the moment a
+//! rumor arrives: each input lends them the ring parts they need, and the ring then sends what
+//! they asked for. This member's own Service rumors are `ring/services.rs`'s.
 //!
 //! # What is not here
 //! No clock, socket, thread or unseeded randomness: `now` is an argument and the RNG is seeded by
-//! the caller. No encoding: sizes come from a [`WireSize`].
+//! the caller. No encoding: sizes come from a [`WireSize`]. No election judgement: the ring
+//! only lends the elections component what it reads and sends what it asks for.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -33,15 +36,17 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 mod boot;
 mod elections;
 mod gc;
-mod lease;
 mod probe;
+mod services;
+mod stats;
 
 pub use boot::{Boot, LocalService};
-use elections::ElectionState;
+pub use stats::Stats;
 
 use crate::config::Config;
 use crate::dissemination::{Dissemination, budget};
 use crate::election::ElectionKind;
+use crate::elections::Elections;
 use crate::member::{Health, Member, MemberId, Membership};
 use crate::members::{Change, MemberList, MemberRecord};
 use crate::message::{Event, Swim, SwimKind, Transmit};
@@ -69,55 +74,6 @@ pub struct Identity {
     pub gossip_port: u16,
     /// Started as a permanent peer.
     pub persistent: bool,
-}
-
-/// Counters of what the ring did and dropped; all monotonic.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Probes started.
-    pub probes: u64,
-    /// Probes that needed helpers.
-    pub indirect_probes: u64,
-    /// Probes that failed entirely.
-    pub failed_probes: u64,
-    /// Members this member marked Suspect on its own evidence.
-    pub suspicions_raised: u64,
-    /// Suspicions about this member it refuted.
-    pub refutations: u64,
-    /// Members this member marked Confirmed by suspicion timeout.
-    pub confirmed_by_timeout: u64,
-    /// Confirmed verdicts adopted after an unanswered ProbePing.
-    pub confirmed_by_probe_ping: u64,
-    /// Confirmed verdicts rejected because the member answered our ProbePing.
-    pub confirmations_refuted: u64,
-    /// Full-state syncs sent.
-    pub syncs: u64,
-    /// SWIM messages dropped (from myself, unknown PingReq target, after leaving).
-    pub dropped_datagrams: u64,
-    /// Rumors received that changed nothing.
-    pub stale_rumors: u64,
-    /// Rumors received that changed the store.
-    pub new_rumors: u64,
-    /// Entries removed by garbage collection (members and rumors).
-    pub collected: u64,
-    /// Candidacies this member started (first starts, restarts, joins of a newer term).
-    pub elections_started: u64,
-    /// Elections this member restarted because the leader (or candidate) was gone or it lost
-    /// quorum as leader.
-    pub elections_restarted: u64,
-    /// Election rumors ignored under Habitat's rules (a newer term from a bystander).
-    pub elections_ignored: u64,
-    /// Service rumors of this member's, heard from others above what it publishes now (a
-    /// previous life's), answered with its current value at a higher incarnation.
-    pub service_refutations: u64,
-    /// Times this member stopped acting as a group's leader because its lease ran out (it
-    /// had not heard from a quorum of the group for the lease time).
-    pub leases_lost: u64,
-    /// New members refused because the list was full of live (and protected) members
-    /// (`Config::max_members`).
-    pub members_refused: u64,
-    /// Dead member records forgotten early to make room for a new member.
-    pub members_evicted: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -157,8 +113,8 @@ pub struct Ring {
     /// When each member last reached this one directly (a datagram it sent itself): what a
     /// leader's lease counts.
     heard: BTreeMap<MemberId, Time>,
-    /// Everything the elections keep between calls (`ring/elections.rs`).
-    el: ElectionState,
+    /// The elections component (`crate::elections`), driven through `ring/elections.rs`.
+    el: Elections,
     /// This member's own Service rumors found in its rumor file at a restart, by group, until
     /// [`Ring::boot`] re-publishes them above their incarnation or withdraws them.
     restored_own: BTreeMap<String, Arc<crate::rumor::Service>>,
@@ -224,7 +180,7 @@ impl Ring {
             next_gc,
             next_reconnect,
             local_health: 0,
-            el: ElectionState::default(),
+            el: Elections::default(),
             heard: BTreeMap::new(),
             restored_own: BTreeMap::new(),
             rng,
@@ -335,7 +291,7 @@ impl Ring {
     /// its peers can be found never elects itself. Without it, a member with no peers may lead
     /// its groups alone.
     pub fn expect_peers(&mut self) {
-        self.el.peers_expected = true;
+        self.el.expect_peers();
     }
 
     /// Whether another member has answered this one directly (a datagram from it arrived) since
@@ -545,8 +501,8 @@ impl Ring {
         }
         match rumor {
             Rumor::Member { from, membership } => {
-                if from != self.me.id && self.el.heard_rumors.is_none() {
-                    self.el.heard_rumors = Some(now);
+                if from != self.me.id {
+                    self.el.rumors_arrived(now);
                 }
                 self.apply_membership(membership, Some(&from), now);
             }
@@ -824,50 +780,6 @@ impl Ring {
         }
     }
 
-    /// A Service rumor of mine heard from someone: refuted, as a member refutes a record about
-    /// itself. What peers hold of my previous life (a rumor file on disk can be a write interval
-    /// older than what I last published) must not win over what I publish now: my current value
-    /// (or, for a service I no longer run, its withdrawal) goes out above their incarnation.
-    fn about_my_service(&mut self, heard: Arc<crate::rumor::Service>, now: Time) {
-        let mine = self
-            .store
-            .service(&heard.service_group, &self.me.id)
-            .cloned();
-        let answer = match mine {
-            Some(m) => {
-                // A Habitat peer drops the withdrawn tag when it passes my rumor on; the same
-                // value without it is not news. A withdrawal of a service I run again is.
-                let same = if m.withdrawn && !heard.withdrawn {
-                    crate::rumor::Service {
-                        withdrawn: true,
-                        ..(*heard).clone()
-                    } == m
-                } else {
-                    *heard == m
-                };
-                let newer = heard.incarnation > m.incarnation;
-                (newer || (heard.incarnation == m.incarnation && !same)).then_some(m)
-            }
-            // A service I do not run: its withdrawal stands, anything else is withdrawn.
-            None if heard.withdrawn => None,
-            None => Some(crate::rumor::Service {
-                withdrawn: true,
-                ..(*heard).clone()
-            }),
-        };
-        match answer {
-            Some(mut r) => {
-                self.stats.service_refutations += 1;
-                r.incarnation = heard.incarnation.saturating_add(1);
-                r.member_id = self.me.id.clone();
-                self.merge_rumor(Rumor::Service(Arc::new(r)), None, now);
-            }
-            None => {
-                self.merge_rumor(Rumor::Service(heard), None, now);
-            }
-        }
-    }
-
     /// A record about myself: refute anything but Alive at an incarnation ≥ mine.
     fn about_myself(&mut self, m: &Membership) {
         if self.left {
@@ -932,7 +844,7 @@ impl Ring {
             let at = self.rng.random_range(0..=self.probe_order.len());
             self.probe_order.insert(at, id.clone());
         }
-        self.el.dirty = true;
+        self.el.membership_changed();
         self.events.push_back(Event::MemberChanged {
             member: rec.member,
             health: rec.health,
@@ -943,20 +855,7 @@ impl Ring {
     /// Lifeguard's suspicion timeout bounds for the current ring size, and the number of
     /// independent confirmations that bring it from the maximum to the minimum.
     fn suspicion_bounds(&self) -> (Duration, Duration, u32) {
-        match self.cfg.fixed_suspicion_timeout {
-            Some(t) => (t, t, 0),
-            None => {
-                let n = self.cluster_size() as f64;
-                let min = self
-                    .cfg
-                    .probe_interval
-                    .mul_f64(self.cfg.suspicion_min_mult * n.log10().max(1.0));
-                let max = min.mul_f64(self.cfg.suspicion_max_mult);
-                let expected =
-                    u32::try_from(self.cluster_size().saturating_sub(2)).unwrap_or(u32::MAX);
-                (min, max, self.cfg.suspicion_confirmations.min(expected))
-            }
-        }
+        suspicion_bounds(&self.cfg, self.cluster_size())
     }
 
     fn start_suspicion(
@@ -1039,7 +938,7 @@ impl Ring {
             Outcome::Changed => {
                 self.stats.new_rumors += 1;
                 if matches!(key, RumorKey::Service(..)) {
-                    self.el.dirty = true;
+                    self.el.membership_changed();
                 }
                 // The service of a departed member is kept (until GC) but not spread further.
                 if !self.owner_gone(&key, false) {
@@ -1295,6 +1194,24 @@ impl Ring {
         // Per-record sizes cannot see a length prefix growing by a byte; re-measure the whole.
         while !msg.membership.is_empty() && self.sizer.swim_len(msg) > max {
             msg.membership.pop();
+        }
+    }
+}
+
+/// Lifeguard's suspicion timeout bounds for a ring of `cluster_size` members (this one
+/// included), and the number of independent confirmations that bring it from the maximum to the
+/// minimum.
+fn suspicion_bounds(cfg: &Config, cluster_size: usize) -> (Duration, Duration, u32) {
+    match cfg.fixed_suspicion_timeout {
+        Some(t) => (t, t, 0),
+        None => {
+            let n = cluster_size as f64;
+            let min = cfg
+                .probe_interval
+                .mul_f64(cfg.suspicion_min_mult * n.log10().max(1.0));
+            let max = min.mul_f64(cfg.suspicion_max_mult);
+            let expected = u32::try_from(cluster_size.saturating_sub(2)).unwrap_or(u32::MAX);
+            (min, max, cfg.suspicion_confirmations.min(expected))
         }
     }
 }

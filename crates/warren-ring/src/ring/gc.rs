@@ -112,12 +112,11 @@ impl Ring {
         self.dissem.forget_holder(&id);
         self.last_sync.remove(&id);
         self.heard.remove(&id);
-        self.el.keepalive_at.remove(&id);
         self.suspicions.remove(&id);
         self.probe_pings.remove(&id);
         self.probe_order.retain(|x| *x != id);
         self.probe_index = self.probe_index.min(self.probe_order.len());
-        self.el.dirty = true;
+        self.el.forget_member(&id);
         self.events.push_back(Event::MemberRemoved(id));
     }
 

@@ -1,0 +1,586 @@
+//! The elections component: a member's part in the elections of its service groups, as a state
+//! machine of its own ([`Elections`]) that the ring drives.
+//!
+//! The rules themselves are pure functions in [`crate::election`]; this component applies them
+//! to what the ring knows. A member takes part in the elections of a group once the shell calls
+//! [`crate::Ring::start_election`] and while its own Service rumor for the group is stored and
+//! not withdrawn (Habitat's test of membership). Elections of other groups are merged and
+//! relayed by the ring like any rumor; this component never sees them.
+//!
+//! **The boundary.** [`Elections`] owns everything elections keep between calls. It never
+//! reaches into [`crate::Ring`]: each call borrows exactly the ring parts it needs, read-only
+//! through a [`RingView`] (this member, the configuration, the member list, the rumor store,
+//! `heard`) or, for inputs that change something, through an [`ElectionCtx`]
+//! (the same, with the rumor store, the RNG, the counters and the event queue borrowed mutably,
+//! and an ordered [`Output`] list the ring acts on after the call).
+//!
+//! - **In**: commands ([`Elections::start`], [`Elections::withdraw`],
+//!   [`Elections::set_suitability`], [`Elections::restore_agreed`],
+//!   [`Elections::expect_peers`]); received election rumors of my groups
+//!   ([`Elections::handle_election`]); membership and group changes
+//!   ([`Elections::membership_changed`], [`Elections::forget_member`],
+//!   [`Elections::rumors_arrived`]); timers ([`Elections::handle_timer`], with
+//!   [`Elections::deadline`] the next one, and [`Elections::leader_to_probe`] on the probe timer).
+//! - **Out**: election rumors stored in the rumor store, and through [`Output`] made hot
+//!   ([`Output::Hot`]) and pushed straight to group members ([`Output::Transmit`]); lease
+//!   keep-alive pings ([`Output::KeepAlive`]); `Event`s (`RumorChanged`, `QuorumChanged`) and
+//!   counters in [`crate::Stats`].
+//! - **Queries** (`&self`, change nothing): [`Elections::leader`], [`RingView::election`],
+//!   [`Elections::electorate`], [`Elections::quorum_gap`], [`Elections::agreed_results`],
+//!   [`Elections::groups`], [`Elections::peers`].
+//!
+//! Files: this one (the state, the contexts, the inputs); `judge.rs` (candidacies, judging
+//! received rumors, restarts, the electorate); `push.rs` (sending elections to the group, the
+//! leader probe); `queries.rs`; `lease.rs` (the leader lease).
+//!
+//! **The lease** (`lease.rs`). A leader acts ([`Elections::leader`] names it) only while it has
+//! heard directly from a quorum of its group within [`crate::Config::leader_lease`], which is
+//! shorter than the earliest moment the rest of the group can act on another leader after it
+//! last heard from this one. While it leads it pings members it has not heard from for a quarter
+//! of the lease. When the lease runs out it steps down at once: a new term, standing as an
+//! ordinary candidate.
+//!
+//! What is not here: SWIM (who is Alive is the member list's, what was heard directly is the
+//! ring's `heard`), the merge of election rumors (`crate::rumor`), dissemination, and sending
+//! anything: the ring turns [`Output`] into transmits.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::config::Config;
+use crate::election::{
+    Agreed, AgreedResult, ElectionKind, ElectionRules, GroupElection, HeldResult, Stored,
+};
+use crate::member::{Member, MemberId};
+use crate::members::MemberList;
+use crate::message::{Event, Transmit};
+use crate::ring::Stats;
+use crate::rumor::{Election, ElectionStatus, Rumor, RumorKey, Service};
+use crate::store::{Outcome, RumorStore};
+use crate::time::Time;
+
+mod judge;
+mod lease;
+mod push;
+mod queries;
+
+/// A member's part in the elections of its groups. See the module docs for its interface.
+#[derive(Debug, Default)]
+pub(crate) struct Elections {
+    /// This member's part in each election of each group it belongs to.
+    groups: BTreeMap<(ElectionKind, String), GroupElection>,
+    /// A member or a group changed: Warren runs the elections at the next timer check.
+    dirty: bool,
+    /// Peers were configured, or saved state names them ([`Elections::expect_peers`]): until
+    /// one is met, no quorum anywhere.
+    peers_expected: bool,
+    /// This member has met the ring (for good).
+    met_peer: bool,
+    /// Since when it has known an Alive member (the fallback for a peer address that never
+    /// turns out to be a member).
+    met_ring_at: Option<Time>,
+    /// When a member's rumors first reached us (a Member rumor another member sent): its pusher
+    /// is connected, and the full sync it sends a newcomer or a restarted member follows. Until
+    /// a settling time after that, a member that expects peers knows too little of its groups
+    /// to judge them.
+    heard_rumors: Option<Time>,
+    /// The term of the last candidacy this member stood in, per election, in this life of the
+    /// process (kept when a service is unloaded and loaded again). A candidacy or result naming
+    /// this member at a newer term is its previous life's: its votes were cast for a process
+    /// that is gone, so it is never finished or acted on.
+    stood: BTreeMap<(ElectionKind, String), u64>,
+    /// When the lease keep-alive last pinged each member.
+    keepalive_at: BTreeMap<MemberId, Time>,
+    /// When each group leader was last probed by the group's members' extra leader probe.
+    leader_probed_at: BTreeMap<MemberId, Time>,
+}
+
+/// The ring parts the elections read: borrowed for one call, changed by none.
+#[derive(Clone, Copy)]
+pub(crate) struct RingView<'a> {
+    /// This member.
+    pub(crate) me: &'a Member,
+    /// The configuration in force.
+    pub(crate) cfg: &'a Config,
+    /// Whether this member left the ring.
+    pub(crate) left: bool,
+    /// The member list (who is Alive, since when).
+    pub(crate) members: &'a MemberList,
+    /// The rumor store (Service rumors say who is in a group; the election rumors themselves).
+    pub(crate) store: &'a RumorStore,
+    /// When each member last reached this one directly: what a leader's lease counts.
+    pub(crate) heard: &'a BTreeMap<MemberId, Time>,
+    /// The longest suspicion timeout at the ring's size (the default Confirmed grace).
+    pub(crate) suspicion_max: Duration,
+}
+
+/// The ring parts an input to the elections borrows: what [`RingView`] reads, with the rumor
+/// store, the RNG, the counters and the event queue borrowed mutably, and the ordered list of
+/// what the ring must do after the call.
+pub(crate) struct ElectionCtx<'a> {
+    /// This member.
+    pub(crate) me: &'a Member,
+    /// The configuration in force.
+    pub(crate) cfg: &'a Config,
+    /// Whether this member left the ring.
+    pub(crate) left: bool,
+    /// The member list.
+    pub(crate) members: &'a MemberList,
+    /// When each member last reached this one directly.
+    pub(crate) heard: &'a BTreeMap<MemberId, Time>,
+    /// The peer addresses this member was told to join through.
+    pub(crate) initial_peers: &'a [SocketAddr],
+    /// The longest suspicion timeout at the ring's size.
+    pub(crate) suspicion_max: Duration,
+    /// The rumor store: election rumors are merged, set and removed here.
+    pub(crate) store: &'a mut RumorStore,
+    /// The ring's seeded RNG (which group members an election is pushed to).
+    pub(crate) rng: &'a mut Xoshiro256PlusPlus,
+    /// The ring's counters.
+    pub(crate) stats: &'a mut Stats,
+    /// The ring's event queue.
+    pub(crate) events: &'a mut VecDeque<Event>,
+    /// What the ring must do after the call, in order.
+    pub(crate) out: &'a mut Vec<Output>,
+}
+
+/// What the elections ask the ring to do after a call, in the order asked.
+#[derive(Debug)]
+pub(crate) enum Output {
+    /// Disseminate this (changed) rumor key.
+    Hot(RumorKey),
+    /// Send these rumors now (an election pushed straight to group members).
+    Transmit(Transmit),
+    /// Ping this member (the lease keep-alive; its Ack renews the lease).
+    KeepAlive(Member),
+}
+
+impl ElectionCtx<'_> {
+    /// The read-only view of the same borrow.
+    pub(crate) fn view(&self) -> RingView<'_> {
+        RingView {
+            me: self.me,
+            cfg: self.cfg,
+            left: self.left,
+            members: self.members,
+            store: self.store,
+            heard: self.heard,
+            suspicion_max: self.suspicion_max,
+        }
+    }
+
+    /// This member's id.
+    fn me_id(&self) -> &MemberId {
+        &self.me.id
+    }
+}
+
+impl<'a> RingView<'a> {
+    /// The stored `kind` election of `service_group`.
+    pub(crate) fn election(&self, service_group: &str, kind: ElectionKind) -> Option<&'a Election> {
+        match &self.store.get(&kind.key(service_group))?.rumor {
+            Rumor::Election(e) | Rumor::ElectionUpdate(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether this member's own Service rumor for `service_group` is stored (and not withdrawn).
+    pub(crate) fn in_group(&self, service_group: &str) -> bool {
+        self.store
+            .service(service_group, &self.me.id)
+            .is_some_and(|s| !s.withdrawn)
+    }
+
+    /// Whether `id` withdrew its service from `service_group`.
+    fn withdrew(&self, service_group: &str, id: &MemberId) -> bool {
+        self.store
+            .service(service_group, id)
+            .is_some_and(|s: &Service| s.withdrawn)
+    }
+
+    /// Owners of Service rumors in `service_group` other than me.
+    fn group_owners(&self, service_group: &str) -> Vec<MemberId> {
+        self.store
+            .services_in(service_group)
+            .filter(|id| **id != self.me.id)
+            .cloned()
+            .collect()
+    }
+
+    /// How long a Confirmed member keeps counting in a population under Warren's rules.
+    fn confirmed_grace(&self) -> Duration {
+        self.cfg
+            .election
+            .confirmed_grace
+            .unwrap_or(self.suspicion_max)
+    }
+}
+
+/// Whether the stored election `e` is the held result `h` itself, or its leader's re-run of it:
+/// the next term, stood by the same leader with the highest suitability (a leader committing a
+/// change of the group's electorate, or answering a member that started a term without it).
+fn continues(h: &HeldResult, e: &Election) -> bool {
+    e.member_id == h.leader
+        && match e.status {
+            ElectionStatus::Finished => e.term == h.term,
+            _ => e.term == h.term.saturating_add(1) && e.suitability == u64::MAX,
+        }
+}
+
+/// A group without quorum from the start is reported after this long in it.
+const QUORUM_REPORT_AFTER: Duration = Duration::from_secs(10);
+
+impl Elections {
+    // ----- commands --------------------------------------------------------------------------
+
+    /// Says that this member was given peers, or restarted with saved state naming other
+    /// members: see [`crate::Ring::expect_peers`].
+    pub(crate) fn expect_peers(&mut self) {
+        self.peers_expected = true;
+    }
+
+    /// Takes part in the `kind` election of `service_group` with `suitability`: see
+    /// [`crate::Ring::start_election`].
+    pub(crate) fn start(
+        &mut self,
+        cx: &mut ElectionCtx<'_>,
+        service_group: &str,
+        kind: ElectionKind,
+        suitability: u64,
+        now: Time,
+    ) {
+        let key = (kind, service_group.to_owned());
+        // A result stored while this member was not in the group (before it loaded the service,
+        // or after it unloaded it) is held from now on: it acts on it after the confirmation
+        // time, as on one that just arrived.
+        let held = cx
+            .view()
+            .election(service_group, kind)
+            .filter(|e| e.status == ElectionStatus::Finished)
+            .map(|e| HeldResult {
+                term: e.term,
+                leader: e.member_id.clone(),
+                since: now,
+                announced: false,
+            });
+        let g = self
+            .groups
+            .entry(key)
+            .or_insert_with(|| GroupElection::new(suitability, now));
+        g.suitability = suitability;
+        if g.finished.is_none() {
+            g.finished = held;
+        }
+        if cx.view().in_group(service_group) {
+            self.refresh_view(cx, kind, service_group, now);
+            let c = judge::Candidacy {
+                term: 0,
+                suitability,
+                stored: Stored::Keep,
+                stand: judge::Stand::WithQuorum,
+            };
+            self.begin(cx, kind, service_group, c, now);
+        }
+        self.run(cx, now);
+    }
+
+    /// Stops taking part in every election of `service_group` (the service was unloaded; the
+    /// ring withdraws its Service rumor). The stored elections stay and are relayed like any
+    /// rumor.
+    pub(crate) fn withdraw(&mut self, service_group: &str) {
+        self.groups.retain(|(_, sg), _| sg != service_group);
+    }
+
+    /// Changes the suitability this member stands with in later candidacies.
+    pub(crate) fn set_suitability(
+        &mut self,
+        service_group: &str,
+        kind: ElectionKind,
+        suitability: u64,
+    ) {
+        if let Some(g) = self.groups.get_mut(&(kind, service_group.to_owned())) {
+            g.suitability = suitability;
+        }
+    }
+
+    /// Restores results saved by [`Elections::agreed_results`] before this member restarted. A
+    /// newer result heard later replaces them.
+    pub(crate) fn restore_agreed(&mut self, results: Vec<AgreedResult>, now: Time) {
+        for r in results {
+            let g = self
+                .groups
+                .entry((r.kind, r.service_group))
+                .or_insert_with(|| GroupElection::new(0, now));
+            if g.agreed.as_ref().is_none_or(|a| r.term > a.term) {
+                g.agreed = Some(Agreed {
+                    term: r.term,
+                    voters: r.voters.into_iter().collect(),
+                });
+            }
+        }
+    }
+
+    // ----- membership and group changes ------------------------------------------------------
+
+    /// A member or a group changed (a member's health, a Service rumor): Warren re-runs the
+    /// elections at the next [`Elections::handle_timer`].
+    pub(crate) fn membership_changed(&mut self) {
+        self.dirty = true;
+    }
+
+    /// Member `id` was forgotten (collected or evicted).
+    pub(crate) fn forget_member(&mut self, id: &MemberId) {
+        self.keepalive_at.remove(id);
+        self.dirty = true;
+    }
+
+    /// Another member's Member rumor reached this one over the rumor channel: its pusher is
+    /// connected (only the first time counts).
+    pub(crate) fn rumors_arrived(&mut self, now: Time) {
+        if self.heard_rumors.is_none() {
+            self.heard_rumors = Some(now);
+        }
+    }
+
+    // ----- timers ----------------------------------------------------------------------------
+
+    /// Announces results that have stood long enough, pings group members for the lease, and
+    /// runs the elections when a check is due or (Warren) when a member or group changed.
+    pub(crate) fn handle_timer(&mut self, cx: &mut ElectionCtx<'_>, now: Time) {
+        self.confirm_results(cx, now);
+        self.lease_keepalive(cx, now);
+        let due = self.deadline(cx.view()).is_some_and(|d| now >= d);
+        let eager = self.dirty && cx.cfg.election.rules == ElectionRules::Warren;
+        if due || eager {
+            self.run(cx, now);
+        }
+    }
+
+    /// Announces results that have stood long enough (their leader now acts as leader).
+    fn confirm_results(&mut self, cx: &mut ElectionCtx<'_>, now: Time) {
+        let confirm = cx.cfg.election.confirm;
+        let mut confirmed = Vec::new();
+        for ((kind, sg), g) in self.groups.iter_mut() {
+            if let Some(h) = &mut g.finished
+                && !h.announced
+                && now >= h.since + confirm
+            {
+                h.announced = true;
+                confirmed.push(kind.key(sg));
+            }
+        }
+        for key in confirmed {
+            cx.events.push_back(Event::RumorChanged(key));
+        }
+    }
+
+    /// Bookkeeping after the stored election of one of my groups was merged or set.
+    fn election_changed(
+        &mut self,
+        cx: &mut ElectionCtx<'_>,
+        kind: ElectionKind,
+        sg: &str,
+        outcome: Outcome,
+        now: Time,
+    ) {
+        let key = kind.key(sg);
+        match outcome {
+            Outcome::Changed => {
+                let stored = cx.view().election(sg, kind).cloned();
+                if let Some(g) = self.groups.get_mut(&(kind, sg.to_owned())) {
+                    g.finished = match (g.finished.take(), stored) {
+                        // The result itself, or its leader's re-run: it keeps standing.
+                        (Some(h), Some(e)) if continues(&h, &e) => Some(h),
+                        // The re-run finished with the same leader: the result moves on to the
+                        // new term without a gap (the leader never stopped acting).
+                        (Some(h), Some(e))
+                            if e.status == ElectionStatus::Finished
+                                && e.member_id == h.leader
+                                && e.term == h.term.saturating_add(1) =>
+                        {
+                            Some(HeldResult { term: e.term, ..h })
+                        }
+                        (_, Some(e)) if e.status == ElectionStatus::Finished => Some(HeldResult {
+                            term: e.term,
+                            leader: e.member_id,
+                            since: now,
+                            announced: false,
+                        }),
+                        _ => None,
+                    };
+                }
+                cx.stats.new_rumors += 1;
+                cx.out.push(Output::Hot(key.clone()));
+                cx.events.push_back(Event::RumorChanged(key));
+                self.push_to_group(cx, kind, sg, now);
+            }
+            Outcome::KeepSharing => cx.out.push(Output::Hot(key)),
+            Outcome::Unchanged => cx.stats.stale_rumors += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The component driven on its own, with ring parts made by hand: no `Ring` involved.
+
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Arc;
+
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::rumor::SysInfo;
+
+    const GROUP: &str = "redis.default";
+
+    /// The ring parts the component borrows, owned by the test.
+    struct Parts {
+        me: Member,
+        cfg: Config,
+        members: MemberList,
+        heard: BTreeMap<MemberId, Time>,
+        store: RumorStore,
+        rng: Xoshiro256PlusPlus,
+        stats: Stats,
+        events: VecDeque<Event>,
+        out: Vec<Output>,
+    }
+
+    impl Parts {
+        fn new() -> Self {
+            let me = Member {
+                id: MemberId::new(format!("{:032x}", 1)),
+                incarnation: 0,
+                address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                swim_port: 9638,
+                gossip_port: 9638,
+                persistent: false,
+                departed: false,
+            };
+            let mut store = RumorStore::new();
+            store.merge(
+                Rumor::Service(Arc::new(Service {
+                    incarnation: 1,
+                    member_id: me.id.clone(),
+                    service_group: GROUP.into(),
+                    pkg: "core/redis/7.2.4/20260101000000".into(),
+                    pkg_incarnation: 0,
+                    initialized: false,
+                    cfg: Vec::new(),
+                    sys: SysInfo::default(),
+                    withdrawn: false,
+                })),
+                Time::ZERO,
+            );
+            Parts {
+                me,
+                cfg: Config::default(),
+                members: MemberList::new(),
+                heard: BTreeMap::new(),
+                store,
+                rng: Xoshiro256PlusPlus::seed_from_u64(1),
+                stats: Stats::default(),
+                events: VecDeque::new(),
+                out: Vec::new(),
+            }
+        }
+
+        fn cx(&mut self) -> ElectionCtx<'_> {
+            ElectionCtx {
+                me: &self.me,
+                cfg: &self.cfg,
+                left: false,
+                members: &self.members,
+                heard: &self.heard,
+                initial_peers: &[],
+                suspicion_max: Duration::from_secs(9),
+                store: &mut self.store,
+                rng: &mut self.rng,
+                stats: &mut self.stats,
+                events: &mut self.events,
+                out: &mut self.out,
+            }
+        }
+
+        fn view(&self) -> RingView<'_> {
+            RingView {
+                me: &self.me,
+                cfg: &self.cfg,
+                left: false,
+                members: &self.members,
+                store: &self.store,
+                heard: &self.heard,
+                suspicion_max: Duration::from_secs(9),
+            }
+        }
+    }
+
+    /// Runs the component's timers from `from` for `secs` seconds, 100 ms apart.
+    fn run(el: &mut Elections, p: &mut Parts, from: Time, secs: u64) -> Time {
+        let mut now = from;
+        for _ in 0..secs * 10 {
+            now = now + Duration::from_millis(100);
+            el.handle_timer(&mut p.cx(), now);
+        }
+        now
+    }
+
+    #[test]
+    fn a_member_with_no_peers_leads_alone_and_says_so_through_its_outputs() {
+        let mut p = Parts::new();
+        let mut el = Elections::default();
+        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        let now = run(&mut el, &mut p, Time::ZERO, 30);
+        assert_eq!(
+            el.leader(p.view(), GROUP, ElectionKind::Leader, now),
+            Some(&p.me.id)
+        );
+        let key = ElectionKind::Leader.key(GROUP);
+        assert!(
+            p.out
+                .iter()
+                .any(|o| matches!(o, Output::Hot(k) if *k == key)),
+            "the election was handed to the ring to disseminate: {:?}",
+            p.out
+        );
+        assert!(p.events.contains(&Event::RumorChanged(key)));
+        assert_eq!(el.agreed_results().len(), 1);
+        assert_eq!(p.stats.elections_started, 1);
+    }
+
+    #[test]
+    fn a_member_that_expects_peers_never_leads_before_meeting_them() {
+        let mut p = Parts::new();
+        let mut el = Elections::default();
+        el.expect_peers();
+        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        let now = run(&mut el, &mut p, Time::ZERO, 30);
+        assert_eq!(el.leader(p.view(), GROUP, ElectionKind::Leader, now), None);
+        let gap = el.quorum_gap(p.view(), GROUP, ElectionKind::Leader, now);
+        assert!(gap.is_some_and(|g| !g.met_ring));
+    }
+
+    #[test]
+    fn queries_change_nothing() {
+        let mut p = Parts::new();
+        let mut el = Elections::default();
+        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        let now = run(&mut el, &mut p, Time::ZERO, 3);
+        let before = format!("{el:?}");
+        let deadline = el.deadline(p.view());
+        for _ in 0..3 {
+            let _ = el.leader(p.view(), GROUP, ElectionKind::Leader, now);
+            let _ = el.quorum_gap(p.view(), GROUP, ElectionKind::Leader, now);
+            let _ = el.electorate(GROUP, ElectionKind::Leader);
+            let _ = el.agreed_results();
+            let _ = el.peers(p.view());
+            let _ = el.groups().count();
+            assert_eq!(el.deadline(p.view()), deadline);
+        }
+        assert_eq!(format!("{el:?}"), before);
+    }
+}
