@@ -3,7 +3,8 @@
 //! [`render`] reads the ring's member list and rumor store once and builds a
 //! [`serde_json::Value`]; the caller (the shell's main loop) serializes it into a
 //! [`crate::Snapshot`]. This module does no I/O, holds no state between calls and never mutates
-//! the ring. It does not redact (`HAB_FEAT_REDACT_HTTP`) and does not decrypt BOX-1 payloads.
+//! the ring. It does not decrypt BOX-1 payloads; redaction (`HAB_FEAT_REDACT_HTTP`) closes the
+//! route in the server instead.
 //!
 //! # Shapes
 //! Top-level keys and the Service / Election objects follow spec §10.5. The inner shapes below

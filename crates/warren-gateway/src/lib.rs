@@ -11,8 +11,8 @@
 //!   locks or waits for the ring or a service.
 //!
 //! What it does **not** do: own or mutate any state (producers publish snapshots), read the
-//! environment or flags (the binary resolves them into [`ServerConfig`]), HTTP/2, client
-//! certificates (`--ca-certs`), the HTML index, or `HAB_FEAT_REDACT_HTTP`.
+//! environment or flags (the binary resolves them into [`ServerConfig`]), HTTP/2, or the HTML
+//! index.
 //!
 //! # Wiring (for the binary)
 //!

@@ -38,7 +38,7 @@
 //! Every request is counted in `warren_http_requests_total` and
 //! `warren_http_request_duration_seconds`, labelled with the route *pattern* (see [`routes`]).
 //!
-//! Not here: HTTP/2, client certificates, redaction (`HAB_FEAT_REDACT_HTTP`), the HTML index.
+//! Not here: HTTP/2, client certificates, the HTML index.
 
 use std::borrow::Cow;
 use std::convert::Infallible;
@@ -169,6 +169,10 @@ pub struct ServerConfig {
     pub auth_token: Option<AuthToken>,
     /// `--key` / `--certs`: serve HTTPS instead of HTTP.
     pub tls: Option<TlsConfig>,
+    /// `HAB_FEAT_REDACT_HTTP`: `/butterfly`, `/census` and each service's `…/config` answer 404
+    /// (build the service documents with [`crate::SupervisorView::redact`] too, so that they
+    /// leave out `cfg`).
+    pub redact: bool,
     /// Where requests are counted and what `/metrics` serves: pass the supervisor's shared
     /// handle (the default is a fresh, private one).
     pub metrics: Metrics,
@@ -185,6 +189,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(5),
             auth_token: None,
             tls: None,
+            redact: false,
             metrics: Metrics::new(),
         }
     }
@@ -207,6 +212,7 @@ pub async fn serve(
 struct Ctx {
     auth: Option<AuthToken>,
     metrics: Metrics,
+    redact: bool,
 }
 
 /// Serves the gateway on `listener` with `cfg` until `shutdown` is cancelled, then shuts down
@@ -221,6 +227,7 @@ pub async fn serve_with(
     let ctx = Arc::new(Ctx {
         auth: cfg.auth_token.clone(),
         metrics: cfg.metrics.clone(),
+        redact: cfg.redact,
     });
     let tls = cfg
         .tls
@@ -511,6 +518,22 @@ fn handle(
             .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return (route, resp);
     }
+    let redacted = ctx.redact
+        && matches!(
+            target,
+            Target::Butterfly
+                | Target::Census
+                | Target::Service {
+                    doc: Doc::Config,
+                    ..
+                }
+        );
+    if redacted {
+        return (
+            route,
+            error(StatusCode::NOT_FOUND, b"{\"error\":\"redacted\"}"),
+        );
+    }
     let resp = match target {
         Target::Healthz => respond(StatusCode::OK, TEXT, Bytes::from_static(b"ok\n")),
         Target::Readyz if snap.is_ready() => {
@@ -642,6 +665,7 @@ mod tests {
         Ctx {
             auth: token.and_then(AuthToken::new),
             metrics: Metrics::new(),
+            redact: false,
         }
     }
 

@@ -15,9 +15,9 @@
 //! `last_election_status` as the census spells it (`"ElectionFinished"`), durations as
 //! `{secs, nanos}`, timestamps as epoch seconds, paths as strings.
 //!
-//! What it does **not** do: read any service's state (the producer fills the views), redact
-//! `cfg` (`HAB_FEAT_REDACT_HTTP`), or serve Windows' `svc_encrypted_password` beyond passing it
-//! through.
+//! What it does **not** do: read any service's state (the producer fills the views), or serve
+//! Windows' `svc_encrypted_password` beyond passing it through. With
+//! [`SupervisorView::redact`] (`HAB_FEAT_REDACT_HTTP`) service objects leave out `cfg`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -41,6 +41,9 @@ pub struct SupervisorView {
     pub sys: SupervisorSys,
     /// `manager_fs_cfg` of every ServiceQueryModel.
     pub fs: FsCfg,
+    /// `HAB_FEAT_REDACT_HTTP`: service objects leave out `cfg` (pair it with
+    /// [`crate::ServerConfig::redact`], which closes the routes that show it).
+    pub redact: bool,
 }
 
 /// The supervisor's `sys` (Habitat's `Sys`; schema `sys_extended`).
@@ -693,7 +696,12 @@ impl ServiceDocs {
         let mut list = Vec::with_capacity(services.len());
         let mut by_group = HashMap::with_capacity(services.len());
         for s in services {
-            let model = query_model(sup, s);
+            let mut model = query_model(sup, s);
+            if sup.redact
+                && let Some(m) = model.as_object_mut()
+            {
+                m.remove("cfg");
+            }
             by_group.insert(
                 s.service_group.clone(),
                 ServiceDoc {
@@ -774,6 +782,7 @@ mod tests {
                 ..SupervisorSys::default()
             },
             fs: FsCfg::new("/hab/sup/default"),
+            redact: false,
         }
     }
 

@@ -341,3 +341,41 @@ async fn requests_are_counted_by_route_pattern() {
     assert!(metrics.encode().contains("route=\"unmatched\""));
     g.stop().await;
 }
+
+#[tokio::test]
+async fn redaction_closes_the_ring_documents_and_leaves_cfg_out() {
+    let mut sup = fixtures::supervisor();
+    sup.redact = true;
+    let snap =
+        fixtures::snapshot().with_services(ServiceDocs::build(&sup, &[fixtures::redis_view()]));
+    let g = Gateway::start(
+        snap,
+        ServerConfig {
+            redact: true,
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    for path in ["/butterfly", "/census", "/services/redis/default/config"] {
+        assert_eq!(g.get(path).await.status, 404, "{path}");
+    }
+    for path in [
+        "/services",
+        "/services/redis/default",
+        "/services/redis/default/health",
+    ] {
+        let r = g.get(path).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains("\"cfg\""),
+            "{path} shows cfg"
+        );
+    }
+    g.stop().await;
+    // Without it, the same documents show cfg.
+    let g = Gateway::start(fixtures::snapshot(), ServerConfig::default()).await;
+    assert_eq!(g.get("/census").await.status, 200);
+    let r = g.get("/services/redis/default").await;
+    assert!(String::from_utf8_lossy(&r.body).contains("\"cfg\""));
+    g.stop().await;
+}

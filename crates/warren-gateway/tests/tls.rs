@@ -1,6 +1,7 @@
 //! HTTPS: a self-signed certificate generated here (rcgen), loaded from PEM files the way
 //! `--key` / `--certs` are, served to a rustls client that trusts it; bearer auth over TLS;
-//! plain HTTP and untrusting clients get nothing; and every load error names its file.
+//! plain HTTP and untrusting clients get nothing; with `--ca-certs`, only clients with a
+//! certificate from that authority are served; and every load error names its file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -244,4 +245,111 @@ fn pki_second(dir: &Path) -> PathBuf {
     let p = dir.join("other-key.pem");
     std::fs::write(&p, ck.signing_key.serialize_pem()).unwrap();
     p
+}
+
+/// A client certificate authority and one client certificate it signed (PEM and DER).
+struct ClientPki {
+    ca_pem: String,
+    cert_der: Vec<u8>,
+    key_der: Vec<u8>,
+}
+
+fn client_pki(name: &str) -> ClientPki {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, format!("{name} CA"));
+    let ca = rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut leaf = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap();
+    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = leaf.signed_by(&key, &ca).unwrap();
+    ClientPki {
+        ca_pem: ca.pem(),
+        cert_der: cert.der().to_vec(),
+        key_der: key.serialize_der(),
+    }
+}
+
+/// A GET over TLS as a client that trusts the server and presents `client`'s certificate (or
+/// none): whether the server answered 200.
+async fn served(addr: SocketAddr, trusted: &[u8], client: Option<&ClientPki>, path: &str) -> bool {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(trusted.to_vec().into()).unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let cfg = match client {
+        Some(c) => builder
+            .with_client_auth_cert(
+                vec![c.cert_der.clone().into()],
+                rustls::pki_types::PrivateKeyDer::try_from(c.key_der.clone()).unwrap(),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let Ok(mut tls) = TlsConnector::from(Arc::new(cfg)).connect(name, tcp).await else {
+        return false;
+    };
+    // With TLS 1.3 the server's verdict on the client's certificate arrives after the client's
+    // side of the handshake: a refused client sees an alert or a closed stream here.
+    if tls
+        .write_all(http::request("GET", path, &[]).as_bytes())
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(http::WAIT, tls.read_to_end(&mut got)).await;
+    got.starts_with(b"HTTP/1.1 200")
+}
+
+#[tokio::test]
+async fn with_ca_certs_only_clients_of_that_authority_are_served() {
+    let pki = pki();
+    let ours = client_pki("ours");
+    let theirs = client_pki("theirs");
+    let ca = pki.dir.path().join("clients-ca.pem");
+    std::fs::write(&ca, &ours.ca_pem).unwrap();
+    let tls = TlsConfig::from_pem_files_verifying_clients(&pki.key(), &pki.certs(), &ca).unwrap();
+    let s = Server::start(ServerConfig {
+        tls: Some(tls),
+        ..ServerConfig::default()
+    })
+    .await;
+    assert!(
+        served(s.addr, &pki.cert_der, Some(&ours), "/healthz").await,
+        "a client with a certificate of the configured authority is served"
+    );
+    assert!(
+        !served(s.addr, &pki.cert_der, None, "/healthz").await,
+        "a client without a certificate is refused"
+    );
+    assert!(
+        !served(s.addr, &pki.cert_der, Some(&theirs), "/healthz").await,
+        "a client with another authority's certificate is refused"
+    );
+    // Without --ca-certs, the same anonymous client is served.
+    s.stop().await;
+    let s = Server::start(ServerConfig {
+        tls: Some(TlsConfig::from_pem_files(&pki.key(), &pki.certs()).unwrap()),
+        ..ServerConfig::default()
+    })
+    .await;
+    assert!(served(s.addr, &pki.cert_der, None, "/healthz").await);
+    s.stop().await;
+}
+
+#[test]
+fn a_client_ca_file_without_certificates_is_named() {
+    let pki = pki();
+    let ca = pki.dir.path().join("empty-ca.pem");
+    std::fs::write(&ca, "not a certificate\n").unwrap();
+    let err = TlsConfig::from_pem_files_verifying_clients(&pki.key(), &pki.certs(), &ca)
+        .expect_err("must fail");
+    assert!(err.to_string().contains("empty-ca.pem"), "{err}");
 }

@@ -382,6 +382,10 @@ pub(crate) struct RunArgs {
     /// HTTPS for the HTTP gateway: the certificate chain (PEM); needs `--key`.
     #[arg(long, value_name = "PEM", requires = "key")]
     pub certs: Option<PathBuf>,
+    /// HTTPS for the HTTP gateway: only clients with a certificate issued by one of these
+    /// authorities (PEM) are served; needs `--key` and `--certs`.
+    #[arg(long, value_name = "PEM", requires = "key")]
+    pub ca_certs: Option<PathBuf>,
     /// Control API listen address (gRPC; `warren svc …`, `warren config apply`, …).
     #[arg(long, env = "HAB_LISTEN_CTL", default_value = "127.0.0.1:9632")]
     pub listen_ctl: SocketAddr,

@@ -43,6 +43,7 @@ pub(crate) fn supervisor_view(sys: &warren_template::SysInfo, sup_root: &Path) -
             permanent: sys.permanent,
         },
         fs: FsCfg::new(sup_root),
+        redact: false,
     }
 }
 

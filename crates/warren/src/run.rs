@@ -88,15 +88,26 @@ fn ring_key(args: &RunArgs, layout: &Layout) -> Result<Option<RingKey>> {
     Ok(None)
 }
 
-/// `--key` and `--certs` (both or neither): HTTPS for the gateway.
+/// `--key` and `--certs` (both or neither): HTTPS for the gateway; with `--ca-certs`, client
+/// certificates are required.
 fn tls_config(args: &RunArgs) -> Result<Option<warren_gateway::TlsConfig>> {
+    use warren_gateway::TlsConfig;
     match (&args.key, &args.certs) {
-        (Some(key), Some(certs)) => warren_gateway::TlsConfig::from_pem_files(key, certs)
-            .map(Some)
-            .map_err(|e| anyhow!("HTTP gateway TLS: {e}")),
+        (Some(key), Some(certs)) => match &args.ca_certs {
+            Some(ca) => TlsConfig::from_pem_files_verifying_clients(key, certs, ca),
+            None => TlsConfig::from_pem_files(key, certs),
+        }
+        .map(Some)
+        .map_err(|e| anyhow!("HTTP gateway TLS: {e}")),
         (None, None) => Ok(None),
         _ => bail!("--key and --certs go together (the private key and its certificate chain)"),
     }
+}
+
+/// Habitat's feature flag `HAB_FEAT_REDACT_HTTP` (set, whatever its value): the HTTP gateway
+/// closes `/butterfly`, `/census` and `…/config`, and leaves `cfg` out of service objects.
+fn redact_http() -> bool {
+    std::env::var_os("HAB_FEAT_REDACT_HTTP").is_some()
 }
 
 /// The restart backoff of the load flags (also used for services loaded from spec files).
@@ -252,7 +263,8 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
             status_changed: Arc::clone(&status_changed),
         }),
     });
-    let sup_view = crate::feed::supervisor_view(&shared.sys, &layout.sup_root);
+    let mut sup_view = crate::feed::supervisor_view(&shared.sys, &layout.sup_root);
+    sup_view.redact = redact_http();
     let mut services = crate::services::Services::new(
         shared,
         services_stop.clone(),
@@ -307,6 +319,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
                 .ok()
                 .and_then(|t| warren_gateway::AuthToken::new(&t)),
             tls: tls_config(&args)?,
+            redact: redact_http(),
             metrics: metrics.clone(),
             ..warren_gateway::ServerConfig::default()
         };

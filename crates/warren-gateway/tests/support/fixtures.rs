@@ -115,6 +115,7 @@ pub fn supervisor() -> SupervisorView {
             ..SupervisorSys::default()
         },
         fs: FsCfg::new("/hab/sup/default"),
+        redact: false,
     }
 }
 
