@@ -1,6 +1,6 @@
 //! Plans and packages: what Warren needs to know about the software it supervises, read from
-//! a plan directory (`plan.sh` sourced by `bash` as Habitat's build sources it, see
-//! the private module `plan::bash`; `default.toml`, `config/`, `hooks/`) or from an installed Habitat
+//! a plan directory (`plan.sh` sourced by `bash` as Habitat's build sources it, in the private
+//! module `plan::bash`; `default.toml`, `config/`, `hooks/`) or from an installed Habitat
 //! package directory (`/hab/pkgs/<origin>/<name>/<version>/<release>` and its metafiles
 //! `IDENT`, `EXPORTS`, `BINDS`, ...). Both give the same [`Package`].
 //!
