@@ -112,6 +112,10 @@ fn stderr_suffix(stderr: &str) -> String {
 /// `hab-plan-build` up to `source "$PLAN_CONTEXT/plan.sh"`; the epilogue mirrors its pass
 /// over `pkg_svc_run`.
 const SCRIPT: &str = r#"
+if [ -z "${BASH_VERSION:-}" ] || [ "${BASH_VERSINFO:-0}" -lt 4 ]; then
+  echo "the bash on PATH is not GNU bash 4.3 or later (BASH_VERSION=${BASH_VERSION:-none})" >&2
+  exit 96
+fi
 __warren_dump=$2
 __warren_names=("${@:4}")
 readonly __warren_dump __warren_names
@@ -263,8 +267,13 @@ fn source_within(
                 Some(s) => format!("bash ended ({s}) before plan.sh finished sourcing"),
                 None => "bash ended before plan.sh finished sourcing".to_owned(),
             };
+            let hint = if stderr.contains("is not GNU bash") {
+                ""
+            } else {
+                " (does it call `exit`?)"
+            };
             return Err(BashError::Failed {
-                what: format!("{how} (does it call `exit`?)"),
+                what: format!("{how}{hint}"),
                 stderr,
             });
         }
@@ -492,6 +501,28 @@ mod tests {
             vars["one"],
             Value::Scalar("unset|unset|1.2.3|plan.sh".to_owned())
         );
+    }
+
+    #[test]
+    fn a_shell_that_is_not_bash_is_refused_clearly() {
+        // The guard runs first, so even a POSIX shell reports it.
+        let out = std::process::Command::new("sh")
+            .args([
+                "-c",
+                SCRIPT,
+                "warren-plan",
+                "/nonexistent/plan.sh",
+                "/nonexistent/dump",
+            ])
+            .env_remove("BASH_VERSION")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if std::fs::canonicalize("/bin/sh").is_ok_and(|p| p.ends_with("bash")) {
+            return; // sh is bash here: nothing to show.
+        }
+        assert_eq!(out.status.code(), Some(96), "{stderr}");
+        assert!(stderr.contains("is not GNU bash 4.3 or later"), "{stderr}");
     }
 
     #[test]
