@@ -905,6 +905,22 @@ mod tests {
                 },
             },
             Case {
+                what: "a sibling sourced relative to the plan's directory (core-plans' redis4)",
+                plan: "source '../redis/plan.sh'\npkg_name=redis4\npkg_version=\"4.0.10\"\n",
+                files: &[(
+                    "../redis/plan.sh",
+                    "pkg_name=redis\npkg_origin=core\npkg_expose=(6379)\n\
+                     pkg_svc_run=\"bin/redis-server $pkg_svc_config_path/redis.config\"\n",
+                )],
+                check: |p| {
+                    assert_eq!(p.ident.to_string(), "core/redis4/4.0.10");
+                    assert_eq!(
+                        p.svc_run.as_deref(),
+                        Some("bin/redis-server /hab/svc/redis4/config/redis.config")
+                    );
+                },
+            },
+            Case {
                 what: "a top-level STUDIO_TYPE conditional (diffutils, make)",
                 plan: concat!(
                     "pkg_name=diffutils\npkg_origin=core\npkg_version=3.10\n",
@@ -917,7 +933,10 @@ mod tests {
             },
             Case {
                 what: "a bind with an empty export list (storm)",
-                plan: "pkg_name=storm\npkg_binds=([zookeeper]=\"\")\npkg_binds_optional=([x]='a  b')\n",
+                plan: concat!(
+                    "pkg_name=storm\npkg_binds=(\n\t[zookeeper]=\"\"\n)\n",
+                    "pkg_binds_optional=([x]='a  b')\npkg_exports=()\npkg_exposes=()\n",
+                ),
                 files: &[],
                 check: |p| {
                     assert_eq!(p.binds, BTreeMap::from([("zookeeper".to_owned(), vec![])]));
