@@ -161,14 +161,14 @@ if [[ -n "${pkg_svc_run+xxx}" ]]; then
   pkg_svc_run=${pkg_svc_run//@__pkg_name__@/$pkg_name}
 fi
 __warren_emit() {
-  local __n=$1 __d __k
+  builtin local __n=$1 __d __k
   __d=$(builtin declare -p "$__n" 2>/dev/null) || builtin return 0
   if [[ $__d =~ ^declare\ -[^\ ]*A ]]; then
-    local -n __r=$__n
+    builtin local -n __r=$__n
     builtin printf 'A\0%s\0%s\0' "$__n" "${#__r[@]}"
     for __k in "${!__r[@]}"; do builtin printf '%s\0%s\0' "$__k" "${__r[$__k]}"; done
   elif [[ $__d =~ ^declare\ -[^\ ]*a ]]; then
-    local -n __r=$__n
+    builtin local -n __r=$__n
     builtin printf 'a\0%s\0%s\0' "$__n" "${#__r[@]}"
     for __k in "${!__r[@]}"; do builtin printf '%s\0%s\0' "$__k" "${__r[$__k]}"; done
   elif [[ -n "${!__n+set}" ]]; then
@@ -437,6 +437,8 @@ mod tests {
                 "declare -A empty_map\n",
                 "declare declared\n",
                 "echo 'noise on stdout'; echo 'noise on stderr' >&2\n",
+                // Functions shadowing the commands the dump uses change nothing.
+                "local() { :; }; printf() { :; }; declare() { :; }; echo() { :; }\n",
             ),
             &[],
         )
