@@ -1,5 +1,7 @@
-# The demo service: a shell loop that says who it is. Needs nothing but /bin/sh.
-# Warren reads this file without running it; Habitat would build it as is.
+# The demo service: a shell loop that says who it is. Its hooks need nothing but /bin/sh
+# (loading the plan needs bash, as every plan directory does).
+# Warren learns its variables by letting bash source it (functions are not called), as
+# Habitat's build does; Habitat would build it as is.
 pkg_origin=warren
 pkg_name=hello
 pkg_version=0.1.0

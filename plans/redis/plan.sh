@@ -1,6 +1,7 @@
 # Redis in a leader topology: one member is elected leader, the others replicate from it.
 # Load it with `--topology leader`. Needs redis-server and redis-cli on PATH.
-# Warren reads this file without running it; Habitat would build it as is.
+# Warren learns its variables by letting bash source it (functions are not called), as
+# Habitat's build does; Habitat would build it as is.
 pkg_origin=warren
 pkg_name=redis
 pkg_version=7.2.4

@@ -36,5 +36,5 @@ pub use config::{
 pub use plan::{Package, PackageSource, PlanError};
 pub use render::{
     LoneRender, LoneReport, OutputKind, PlanRenderer, RenderError, RenderedFile, WrittenFile,
-    render_lone, write_outputs,
+    habitat_render_data, render_lone, render_template_file, write_outputs,
 };

@@ -11,7 +11,9 @@
 //! one-shot behind `warren plan render`: it reads the plan, layers the configuration
 //! (`default.toml` < `HAB_<PKG>` < a `user.toml` file), builds the context a supervisor alone in
 //! its group would give it ([`lone_context`]; override `sys` values and the group with
-//! [`apply_member_overrides`]) and renders.
+//! [`apply_member_overrides`]) and renders. [`habitat_render_data`] and
+//! [`render_template_file`] are the other form, Habitat's `hab plan render TEMPLATE`: one
+//! template, rendered with `{"cfg": default.toml ⊕ user.toml}` ⊕ mock data and nothing else.
 //!
 //! What this module does not do: change file ownership (Habitat chowns to `svc_user:svc_group`;
 //! that needs privileges a render does not have), copy the `run` hook to `<svc>/run`, remove
@@ -29,7 +31,7 @@ use warren_template::{
     Renderer, SvcContext, SysInfo, TemplateError,
 };
 
-use crate::config::{ConfigError, ConfigLayers, TomlSyntax};
+use crate::config::{ConfigError, ConfigLayers, TomlSyntax, parse_table};
 use crate::plan::{Package, PlanError};
 
 /// Mode of a rendered configuration file (Habitat's `CONFIG_PERMISSIONS`, §8.5).
@@ -80,7 +82,7 @@ pub enum RenderError {
         #[source]
         source: io::Error,
     },
-    /// The `user.toml` file is not valid TOML.
+    /// A TOML input (`user.toml`; for Habitat's form also `default.toml`) is not valid TOML.
     #[error("{}: invalid TOML {syntax}", path.display())]
     UserToml {
         /// The file.
@@ -94,6 +96,14 @@ pub enum RenderError {
         /// The file they came from.
         path: PathBuf,
         /// What is wrong.
+        message: String,
+    },
+    /// The mock data of Habitat's form (`-m FILE`) is not JSON.
+    #[error("{}: invalid JSON mock data: {message}", path.display())]
+    MockData {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, from the JSON parser.
         message: String,
     },
     /// The render context could not be built.
@@ -430,6 +440,78 @@ pub fn render_lone(
         files,
         warnings,
     })
+}
+
+/// The data `hab plan render` renders a template with: `{"cfg": default.toml}`, then
+/// `{"cfg": user.toml}` and then the mock data (any JSON, usually with `cfg`, `svc`, `sys`,
+/// `pkg` or `bind` keys) merged over it as Habitat merges them: objects key by key,
+/// recursively; anything else (arrays included) replaces what was there. There is no `sys`,
+/// `pkg` or `svc` unless the mock data provides it, exactly as in Habitat.
+pub fn habitat_render_data(
+    default_toml: &Path,
+    user_toml: Option<&Path>,
+    mock_data: Option<&Path>,
+) -> Result<serde_json::Value, RenderError> {
+    let toml_layer = |path: &Path| -> Result<serde_json::Value, RenderError> {
+        let table = parse_table(&read(path)?).map_err(|syntax| RenderError::UserToml {
+            path: path.to_owned(),
+            syntax,
+        })?;
+        let cfg = serde_json::to_value(table).map_err(|e| RenderError::UserToml {
+            path: path.to_owned(),
+            syntax: TomlSyntax {
+                line: None,
+                column: None,
+                message: e.to_string(),
+            },
+        })?;
+        Ok(serde_json::json!({ "cfg": cfg }))
+    };
+    let mut data = serde_json::json!({});
+    habitat_merge(&mut data, toml_layer(default_toml)?);
+    if let Some(path) = user_toml {
+        habitat_merge(&mut data, toml_layer(path)?);
+    } else {
+        habitat_merge(&mut data, serde_json::json!({ "cfg": {} }));
+    }
+    if let Some(path) = mock_data {
+        let mock = serde_json::from_str(&read(path)?).map_err(|e| RenderError::MockData {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        habitat_merge(&mut data, mock);
+    }
+    Ok(data)
+}
+
+/// Habitat's merge for `hab plan render`: `b` into `a`.
+fn habitat_merge(a: &mut serde_json::Value, b: serde_json::Value) {
+    match (a, b) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            for (k, v) in b {
+                habitat_merge(a.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (a, b) => *a = b,
+    }
+}
+
+/// Renders one template file with `data` (from [`habitat_render_data`]), non-strict, with
+/// Habitat's helpers; returns the text and any legacy-syntax warnings.
+pub fn render_template_file(
+    template: &Path,
+    data: serde_json::Value,
+) -> Result<(String, Vec<String>), RenderError> {
+    let mut renderer = Renderer::new();
+    let name = template.display().to_string();
+    renderer.register_file(&name, template)?;
+    let text = renderer.render_prepared(&name, &PreparedContext::from_json(data))?;
+    let warnings = renderer
+        .take_warnings()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    Ok((text, warnings))
 }
 
 fn read(path: &Path) -> Result<String, RenderError> {
@@ -887,5 +969,69 @@ mod tests {
         let out = tempfile::tempdir().unwrap();
         let report = render_lone(dir.path(), out.path(), &LoneRender::default(), no_env).unwrap();
         assert!(report.files.is_empty());
+    }
+
+    #[test]
+    fn habitats_form_merges_default_user_and_mock_data_as_habitat_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let default_toml = write(
+            "default.toml",
+            "port = 6379\nlist = [1, 2, 3]\n[tls]\nport = 6380\nenabled = false\n",
+        );
+        let user_toml = write("user.toml", "[tls]\nenabled = true\n");
+        let mock = write(
+            "mock.json",
+            r#"{"cfg": {"list": [9], "tls": {"port": 7000}},
+                "sys": {"ip": "10.0.0.5"},
+                "bind": {"db": {"members": [
+                    {"alive": true, "sys": {"ip": "10.0.0.1"}},
+                    {"alive": false, "sys": {"ip": "10.0.0.2"}}]}}}"#,
+        );
+        let template = write(
+            "redis.config",
+            concat!(
+                "port {{cfg.port}} tls {{cfg.tls.port}} {{cfg.tls.enabled}} list {{cfg.list}}\n",
+                "ip {{sys.ip}} missing [{{pkg.name}}]\n",
+                "{{#eachAlive bind.db.members as |m|}}peer {{m.sys.ip}}\n{{/eachAlive}}",
+            ),
+        );
+        let data = habitat_render_data(&default_toml, Some(&user_toml), Some(&mock)).unwrap();
+        let (text, warnings) = render_template_file(&template, data).unwrap();
+        assert_eq!(
+            text,
+            "port 6379 tls 7000 true list [9]\nip 10.0.0.5 missing []\npeer 10.0.0.1\n"
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+
+        // Without user.toml or mock data: default.toml alone, under `cfg`.
+        let data = habitat_render_data(&default_toml, None, None).unwrap();
+        assert_eq!(
+            data,
+            serde_json::json!({"cfg": {"port": 6379, "list": [1, 2, 3],
+            "tls": {"port": 6380, "enabled": false}}})
+        );
+
+        let bad_json = write("bad.json", "{");
+        let err = habitat_render_data(&default_toml, None, Some(&bad_json))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad.json: invalid JSON mock data"), "{err}");
+        let bad_toml = write("bad.toml", "a = = 1\n");
+        let err = habitat_render_data(&bad_toml, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad.toml: invalid TOML at line 1"), "{err}");
+        let err = habitat_render_data(&dir.path().join("none.toml"), None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cannot read") && err.contains("none.toml"),
+            "{err}"
+        );
     }
 }

@@ -243,21 +243,53 @@ pub(crate) enum RingCommand {
 #[derive(Subcommand, Debug)]
 pub(crate) enum PlanCommand {
     /// Render a plan's config/ and hooks/ templates as a supervisor alone in its group would
-    /// (the only member, leader after a finished election) into DIR/config and DIR/hooks.
+    /// (the only member, leader after a finished election) into DIR/config and DIR/hooks; or,
+    /// given a template file, Habitat's `hab plan render TEMPLATE`: that one template with
+    /// `cfg` from default.toml and user.toml, merged with the mock data, written to
+    /// RENDER_DIR/<its file name>.
     Render(PlanRenderArgs),
 }
 
-/// `warren plan render` flags.
+/// `warren plan render` flags: Warren's form (a plan directory; `--out`, `--member-json`,
+/// `--strict`) and Habitat's form (a template file; `-d`, `-m`, `-p`, `-r`, `-n`, `-q`), which
+/// share `-u/--user-toml`.
 #[derive(Args, Debug)]
 pub(crate) struct PlanRenderArgs {
-    /// The plan directory (holding plan.sh, default.toml, config/, hooks/).
+    /// A plan directory (holding plan.sh, default.toml, config/, hooks/), or a template file
+    /// for Habitat's form.
+    #[arg(value_name = "PLAN_DIR|TEMPLATE")]
     pub plan: PathBuf,
     /// Output directory (default: a new temporary directory, whose path is printed).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// A user.toml layered over default.toml and the HAB_<PKG> environment variable.
-    #[arg(long, value_name = "FILE")]
+    /// A user.toml layered over default.toml (in Warren's form, also over the HAB_<PKG>
+    /// environment variable).
+    #[arg(short = 'u', long, value_name = "FILE")]
     pub user_toml: Option<PathBuf>,
+    /// Habitat's form: default.toml, under `cfg`.
+    #[arg(
+        short = 'd',
+        long,
+        value_name = "FILE",
+        default_value = "./default.toml"
+    )]
+    pub default_toml: PathBuf,
+    /// Habitat's form: a JSON file merged over `{"cfg": ...}` (objects key by key; anything
+    /// else replaces), e.g. with `sys`, `svc`, `pkg` or `bind` data.
+    #[arg(short = 'm', long, value_name = "FILE")]
+    pub mock_data: Option<PathBuf>,
+    /// Habitat's form: print the rendered template on stdout.
+    #[arg(short = 'p', long)]
+    pub print: bool,
+    /// Habitat's form: where the rendered file is written.
+    #[arg(short = 'r', long, value_name = "DIR", default_value = "./results")]
+    pub render_dir: PathBuf,
+    /// Habitat's form: write nothing (ignores --render-dir).
+    #[arg(short = 'n', long)]
+    pub no_render: bool,
+    /// Habitat's form: no helper messages (with --print, only the rendered text).
+    #[arg(short = 'q', long, visible_alias = "no-verbose")]
+    pub quiet: bool,
     /// A JSON object overriding the lone member: any of the sys keys (version, member_id, ip,
     /// hostname, gossip_ip, gossip_port, http_gateway_ip, http_gateway_port, ctl_gateway_ip,
     /// ctl_gateway_port, permanent), which svc.me.sys follows, and group (default "default").

@@ -79,3 +79,82 @@ fn a_missing_plan_fails_naming_plan_sh() {
     // Without --out a temporary directory is made, and removed again when the render fails.
     assert!(!stderr.contains("warren-render-"), "{stderr}");
 }
+
+/// Habitat's form: `hab plan render TEMPLATE -d -u -m -r`, then `-p -q -n`.
+#[test]
+fn habitats_form_renders_one_template_with_cfg_and_mock_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    fs::write(path("default.toml"), "port = 1\n[tls]\nport = 2\n").unwrap();
+    fs::write(path("user.toml"), "port = 3\n").unwrap();
+    fs::write(
+        path("mock.json"),
+        r#"{"cfg": {"tls": {"on": true}}, "sys": {"ip": "10.1.2.3"}}"#,
+    )
+    .unwrap();
+    fs::write(
+        path("app.conf"),
+        "port={{cfg.port}} tls={{cfg.tls.port}}/{{cfg.tls.on}} ip={{sys.ip}} pkg=[{{pkg.name}}]",
+    )
+    .unwrap();
+    let want = "port=3 tls=2/true ip=10.1.2.3 pkg=[]";
+    let out = path("results");
+    let args = |extra: &[&str]| -> Vec<std::ffi::OsString> {
+        let mut v: Vec<std::ffi::OsString> = ["plan", "render"].map(Into::into).to_vec();
+        v.push(path("app.conf").into());
+        for (flag, file) in [
+            ("-d", "default.toml"),
+            ("-u", "user.toml"),
+            ("-m", "mock.json"),
+        ] {
+            v.push(flag.into());
+            v.push(path(file).into());
+        }
+        v.extend(extra.iter().map(Into::into));
+        v
+    };
+    let os = |v: &[std::ffi::OsString]| -> Output {
+        warren(&v.iter().map(|s| s.as_os_str()).collect::<Vec<_>>())
+    };
+
+    let mut written = args(&[]);
+    written.push("-r".into());
+    written.push(out.clone().into());
+    let result = os(&written);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(result.status.success(), "{stdout}");
+    assert!(stdout.contains("Importing override file:"), "{stdout}");
+    assert_eq!(fs::read_to_string(out.join("app.conf")).unwrap(), want);
+
+    let printed = os(&args(&["-p", "-q", "-n"]));
+    assert!(printed.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&printed.stdout),
+        format!("{want}\n")
+    );
+
+    let mixed = os(&args(&["--strict"]));
+    assert!(!mixed.status.success());
+    assert!(String::from_utf8_lossy(&mixed.stderr).contains("--strict"));
+    let plan_with_p = warren(&[
+        "plan".as_ref(),
+        "render".as_ref(),
+        plans().join("hello").as_os_str(),
+        "-p".as_ref(),
+    ]);
+    assert!(!plan_with_p.status.success());
+    assert!(
+        String::from_utf8_lossy(&plan_with_p.stderr).contains("-p/--print is for Habitat's form")
+    );
+}
+
+#[test]
+fn a_plan_that_bash_cannot_source_fails_quoting_bash() {
+    let plan = tempfile::tempdir().unwrap();
+    fs::write(plan.path().join("plan.sh"), "pkg_name=x\nif then\n").unwrap();
+    let result = warren(&["plan".as_ref(), "render".as_ref(), plan.path().as_os_str()]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success());
+    assert!(stderr.contains("plan.sh: cannot load the plan"), "{stderr}");
+    assert!(stderr.contains("syntax error"), "{stderr}");
+}
