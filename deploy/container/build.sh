@@ -3,8 +3,9 @@
 #
 #   warren:local        Warren alone: the management ring (`warren run`, no plan), as PID 1,
 #                       as user 10001, STOPSIGNAL SIGTERM.
-#   warren-redis:local  the same plus redis-server, redis-cli and plans/redis at /plans/redis;
-#                       it runs the Redis leader-topology example by default.
+#   warren-redis:local  the same plus redis-server, redis-cli, bash (Warren reads a plan by
+#                       letting bash source its plan.sh) and plans/redis at /plans/redis; it
+#                       runs the Redis leader-topology example by default.
 #
 # Each image is a root file system assembled from files of the host (the binaries, the shared
 # libraries `ldd` names for them, busybox for /bin/sh and the hooks' tools) added to an image
@@ -29,7 +30,7 @@ if [ -z "$binary" ]; then
   (cd "$repo" && cargo build --profile dist -p warren)
   binary=$repo/target/dist/warren
 fi
-for tool in docker busybox redis-server redis-cli ldd tar strip; do
+for tool in docker busybox bash redis-server redis-cli ldd tar strip; do
   command -v "$tool" >/dev/null || { echo "build.sh: $tool is missing (run scripts/setup.sh)" >&2; exit 1; }
 done
 busybox=$(command -v busybox)
@@ -107,6 +108,8 @@ root=$work/warren-redis
 base_root "$root"
 add_binary "$(command -v redis-server)" /usr/bin/redis-server "$root"
 add_binary "$(command -v redis-cli)" /usr/bin/redis-cli "$root"
+# Warren learns a plan's variables by letting bash source its plan.sh.
+add_binary "$(command -v bash)" /bin/bash "$root"
 mkdir -p "$root/plans"
 cp -r "$repo/plans/redis" "$root/plans/redis"
 build_image "$root" warren-redis:local "${settings[@]}" 'EXPOSE 6379/tcp' \
