@@ -119,6 +119,7 @@ fn services() -> ServiceDocs {
             ..SupervisorSys::default()
         },
         fs: FsCfg::new("/hab/sup/default"),
+        redact: false,
     };
     let ident = PackageIdent::parse(IDENT).unwrap_or_else(|| fail("ident", IDENT));
     let svc = std::path::Path::new("/hab/svc/redis");

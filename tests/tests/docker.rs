@@ -14,7 +14,9 @@
 //! 3. a ring member disconnected from the network for 30 s is suspected, and Alive again after
 //!    reconnecting, without a restart;
 //! 4. the leader's container cut off: it stops saying it leads before the majority's new leader
-//!    says it does (no moment with two members each saying so); after the heal, one leader;
+//!    says it does (no moment with two members each saying so), and the new leader removes the
+//!    cut one's stale `role=leader` label (it cannot reach the API itself); after the heal, one
+//!    leader;
 //! 5. rolling replacement, one member at a time, 3 rounds each of graceful stop or SIGKILL with a
 //!    fresh identity (a new pod, a new volume) or the identity kept (the pod's volume re-used):
 //!    after every step one leader, replication, and never two members saying they lead;
@@ -677,6 +679,27 @@ fn warren_in_containers_elects_fails_over_and_replaces_members() {
         last_cut_claim < first_new_claim,
         "two leaders: the cut leader still said it led at {last_cut_claim:?}, the majority's new \
          leader said so from {first_new_claim:?}"
+    );
+    // The cut leader cannot reach the API to remove its label; the new leader removes it, so
+    // that a Service selecting the leader label routes to one pod only.
+    let leader_pods = || {
+        redis
+            .iter()
+            .filter(|n| role_label(&api, &n.pod).as_deref() == Some("leader"))
+            .map(|n| n.pod.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            let pods = leader_pods();
+            pods.len() == 1 && pods[0] != cut.pod
+        }),
+        "while the old leader is cut off, pods labelled leader: {:?}",
+        leader_pods()
+    );
+    summary.insert(
+        "cut_leader_label_removed_s".into(),
+        json!(secs(t_part.elapsed())),
     );
     let cut_ip = cut.ip.to_string();
     must(&["network", "connect", "--ip", &cut_ip, &run.net, &cut.name]);

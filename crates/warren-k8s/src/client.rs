@@ -79,6 +79,9 @@ pub struct ApiReply {
     pub retry_after: Option<Duration>,
     /// The `message` of a `Status` object in the body, if any (for logs).
     pub message: Option<String>,
+    /// The `metadata.labels` of an object in the body (a Pod read by [`Client::get_pod`]);
+    /// empty otherwise.
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// The answer to a patch.
@@ -198,8 +201,29 @@ impl Client {
         self.send(&token, req).await
     }
 
+    /// `PATCH /api/v1/namespaces/{ns}/pods/{name}` of another pod `name` in this pod's namespace,
+    /// setting (or removing) one label: the group's new leader removing a leader label its old
+    /// leader could not (see `warren`'s `k8s_role`).
+    pub async fn patch_label_of(
+        &self,
+        name: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<PatchReply, ClientError> {
+        if !is_pod_name(name) {
+            return Err(ClientError::PodName(name.to_owned()));
+        }
+        let token = self.token().await?;
+        let body = Client::patch_body(key, value);
+        let req = Request::patch(self.config.pod_path_of(name))
+            .header(CONTENT_TYPE, "application/merge-patch+json")
+            .body(Full::new(Bytes::from(body)));
+        self.send(&token, req).await
+    }
+
     /// `GET /api/v1/namespaces/{ns}/pods/{name}`: pod `name` in this pod's namespace. The reply's
-    /// status says whether it exists (200) or not (404); the pod itself is not decoded.
+    /// status says whether it exists (200) or not (404), and [`ApiReply::labels`] holds its
+    /// labels; nothing else of the pod is decoded.
     pub async fn get_pod(&self, name: &str) -> Result<ApiReply, ClientError> {
         if !is_pod_name(name) {
             return Err(ClientError::PodName(name.to_owned()));
@@ -272,13 +296,24 @@ impl Client {
                 .await
                 .map(|b| b.to_bytes())
                 .unwrap_or_default();
-            let message = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
+            let doc = serde_json::from_slice::<serde_json::Value>(&body).ok();
+            let message = doc
+                .as_ref()
                 .and_then(|v| v.get("message")?.as_str().map(str::to_owned));
+            let labels = doc
+                .as_ref()
+                .and_then(|v| v.get("metadata")?.get("labels")?.as_object().cloned())
+                .map(|m| {
+                    m.into_iter()
+                        .filter_map(|(k, v)| Some((k, v.as_str()?.to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default();
             Ok(ApiReply {
                 status,
                 retry_after,
                 message,
+                labels,
             })
         }
         .await;

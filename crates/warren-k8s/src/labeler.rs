@@ -359,6 +359,7 @@ impl RoleLabeler {
                 status,
                 retry_after,
                 message,
+                ..
             }) if status == 409 || status == 429 || status >= 500 => {
                 count(&stats.retried);
                 let delay = retry_after.map_or(backoff, |ra| ra.max(backoff));

@@ -6,6 +6,15 @@
 //! (`warren_k8s_label_patches_total{service_group,outcome}`) when it starts (all zero), every
 //! [`METRICS_EVERY`] while it runs, and once more after the label's removal.
 //!
+//! **A stale leader label.** A leader cut off from the network steps down (its lease) but
+//! cannot reach the API server to remove its label, so once another member becomes leader two
+//! pods would say `KEY=leader`. A member that becomes leader therefore reads the pods of the
+//! group's other members (named by their `sys.hostname`, the pod name in Kubernetes) and removes
+//! `KEY` from any that still says `leader` ([`demote_stale_leaders`]); each member's own labeler
+//! sets its label again from its role once it can. The lease makes this safe: an old leader
+//! stops acting before another member can be elected, so the label removed is never that of a
+//! member still acting as leader. It needs `get` and `patch` on pods, which the Role grants.
+//!
 //! It does not decide anything about elections, and it never blocks the ring or the service:
 //! the labeler is a task of its own fed the latest role. Outside a pod (no in-cluster
 //! configuration) it logs one line and does nothing.
@@ -16,7 +25,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 use warren_k8s::{Client, Config, LabelerOptions, Role, RoleLabeler, Stats};
 use warren_metrics::{LabelPatchTotals, Metrics};
 use warren_ring::census::CensusRing;
@@ -71,7 +80,10 @@ pub(crate) fn spawn(
     };
     info!(%service_group, label = %key, "labelling the pod with its role in the group");
     let service_group_m = service_group.clone();
-    let labeler = RoleLabeler::new(client, LabelerOptions::new(key)).spawn();
+    let demoter = client.clone();
+    let opts = LabelerOptions::new(key);
+    let demote_label = (opts.key.clone(), opts.leader_value.clone());
+    let labeler = RoleLabeler::new(client, opts).spawn();
     let stats = Arc::clone(labeler.stats());
     let record = move || {
         metrics
@@ -82,9 +94,22 @@ pub(crate) fn spawn(
     Some(tokio::spawn(async move {
         let mut tick = tokio::time::interval(METRICS_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut leading = false;
         loop {
             if let Some(c) = census.borrow_and_update().clone() {
-                labeler.set_role(role_in(&c, &service_group));
+                let role = role_in(&c, &service_group);
+                labeler.set_role(role);
+                let now_leading = role == Role::Leader;
+                if now_leading && !leading {
+                    let pods = other_pods(&c, &service_group);
+                    tokio::spawn(demote_stale_leaders(
+                        demoter.clone(),
+                        demote_label.clone(),
+                        pods,
+                        stop.clone(),
+                    ));
+                }
+                leading = now_leading;
             }
             tokio::select! {
                 changed = census.changed() => {
@@ -101,6 +126,74 @@ pub(crate) fn spawn(
         }
         record();
     }))
+}
+
+/// The pod names (`sys.hostname`) of the other members of `service_group` in the census.
+fn other_pods(census: &CensusRing, service_group: &str) -> Vec<String> {
+    let Some(g) = census.census_groups.get(service_group) else {
+        return Vec::new();
+    };
+    g.population
+        .values()
+        .filter(|m| m.member_id != g.local_member_id)
+        .map(|m| m.sys.hostname.clone())
+        .filter(|h| warren_k8s::is_pod_name(h))
+        .collect()
+}
+
+/// How often a pod that could not be read or patched is tried again, and how many times.
+const DEMOTE_RETRY: Duration = Duration::from_secs(1);
+const DEMOTE_ATTEMPTS: u32 = 10;
+
+/// Removes label `key` from each of `pods` whose label still says `leader` (the label's
+/// leader value; see the module docs). Gives up on a pod after [`DEMOTE_ATTEMPTS`] failed tries,
+/// or at once on 403 / 404.
+async fn demote_stale_leaders(
+    client: Client,
+    (key, leader): (String, String),
+    pods: Vec<String>,
+    stop: CancellationToken,
+) {
+    for pod in pods {
+        for _ in 0..DEMOTE_ATTEMPTS {
+            if stop.is_cancelled() {
+                return;
+            }
+            match demote(&client, &key, &leader, &pod).await {
+                Demote::Done => break,
+                Demote::Retry(why) => {
+                    tracing::debug!(%pod, %why, "could not check the pod's role label yet");
+                    tokio::time::sleep(DEMOTE_RETRY).await;
+                }
+            }
+        }
+    }
+}
+
+enum Demote {
+    Done,
+    Retry(String),
+}
+
+async fn demote(client: &Client, key: &str, leader: &str, pod: &str) -> Demote {
+    let reply = match client.get_pod(pod).await {
+        Ok(r) => r,
+        Err(e) => return Demote::Retry(e.to_string()),
+    };
+    match reply.status {
+        200 if reply.labels.get(key).map(String::as_str) == Some(leader) => {}
+        200 | 403 | 404 => return Demote::Done,
+        s => return Demote::Retry(format!("GET answered {s}")),
+    }
+    match client.patch_label_of(pod, key, None).await {
+        Ok(r) if (200..300).contains(&r.status) => {
+            warn!(%pod, label = %key, "removed a stale leader label from the pod of a former leader");
+            Demote::Done
+        }
+        Ok(r) if matches!(r.status, 403 | 404) => Demote::Done,
+        Ok(r) => Demote::Retry(format!("PATCH answered {}", r.status)),
+        Err(e) => Demote::Retry(e.to_string()),
+    }
 }
 
 #[cfg(test)]
