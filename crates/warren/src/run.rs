@@ -198,12 +198,14 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         ProfileArg::Habitat => Profile::Habitat,
     };
     let advertise = advertise_ip(&args).await;
+    let cut_file = local_cut_file(&args)?;
     let cfg = GossipConfig {
         listen: args.listen_gossip,
         advertise_ip: advertise,
         services: Vec::new(),
         peers: args.peers.clone(),
         peer_watch_file: args.peer_watch_file.clone(),
+        cut_file,
         saved_peers: restart
             && (loaded.members.iter().any(|m| m.member.id != member_id)
                 || agreed
@@ -597,5 +599,20 @@ impl Hooks for StateHooks {
         let _ = self
             .writer
             .send(StateJob::Rumors(members, rumors, ring.agreed_results()));
+    }
+}
+
+/// `--local-cut-file`, which only `warren local` passes: partitions and loss on a local ring.
+/// Refused unless the member gossips on a loopback address, so a production member cannot be
+/// told to drop its peers' traffic.
+fn local_cut_file(args: &RunArgs) -> Result<Option<PathBuf>> {
+    match &args.local_cut_file {
+        Some(path) if !args.listen_gossip.ip().is_loopback() => Err(anyhow!(
+            "--local-cut-file {} is for local rings (`warren local`) only; --listen-gossip {} \
+             is not a loopback address",
+            path.display(),
+            args.listen_gossip
+        )),
+        other => Ok(other.clone()),
     }
 }
