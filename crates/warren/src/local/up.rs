@@ -181,6 +181,7 @@ fn run(mut args: LocalUpArgs) -> Result<()> {
         board: Board::new(spec.ports.len()),
         stop_budget: Duration::from_secs(args.stop_timeout),
         live,
+        output_gone: false,
         spec,
     };
     let outcome = rt.block_on(owner.run(Duration::from_secs(args.summary_every.max(1))));
@@ -205,6 +206,8 @@ struct Owner {
     stop_budget: Duration,
     /// The terminal view, rather than plain lines.
     live: bool,
+    /// Standard output is closed: stop the ring.
+    output_gone: bool,
 }
 
 impl Owner {
@@ -212,9 +215,23 @@ impl Owner {
     fn say(&mut self, event: String) {
         let line = format!("{} {event}", hms(SystemTime::now()));
         if !self.live {
-            println!("{line}");
+            self.print(&line);
         }
         self.board.push(line);
+    }
+
+    /// Writes one line to stdout. A reader that went away (EPIPE) must not kill this process
+    /// and orphan the members (as `println!` would by panicking): it is noted, and the run
+    /// loop then stops the ring.
+    fn print(&mut self, line: &str) {
+        use std::io::Write as _;
+        if self.output_gone {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+            self.output_gone = true;
+        }
     }
 
     fn write_state(&self) {
@@ -461,6 +478,9 @@ impl Owner {
                     let _ = reply.send(answer);
                 }
                 _ = tick.tick() => {
+                    if self.output_gone {
+                        break Err(anyhow!("standard output was closed; stopping the ring"));
+                    }
                     self.reap();
                     if let Some(s) = &mut screen {
                         match s.draw(&self.board) {
@@ -473,7 +493,8 @@ impl Owner {
                 _ = summary.tick(), if !self.live => {
                     let t = hms(SystemTime::now());
                     for i in 0..self.board.rows.len() {
-                        println!("{t} summary {}", self.board.summary(i));
+                        let line = format!("{t} summary {}", self.board.summary(i));
+                        self.print(&line);
                     }
                 }
             }
