@@ -1,7 +1,8 @@
 //! `warren local`: README's first command (`warren local up`, run from the repository with no
 //! arguments but its ports and directory: 3 members running `plans/hello` with leader topology)
 //! prints plain timestamped lines when stdout is not a terminal; `warren local kill`, `start`,
-//! `partition` and `heal` from "another terminal" show up there as detection and new leaders;
+//! `partition`, `heal` and `config apply` from "another terminal" show up there as detection,
+//! new leaders and applied config;
 //! SIGINT stops every member and removes the ring's directory.
 
 use std::io::{BufRead, BufReader};
@@ -229,6 +230,37 @@ fn local_up_shows_kills_and_partitions_and_stops_cleanly() {
     });
     assert!(healed, "the partition did not heal:\n{}", lines.dump());
 
+    // Gossiped config through member 1, without its port or secret: every member applies it.
+    let mark = lines.len();
+    let toml = dir.join("new.toml");
+    std::fs::write(&toml, "message = \"hello from the test\"\n").unwrap_or_else(|e| panic!("{e}"));
+    let toml = toml.to_string_lossy().into_owned();
+    local(
+        Some(&dir),
+        &[
+            "config",
+            "apply",
+            "hello.default",
+            "2",
+            &toml,
+            "--member",
+            "1",
+        ],
+    );
+    let applied = wait_until(Duration::from_secs(20), || {
+        (0..3).all(|i| {
+            lines.has(
+                mark,
+                &format!("member {i}: hello.default config incarnation 2 applied"),
+            )
+        })
+    });
+    assert!(
+        applied,
+        "the config was not applied everywhere:\n{}",
+        lines.dump()
+    );
+
     // Ctrl-C: every member stops, the directory goes.
     let _ = Command::new("kill")
         .args(["-INT", &ring.0.id().to_string()])
@@ -249,6 +281,9 @@ fn local_up_shows_kills_and_partitions_and_stops_cleanly() {
         );
     }
     assert!(!dir.exists(), "{} is still there", dir.display());
+    if let Some(parent) = dir.parent() {
+        let _ = std::fs::remove_dir_all(parent);
+    }
     for pid in seen_pids {
         assert!(
             !Path::new(&format!("/proc/{pid}")).exists(),

@@ -184,3 +184,59 @@ fn render(f: &mut ratatui::Frame<'_>, board: &Board) {
         help_area,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::poll::{GroupView, Observation, ServiceView};
+    use ratatui::backend::TestBackend;
+
+    #[test]
+    fn a_frame_shows_each_member_its_role_and_the_events() {
+        let mut board = Board::new(2);
+        for (i, id) in ["aa", "bb"].iter().enumerate() {
+            let mut o = Observation {
+                id: (*id).into(),
+                ..Observation::default()
+            };
+            o.peers
+                .insert(if i == 0 { "bb" } else { "aa" }.into(), "Alive".into());
+            o.groups.insert(
+                "hello.default".into(),
+                GroupView {
+                    leader: Some("bb".into()),
+                    status: "ElectionFinished".into(),
+                    config: Some(2),
+                },
+            );
+            o.services.insert(
+                "hello.default".into(),
+                ServiceView {
+                    state: "up".into(),
+                    ..ServiceView::default()
+                },
+            );
+            board.observe(i, Some(o));
+        }
+        board.push("12:00:00 member 0 sees member 1 alive".into());
+        let mut t = Terminal::new(TestBackend::new(160, 20)).unwrap();
+        t.draw(|f| render(f, &board)).unwrap();
+        let text: String = t
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        for want in [
+            "follower",
+            "leader",
+            "member 1",
+            "ElectionFinished",
+            "alive",
+            "12:00:00 member 0 sees member 1 alive",
+        ] {
+            assert!(text.contains(want), "{want} missing from the frame");
+        }
+    }
+}
