@@ -290,6 +290,18 @@ fn local_up_shows_kills_and_partitions_and_stops_cleanly() {
             "member process {pid} is still there"
         );
     }
+    // Nor any service of theirs (their command lines name the ring's directory).
+    let ring_dir = dir.to_string_lossy().into_owned();
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .map(|es| {
+            es.flatten()
+                .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+                .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+                .filter(|c| c.contains(&ring_dir))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "processes left behind: {left:?}");
     let http: std::net::SocketAddr = format!("127.0.0.1:{}", base + 1)
         .parse()
         .unwrap_or_else(|e| panic!("{e}"));

@@ -171,6 +171,13 @@ fn run(mut args: LocalUpArgs) -> Result<()> {
         ports,
         dir: dir.clone(),
     };
+    // Services of a killed member are reparented to us rather than to init, so that they die
+    // with it (see `Owner::reap_orphans`) instead of running on unseen.
+    if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+        eprintln!(
+            "warren: cannot become a child subreaper ({e}): services of killed members may outlive them"
+        );
+    }
     let live = !args.plain && std::io::stdout().is_terminal();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -368,6 +375,42 @@ impl Owner {
         }
     }
 
+    /// SIGKILLs and reaps every process reparented to us: the services of a member that died
+    /// without stopping them (each in its own process group, which goes too). Our own
+    /// children, the members, are left to `reap`.
+    fn reap_orphans(&mut self) {
+        let me = std::process::id();
+        let members: Vec<u32> = self
+            .members
+            .iter()
+            .filter_map(|m| m.child.as_ref().map(Child::id))
+            .collect();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        let mut killed = 0;
+        for e in entries.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            if members.contains(&pid) || parent_of(pid) != Some(me) {
+                continue;
+            }
+            let Ok(raw) = i32::try_from(pid) else {
+                continue;
+            };
+            let _ = killpg(Pid::from_raw(raw), Signal::SIGKILL);
+            let _ = kill(Pid::from_raw(raw), Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(Pid::from_raw(raw), None);
+            killed += 1;
+        }
+        if killed > 0 {
+            self.say(format!(
+                "killed {killed} service process(es) left behind by a dead member"
+            ));
+        }
+    }
+
     /// Notices members that exited, SIGKILLs those past their stop budget, restarts.
     fn reap(&mut self) {
         let mut events = Vec::new();
@@ -482,6 +525,7 @@ impl Owner {
                         break Err(anyhow!("standard output was closed; stopping the ring"));
                     }
                     self.reap();
+                    self.reap_orphans();
                     if let Some(s) = &mut screen {
                         match s.draw(&self.board) {
                             Ok(true) => {}
@@ -544,6 +588,7 @@ impl Owner {
         for e in events {
             self.say(e);
         }
+        self.reap_orphans();
     }
 }
 
@@ -576,6 +621,13 @@ async fn accept(
     }
 }
 
+/// The parent of `pid` from `/proc/PID/stat` (the field after the parenthesized name).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after) = stat.rsplit_once(')')?;
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// `HH:MM:SS` (UTC) of `t`.
 pub(crate) fn hms(t: SystemTime) -> String {
     let s = t
@@ -588,6 +640,17 @@ pub(crate) fn hms(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_parent_of_this_process_is_read_from_proc() {
+        let me = std::process::id();
+        assert_eq!(
+            parent_of(me),
+            Some(std::os::unix::process::parent_id()),
+            "{me}"
+        );
+        assert_eq!(parent_of(u32::MAX), None);
+    }
 
     #[test]
     fn times_print_as_utc_clock() {
