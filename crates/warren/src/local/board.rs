@@ -54,6 +54,17 @@ impl Board {
         }
     }
 
+    /// Whether member `i`'s id is known.
+    pub(crate) fn knows(&self, i: usize) -> bool {
+        self.ids.values().any(|j| *j == i)
+    }
+
+    /// Learns member `i`'s id before its own API answers (from its `MEMBER_ID` file), so that
+    /// others' reports of it name it by number from the start.
+    pub(crate) fn learn(&mut self, i: usize, id: &str) {
+        self.ids.insert(id.to_owned(), i);
+    }
+
     /// Records an event line for the terminal view.
     pub(crate) fn push(&mut self, line: String) {
         if self.events.len() == KEEP_EVENTS {
@@ -270,5 +281,18 @@ mod tests {
         // A member that does not answer has no say in how others are seen.
         assert_eq!(b.seen_by_others(1), "unknown");
         assert!(b.summary(0).contains("not answering"));
+    }
+
+    #[test]
+    fn a_learnt_id_names_a_member_before_it_answers() {
+        let mut b = Board::new(2);
+        assert!(!b.knows(1));
+        b.learn(1, "bb");
+        assert!(b.knows(1));
+        let events = b.observe(0, Some(obs("aa", &[("bb", "Alive")], None)));
+        assert!(
+            events.contains(&"member 0 sees member 1 alive".to_owned()),
+            "{events:?}"
+        );
     }
 }

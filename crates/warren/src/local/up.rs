@@ -411,6 +411,22 @@ impl Owner {
         }
     }
 
+    /// Reads the `MEMBER_ID` file of each member whose id the board does not know yet.
+    fn learn_ids(&mut self) {
+        for i in 0..self.board.rows.len() {
+            if self.board.knows(i) {
+                continue;
+            }
+            let file = self.spec.member_dir(i).join("hab/sup/default/MEMBER_ID");
+            if let Ok(id) = std::fs::read_to_string(file) {
+                let id = id.trim();
+                if !id.is_empty() {
+                    self.board.learn(i, id);
+                }
+            }
+        }
+    }
+
     /// Notices members that exited, SIGKILLs those past their stop budget, restarts.
     fn reap(&mut self) {
         let mut events = Vec::new();
@@ -526,6 +542,7 @@ impl Owner {
                     }
                     self.reap();
                     self.reap_orphans();
+                    self.learn_ids();
                     if let Some(s) = &mut screen {
                         match s.draw(&self.board) {
                             Ok(true) => {}
