@@ -261,6 +261,17 @@ fn local_up_shows_kills_and_partitions_and_stops_cleanly() {
         lines.dump()
     );
 
+    // A graceful restart: the member stops (exit 0) and comes back on its own.
+    let mark = lines.len();
+    local(Some(&dir), &["restart", "0"]);
+    let restarted = wait_until(Duration::from_secs(30), || {
+        lines.has(mark, "member 0 exited (exit status: 0)")
+            && lines.has(mark, "member 0 started (pid")
+            && lines.has(mark, "member 0: answering")
+    });
+    assert!(restarted, "member 0 did not restart:\n{}", lines.dump());
+    seen_pids.extend(pids(&dir));
+
     // Ctrl-C: every member stops, the directory goes.
     let _ = Command::new("kill")
         .args(["-INT", &ring.0.id().to_string()])

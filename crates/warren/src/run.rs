@@ -616,3 +616,38 @@ fn local_cut_file(args: &RunArgs) -> Result<Option<PathBuf>> {
         other => Ok(other.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        let argv = ["warren", "run"].iter().chain(args).copied();
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Run(a) => *a,
+            _ => panic!("not a run command"),
+        }
+    }
+
+    #[test]
+    fn the_local_cut_file_is_refused_off_loopback() {
+        let off = run_args(&[
+            "--local-cut-file",
+            "/x/cuts",
+            "--listen-gossip",
+            "0.0.0.0:9638",
+        ]);
+        assert!(local_cut_file(&off).is_err());
+        let on = run_args(&[
+            "--local-cut-file",
+            "/x/cuts",
+            "--listen-gossip",
+            "127.0.0.1:9638",
+        ]);
+        assert_eq!(local_cut_file(&on).unwrap(), Some(PathBuf::from("/x/cuts")));
+        assert_eq!(local_cut_file(&run_args(&[])).unwrap(), None);
+    }
+}
