@@ -436,6 +436,13 @@ impl Owner {
             match child.try_wait() {
                 Ok(Some(status)) => {
                     events.push(format!("member {i} exited ({status})"));
+                    // A failure exit nobody asked for (a port in use, a bad flag): say why.
+                    if status.code().is_some_and(|c| c != 0) && m.kill_at.is_none() {
+                        let log = self.spec.member_dir(i).join("warren.log");
+                        for line in tail(&log, 3) {
+                            events.push(format!("member {i} log: {line}"));
+                        }
+                    }
                     m.child = None;
                     m.kill_at = None;
                     if std::mem::take(&mut m.restart) {
@@ -636,6 +643,16 @@ async fn accept(
             }
         });
     }
+}
+
+/// The last `n` lines of a log file (none if it cannot be read).
+fn tail(path: &std::path::Path, n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| (*l).to_owned())
+        .collect()
 }
 
 /// The parent of `pid` from `/proc/PID/stat` (the field after the parenthesized name).
