@@ -54,6 +54,10 @@ pub struct GossipConfig {
     pub peers: Vec<String>,
     /// A file of further peers, re-read whenever it changes.
     pub peer_watch_file: Option<PathBuf>,
+    /// Local rings only (`warren local`): a file of `block=IP:PORT`, `drop=P` and `delay_ms=N`
+    /// lines, re-read when it changes; datagrams to and from blocked addresses and rumors to
+    /// them are dropped (see `faults.rs`). `None` everywhere else.
+    pub cut_file: Option<PathBuf>,
     /// The member restarted and its saved state (rumor file, election results) names other
     /// members: it waits to meet them before it judges quorum, as if they were given as peers
     /// (a ring's first member, restarted without `--peer`, must not elect itself alone).
@@ -269,7 +273,7 @@ impl Gossip {
     ) -> Result<Exit, NetError> {
         let cfg = self.cfg.clone();
         let key = cfg.ring_key.clone();
-        let faults = Faults::from_env();
+        let faults = Faults::new(cfg.cut_file.clone());
         let pusher = Pusher::new(PushConfig::default(), &self.cancel)
             .map_err(|e| NetError::Pusher(e.to_string()))?;
         let origin = Instant::now();

@@ -159,6 +159,7 @@ mod tests {
             advertise_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             peers: Vec::new(),
             peer_watch_file: None,
+            cut_file: None,
             saved_peers: false,
             persistent: false,
             ring_key: None,

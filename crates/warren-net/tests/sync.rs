@@ -41,6 +41,7 @@ fn gossip_config(id: char, peers: Vec<String>, rumors: Vec<Rumor>) -> GossipConf
         advertise_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         peers,
         peer_watch_file: None,
+        cut_file: None,
         saved_peers: false,
         persistent: false,
         ring_key: None,

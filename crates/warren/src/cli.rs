@@ -76,15 +76,91 @@ pub(crate) enum Command {
 #[derive(Subcommand, Debug)]
 pub(crate) enum LocalCommand {
     /// Start a ring of N supervisors on 127.0.0.1, each with its own ports and state, all
-    /// loading the same plans; Ctrl-C stops them. Member i listens on BASE+10i+8 (gossip),
-    /// +1 (HTTP) and +2 (control).
+    /// loading the same plans (default: plans/hello with leader topology), and show it live
+    /// until Ctrl-C. Member i listens on BASE+10i+8 (gossip), +1 (HTTP) and +2 (control).
     Up(LocalUpArgs),
+    /// SIGKILL a member and its services (a crashed host); `start` brings it back.
+    Kill(LocalMemberArgs),
+    /// Stop a member gracefully (SIGTERM: its services stop, it leaves the ring).
+    Stop(LocalMemberArgs),
+    /// Start a member that was killed or stopped, with its state.
+    Start(LocalMemberArgs),
+    /// Stop a member gracefully, then start it again.
+    Restart(LocalMemberArgs),
+    /// Cut the members given off from the rest of the ring (gossip both ways); replaces any
+    /// earlier partition.
+    Partition {
+        /// Member numbers on one side of the cut.
+        #[arg(required = true)]
+        members: Vec<u16>,
+        /// Which ring.
+        #[command(flatten)]
+        ring: LocalRing,
+    },
+    /// Remove every partition.
+    Heal {
+        /// Which ring.
+        #[command(flatten)]
+        ring: LocalRing,
+    },
+    /// The members of the running local ring: pid, ports, state directory.
+    Status {
+        /// Which ring.
+        #[command(flatten)]
+        ring: LocalRing,
+    },
+    /// Gossiped configuration, sent through one member of the local ring.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        command: LocalConfigCommand,
+    },
+}
+
+/// `warren local config …`
+#[derive(Subcommand, Debug)]
+pub(crate) enum LocalConfigCommand {
+    /// As `warren config apply`, through member `--member` (default 0) of the local ring.
+    Apply {
+        /// `SERVICE.GROUP[@ORG]`.
+        service_group: String,
+        /// Version: must be higher than the group's current one.
+        version: u64,
+        /// The TOML file; `-` or nothing reads standard input.
+        file: Option<PathBuf>,
+        /// The member to send it through.
+        #[arg(long, default_value_t = 0)]
+        member: u16,
+        /// Which ring.
+        #[command(flatten)]
+        ring: LocalRing,
+    },
+}
+
+/// Which local ring a control command addresses.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct LocalRing {
+    /// The ring's state directory (default: the ring `warren local up` started last, named by
+    /// `$XDG_RUNTIME_DIR/warren-local/current` or `/tmp/warren-local-<uid>/current`).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+/// `warren local kill|stop|start|restart` flags.
+#[derive(Args, Debug)]
+pub(crate) struct LocalMemberArgs {
+    /// The member's number (0 for the first, as in `warren local status`).
+    pub member: u16,
+    /// Which ring.
+    #[command(flatten)]
+    pub ring: LocalRing,
 }
 
 /// `warren local up` flags.
 #[derive(Args, Debug)]
 pub(crate) struct LocalUpArgs {
-    /// Plan directories every member loads (default: plans/hello).
+    /// Plan directories every member loads (default: plans/hello, with `--topology leader`
+    /// unless run flags are given).
     pub plans: Vec<PathBuf>,
     /// How many members.
     #[arg(short = 'n', long = "members", default_value_t = 3)]
@@ -95,6 +171,19 @@ pub(crate) struct LocalUpArgs {
     /// Directory for the members' state and logs (default: a new temporary directory).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Keep the state directory after the ring stops (it is removed by default, unless `--dir`
+    /// named a directory that already existed).
+    #[arg(long)]
+    pub keep: bool,
+    /// Seconds a member has to stop after SIGTERM before it is killed.
+    #[arg(long, value_name = "SECS", default_value_t = 20)]
+    pub stop_timeout: u64,
+    /// Plain timestamped lines even on a terminal (the default when stdout is not one).
+    #[arg(long)]
+    pub plain: bool,
+    /// Seconds between two summaries in plain output.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub summary_every: u64,
     /// Further `warren run` flags for every member, after `--` (e.g. `-- --topology leader`).
     #[arg(last = true)]
     pub run_args: Vec<String>,
@@ -459,6 +548,11 @@ pub(crate) struct RunArgs {
     /// A file of peers, one HOST[:PORT] per line, re-read whenever it changes.
     #[arg(long)]
     pub peer_watch_file: Option<PathBuf>,
+    /// Local rings only (set by `warren local up`; needs a loopback --listen-gossip): a file of
+    /// `block=IP:PORT` / `drop=P` / `delay_ms=N` lines this member applies to its gossip traffic
+    /// whenever the file changes (`warren local partition`, `heal`).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub local_cut_file: Option<PathBuf>,
     /// This member is a permanent peer (always pinged, even when Confirmed).
     #[arg(short = 'I', long)]
     pub permanent_peer: bool,

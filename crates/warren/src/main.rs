@@ -32,9 +32,7 @@ fn main() -> ExitCode {
         Command::Config { command } => ctl_cli::main(ctl_cli::CtlCommand::Config(command)),
         Command::File { command } => ctl_cli::main(ctl_cli::CtlCommand::File(command)),
         Command::Sup { command } => ctl_cli::main(ctl_cli::CtlCommand::Sup(command)),
-        Command::Local {
-            command: cli::LocalCommand::Up(args),
-        } => local::up(args),
+        Command::Local { command } => local::main(command),
         Command::CheckArgs { args } => {
             match Cli::try_parse_from(std::iter::once("warren".to_owned()).chain(args)) {
                 Ok(_) => ExitCode::SUCCESS,

@@ -209,12 +209,14 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         ProfileArg::Habitat => Profile::Habitat,
     };
     let advertise = advertise_ip(&args).await;
+    let cut_file = local_cut_file(&args)?;
     let cfg = GossipConfig {
         listen: args.listen_gossip,
         advertise_ip: advertise,
         services: Vec::new(),
         peers: args.peers.clone(),
         peer_watch_file: args.peer_watch_file.clone(),
+        cut_file,
         saved_peers: restart
             && (loaded.members.iter().any(|m| m.member.id != member_id)
                 || agreed
@@ -610,5 +612,55 @@ impl Hooks for StateHooks {
         let _ = self
             .writer
             .send(StateJob::Rumors(members, rumors, ring.agreed_results()));
+    }
+}
+
+/// `--local-cut-file`, which only `warren local` passes: partitions and loss on a local ring.
+/// Refused unless the member gossips on a loopback address, so a production member cannot be
+/// told to drop its peers' traffic.
+fn local_cut_file(args: &RunArgs) -> Result<Option<PathBuf>> {
+    match &args.local_cut_file {
+        Some(path) if !args.listen_gossip.ip().is_loopback() => Err(anyhow!(
+            "--local-cut-file {} is for local rings (`warren local`) only; --listen-gossip {} \
+             is not a loopback address",
+            path.display(),
+            args.listen_gossip
+        )),
+        other => Ok(other.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        let argv = ["warren", "run"].iter().chain(args).copied();
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Run(a) => *a,
+            _ => panic!("not a run command"),
+        }
+    }
+
+    #[test]
+    fn the_local_cut_file_is_refused_off_loopback() {
+        let off = run_args(&[
+            "--local-cut-file",
+            "/x/cuts",
+            "--listen-gossip",
+            "0.0.0.0:9638",
+        ]);
+        assert!(local_cut_file(&off).is_err());
+        let on = run_args(&[
+            "--local-cut-file",
+            "/x/cuts",
+            "--listen-gossip",
+            "127.0.0.1:9638",
+        ]);
+        assert_eq!(local_cut_file(&on).unwrap(), Some(PathBuf::from("/x/cuts")));
+        assert_eq!(local_cut_file(&run_args(&[])).unwrap(), None);
     }
 }
