@@ -71,6 +71,7 @@
 
 pub mod client;
 pub mod error;
+pub mod hab;
 pub mod secret;
 pub mod server;
 pub mod table;
