@@ -1,6 +1,11 @@
 //! The control server: gRPC over HTTP/2 (tonic) on the `--listen-ctl` listener, in front of a
 //! [`ControlHandler`] that the supervisor implements.
 //!
+//! The accept loop owns the listener and peeks at each connection's first byte (within
+//! [`FIRST_BYTE_TIMEOUT`]): `P`, the start of the HTTP/2 preface, goes to tonic through a
+//! channel; anything else is a Habitat session ([`crate::hab::session`]) on its own task.
+//! What follows is the gRPC path.
+//!
 //! Per request, in this order:
 //! 1. **Size**: a request over [`MAX_REQUEST_BYTES`] is refused by tonic's decoder
 //!    (`OUT_OF_RANGE`) before anything else reads it.
@@ -20,8 +25,9 @@
 //! requests in flight finish, and connections still open after [`SHUTDOWN_GRACE`] are dropped.
 //!
 //! Not here: TLS (Habitat's `--ctl-server-certificate` …), a limit on connections (the listener
-//! is loopback by default and every request must authenticate), streaming progress lines
-//! (Habitat's `ConsoleLine`s; a [`Reply`] carries one message).
+//! is loopback by default and every request must authenticate; a silent connection is closed
+//! after 10 s), streaming progress lines on gRPC (a [`Reply`] carries one message; Habitat
+//! sessions get it as one `ConsoleLine`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
