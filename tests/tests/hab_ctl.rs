@@ -1,7 +1,7 @@
 //! Habitat's control protocol end to end: a client written here from the spec (§11.2 frame,
 //! §11.3 session, §11.4 messages; nothing shared with the server's code) drives a running
 //! `warren run plans/hello` through the same port as Warren's gRPC: status, config, files,
-//! stop/start, load by identifier, unload and depart, and the refusals (wrong secret, unknown
+//! stop/start, default config and load by identifier, unload and depart, and the refusals (wrong secret, unknown
 //! service, oversized file, an existing service without force, a malformed frame).
 
 use std::io::{Read, Write};
@@ -117,6 +117,14 @@ struct ConsoleLine {
     color: Option<String>,
     #[prost(bool, required, tag = "3")]
     bold: bool,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct ServiceCfg {
+    #[prost(int32, optional, tag = "1")]
+    format: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    default: Option<String>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -298,6 +306,7 @@ fn install_extra(root: &std::path::Path) {
         .unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(dir.join("hooks/run"), "#!/bin/sh\nexec sleep 1000\n")
         .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("default.toml"), "size = 3\n").unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
@@ -433,6 +442,17 @@ fn habitat_clients_drive_warren_on_the_control_port() {
         ident: ident("test", "extra"),
         ..again
     };
+    // Its default configuration, as `hab svc config` asks for it.
+    let cfg = c.request(
+        "SvcGetDefaultCfg",
+        &IdentOnly {
+            ident: ident("test", "extra"),
+        },
+    );
+    assert_eq!(cfg.len(), 1);
+    assert_eq!(cfg[0].id, "ServiceCfg", "{cfg:?}");
+    let cfg = ServiceCfg::decode(cfg[0].body.as_slice()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.default.as_deref(), Some("size = 3\n"));
     ok_with_line(&c.request("SvcLoad", &extra));
     let running = wait_until(Duration::from_secs(15), || {
         root.join("hab/svc/extra/PID").exists()

@@ -23,8 +23,8 @@
 //!
 //! What it does not do: anything to services or the ring. What a request *means* (loading a
 //! plan, writing a spec file, gossiping a rumor) is the [`ControlHandler`] the supervisor
-//! implements; parsing flags is the CLI's. No TLS, no `SvcUpdate`, `SupRestart` or
-//! `SvcGetDefaultCfg` yet, and no encrypted (`--user`) payloads.
+//! implements; parsing flags is the CLI's. No TLS, no `SvcUpdate` or `SupRestart`
+//! yet, and no encrypted (`--user`) payloads.
 //!
 //! # Wiring
 //!

@@ -137,6 +137,20 @@ pub trait ControlHandler: Send + Sync + 'static {
             "package {ident} is not installed, and this supervisor does not install packages"
         )))
     }
+
+    /// Habitat's `SvcGetDefaultCfg`: the `default.toml` of the package `ident` names, `None`
+    /// when it has none. The default reads it from [`ControlHandler::package_dir`].
+    async fn default_config(&self, ident: &str) -> Result<Option<String>, CtlError> {
+        let dir = self.package_dir(ident).await?;
+        match tokio::fs::read_to_string(dir.join("default.toml")).await {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(CtlError::Internal(format!(
+                "cannot read {}: {e}",
+                dir.join("default.toml").display()
+            ))),
+        }
+    }
 }
 
 /// Serves the control API on `listener` until `shutdown` is cancelled; see the module docs for

@@ -18,8 +18,7 @@
 //!
 //! Not here: accepting and telling protocols apart (`crate::server`), TLS, and anything a request
 //! means to the supervisor (the handler's). Encrypted config and files (`is_encrypted`), and
-//! `SvcUpdate`, `SvcGetDefaultCfg` and `SupRestart`, are answered `NetErr{NotSupported}` with a
-//! message saying so.
+//! `SvcUpdate` and `SupRestart`, are answered `NetErr{NotSupported}` with a message saying so.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -373,6 +372,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 let plan_path = h.package_dir(&ident_text(&ident)).await?;
                 let load = load_request(req, plan_path, force)?;
                 Ok(h.load(load).await?.into_outs())
+            }
+            "SvcGetDefaultCfg" => {
+                let req = ctl::SvcGetDefaultCfg::decode(body)?;
+                let ident = need(req.ident, "ident")?;
+                // As Habitat: a package without default.toml is a bare NetOk.
+                Ok(match h.default_config(&ident_text(&ident)).await? {
+                    Some(text) => vec![Out::new(
+                        "ServiceCfg",
+                        &types::ServiceCfg {
+                            format: Some(types::service_cfg::Format::Toml as i32),
+                            default: Some(text),
+                        },
+                    )],
+                    None => vec![Out::ok()],
+                })
             }
             "SvcUnload" => {
                 let req = ctl::SvcUnload::decode(body)?;

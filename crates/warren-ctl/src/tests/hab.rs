@@ -1,6 +1,8 @@
 //! Habitat's control protocol against the same server and fake handler: a client built from the
 //! frame codec speaks to the port that also serves gRPC.
 
+use std::sync::Arc;
+
 use prost::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -414,4 +416,81 @@ async fn load_of_a_loaded_service_without_force_is_a_conflict() {
         net::ErrCode::UpdateClient
     );
     h.stop().await;
+}
+
+/// A handler whose one installed package is `dir`.
+struct Installed {
+    dir: std::path::PathBuf,
+}
+
+#[async_trait]
+impl ControlHandler for Installed {
+    async fn load(&self, _: LoadRequest) -> Result<Reply, CtlError> {
+        Ok(Reply::default())
+    }
+    async fn unload(&self, _: UnloadRequest) -> Result<Reply, CtlError> {
+        Ok(Reply::default())
+    }
+    async fn start(&self, _: StartRequest) -> Result<Reply, CtlError> {
+        Ok(Reply::default())
+    }
+    async fn stop(&self, _: StopRequest) -> Result<Reply, CtlError> {
+        Ok(Reply::default())
+    }
+    async fn status(&self, _: StatusRequest) -> Result<Vec<ServiceStatus>, CtlError> {
+        Err(CtlError::NotFound("none".into()))
+    }
+    async fn config_apply(&self, _: ConfigApplyRequest) -> Result<Reply, CtlError> {
+        Ok(Reply::default())
+    }
+    async fn file_upload(&self, _: FileUploadRequest) -> Result<Reply, CtlError> {
+        Ok(Reply::default())
+    }
+    async fn depart(&self, _: DepartRequest) -> Result<Reply, CtlError> {
+        Ok(Reply::default())
+    }
+    async fn package_dir(&self, ident: &str) -> Result<std::path::PathBuf, CtlError> {
+        if ident == "core/redis" {
+            Ok(self.dir.clone())
+        } else {
+            Err(CtlError::NotFound(format!("{ident} is not installed")))
+        }
+    }
+}
+
+#[tokio::test]
+async fn default_cfg_is_the_packages_default_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("default.toml"), "port = 6379\n").unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let secret = CtlSecret::generate().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let handler = Arc::new(Installed {
+        dir: dir.path().to_path_buf(),
+    });
+    let task = tokio::spawn(serve(listener, handler, secret.clone(), shutdown.clone()));
+    let mut c = HabClient {
+        stream: TcpStream::connect(&addr).await.unwrap(),
+    };
+    assert_eq!(c.handshake(secret.expose()).await.id, "NetOk");
+    let get = ctl::SvcGetDefaultCfg {
+        ident: ident("core", "redis"),
+    };
+    let replies = c.request("SvcGetDefaultCfg", &get).await;
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].id, "ServiceCfg");
+    let cfg = types::ServiceCfg::decode(replies[0].body.as_slice()).unwrap();
+    assert_eq!(cfg.default.as_deref(), Some("port = 6379\n"));
+    std::fs::remove_file(dir.path().join("default.toml")).unwrap();
+    assert_eq!(c.request("SvcGetDefaultCfg", &get).await[0].id, "NetOk");
+    let other = ctl::SvcGetDefaultCfg {
+        ident: ident("core", "nope"),
+    };
+    assert_eq!(
+        c.request("SvcGetDefaultCfg", &other).await[0].err().0,
+        net::ErrCode::NotFound
+    );
+    shutdown.cancel();
+    assert!(task.await.unwrap().is_ok());
 }
