@@ -11,7 +11,7 @@
 //!    missing, as Habitat answers an outdated client), converted into the plain request of
 //!    [`crate::types`] and given to the [`ControlHandler`]. The handler's [`Reply`] message
 //!    travels as a `ConsoleLine` before `NetOk`; its [`CtlError`] as `NetErr` with the nearest
-//!    Habitat code ([`err_code`]).
+//!    Habitat code (`err_code`).
 //! 3. **Protocol errors** — a malformed frame, a frame without a transaction, an unknown message
 //!    id, a body that is not the message it claims — get `NetErr` and close the connection; a
 //!    refused request (not found, conflict, too large) keeps it open, as the reply is complete.

@@ -494,3 +494,33 @@ async fn default_cfg_is_the_packages_default_toml() {
     shutdown.cancel();
     assert!(task.await.unwrap().is_ok());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_client_gets_unauthorized_after_the_handshake_timeout() {
+    let (mut client, server) = tokio::io::duplex(4096);
+    let session = crate::hab::session::Session::new(
+        server,
+        Arc::new(Fake::default()),
+        Arc::new(CtlSecret::generate().unwrap()),
+        "test".to_owned(),
+    );
+    let started = tokio::time::Instant::now();
+    let task = tokio::spawn(session.run(tokio_util::sync::CancellationToken::new()));
+    let mut head = [0u8; 4];
+    client.read_exact(&mut head).await.unwrap();
+    let waited = started.elapsed();
+    let mut buf = vec![0u8; frame::frame_len(head)];
+    buf[..4].copy_from_slice(&head);
+    client.read_exact(&mut buf[4..]).await.unwrap();
+    let f = frame::decode(&buf).unwrap();
+    let e = net::NetErr::decode(f.body.as_slice()).unwrap();
+    assert_eq!(e.code(), net::ErrCode::Unauthorized);
+    assert!(
+        waited >= crate::hab::session::HANDSHAKE_TIMEOUT,
+        "answered after {waited:?}"
+    );
+    assert!(waited < crate::hab::session::HANDSHAKE_TIMEOUT + std::time::Duration::from_secs(1));
+    task.await.unwrap();
+    // The session is over: the server side is closed.
+    assert_eq!(client.read(&mut head).await.unwrap(), 0);
+}
