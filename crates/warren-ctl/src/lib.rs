@@ -1,15 +1,18 @@
 //! `warren-ctl`: Warren's control API (issue 6; design §3 "Commands"; spec §11 for Habitat's
 //! meaning of each request).
 //!
-//! gRPC over HTTP/2 with tonic, on `--listen-ctl` (default `127.0.0.1:9632`). It is **not**
-//! Habitat's `sup.ctl` wire protocol: Warren's own CLI is the client. The service is
+//! gRPC over HTTP/2 with tonic, on `--listen-ctl` (default `127.0.0.1:9632`), for Warren's own
+//! CLI; on the same port, Habitat's `sup.ctl` protocol for the `hab` CLI ([`hab`]), told apart
+//! by the first byte of each connection. The gRPC service is
 //! `warren.ctl.v1.Control` (`proto/warren/ctl/v1/ctl.proto`, compiled at build time with
 //! `protox` and `tonic-prost-build`, so no `protoc` is needed): `Load`, `Unload`, `Start`,
 //! `Stop`, `Status`, `ConfigApply`, `FileUpload`, `Depart`.
 //!
 //! What it does:
 //! - [`server`]: [`serve`] a [`ControlHandler`] with bearer authentication by [`CtlSecret`]
-//!   (constant time), a request size limit, per-request form checks and graceful shutdown;
+//!   (constant time), a request size limit, per-request form checks and graceful shutdown; it
+//!   also demultiplexes the port between gRPC and Habitat's protocol;
+//! - [`hab`]: Habitat's frame codec and session, mapped onto the same [`ControlHandler`];
 //! - [`client`]: [`CtlClient`], one async method per request, errors as one line;
 //! - [`secret`]: `CTL_SECRET` created on first run (0600) and found by clients;
 //! - [`types`]: the plain request and reply values both sides use (the prost types stay
@@ -20,8 +23,8 @@
 //!
 //! What it does not do: anything to services or the ring. What a request *means* (loading a
 //! plan, writing a spec file, gossiping a rumor) is the [`ControlHandler`] the supervisor
-//! implements; parsing flags is the CLI's. No TLS, no streamed progress lines, no `SvcUpdate`,
-//! `SupRestart` or `SvcGetDefaultCfg` yet.
+//! implements; parsing flags is the CLI's. No TLS, no `SvcUpdate` or `SupRestart`
+//! yet, and no encrypted (`--user`) payloads.
 //!
 //! # Wiring
 //!
@@ -71,6 +74,7 @@
 
 pub mod client;
 pub mod error;
+pub mod hab;
 pub mod secret;
 pub mod server;
 pub mod table;

@@ -1,6 +1,11 @@
 //! The control server: gRPC over HTTP/2 (tonic) on the `--listen-ctl` listener, in front of a
 //! [`ControlHandler`] that the supervisor implements.
 //!
+//! The accept loop owns the listener and peeks at each connection's first byte (within
+//! [`FIRST_BYTE_TIMEOUT`]): `P`, the start of the HTTP/2 preface, goes to tonic through a
+//! channel; anything else is a Habitat session ([`crate::hab::session`]) on its own task.
+//! What follows is the gRPC path.
+//!
 //! Per request, in this order:
 //! 1. **Size**: a request over [`MAX_REQUEST_BYTES`] is refused by tonic's decoder
 //!    (`OUT_OF_RANGE`) before anything else reads it.
@@ -20,21 +25,25 @@
 //! requests in flight finish, and connections still open after [`SHUTDOWN_GRACE`] are dropped.
 //!
 //! Not here: TLS (Habitat's `--ctl-server-certificate` …), a limit on connections (the listener
-//! is loopback by default and every request must authenticate), streaming progress lines
-//! (Habitat's `ConsoleLine`s; a [`Reply`] carries one message).
+//! is loopback by default and every request must authenticate; a silent connection is closed
+//! after 10 s), streaming progress lines on gRPC (a [`Reply`] carries one message; Habitat
+//! sessions get it as one `ConsoleLine`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
 use crate::error::{CtlError, ServeError, UNAUTHENTICATED_MESSAGE};
+use crate::hab::session::Session;
 use crate::proto;
 use crate::proto::control_server::{Control, ControlServer};
 use crate::secret::CtlSecret;
@@ -118,6 +127,30 @@ pub trait ControlHandler: Send + Sync + 'static {
 
     /// `warren sup depart`: gossip a Departure rumor for the member.
     async fn depart(&self, req: DepartRequest) -> Result<Reply, CtlError>;
+
+    /// Habitat's `SvcLoad` names a package (`ORIGIN/NAME[/VERSION[/RELEASE]]`), not a path:
+    /// the installed package directory to load it from. Nothing installed →
+    /// [`CtlError::NotFound`] naming what was looked for. The default finds nothing (a
+    /// supervisor without installed packages).
+    async fn package_dir(&self, ident: &str) -> Result<std::path::PathBuf, CtlError> {
+        Err(CtlError::NotFound(format!(
+            "package {ident} is not installed, and this supervisor does not install packages"
+        )))
+    }
+
+    /// Habitat's `SvcGetDefaultCfg`: the `default.toml` of the package `ident` names, `None`
+    /// when it has none. The default reads it from [`ControlHandler::package_dir`].
+    async fn default_config(&self, ident: &str) -> Result<Option<String>, CtlError> {
+        let dir = self.package_dir(ident).await?;
+        match tokio::fs::read_to_string(dir.join("default.toml")).await {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(CtlError::Internal(format!(
+                "cannot read {}: {e}",
+                dir.join("default.toml").display()
+            ))),
+        }
+    }
 }
 
 /// Serves the control API on `listener` until `shutdown` is cancelled; see the module docs for
@@ -135,26 +168,52 @@ pub async fn serve(
     let addr = listener
         .local_addr()
         .map_or_else(|_| "an unknown address".to_owned(), |a| a.to_string());
-    let service =
-        ControlServer::new(Adapter { handler }).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let secret = Arc::new(secret);
+    let service = ControlServer::new(Adapter {
+        handler: Arc::clone(&handler),
+    })
+    .max_decoding_message_size(MAX_REQUEST_BYTES);
     let service = InterceptedService::new(
         service,
         Auth {
-            secret: Arc::new(secret),
+            secret: Arc::clone(&secret),
         },
     );
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    // gRPC connections reach tonic through this channel, after the demultiplexer has seen
+    // their first byte; Habitat sessions never do.
+    let (grpc_tx, grpc_rx) = mpsc::channel::<std::io::Result<TcpStream>>(64);
+    let sessions = TaskTracker::new();
+    let accept = accept_loop(
+        listener,
+        grpc_tx,
+        Demux {
+            handler,
+            secret,
+            sessions: sessions.clone(),
+            shutdown: shutdown.clone(),
+        },
+    );
     let server = tonic::transport::Server::builder()
         .concurrency_limit_per_connection(MAX_CONCURRENT_PER_CONNECTION)
         .timeout(REQUEST_TIMEOUT)
-        .serve_with_incoming_shutdown(service, incoming, shutdown.clone().cancelled_owned());
-    tracing::info!(%addr, "control API listening");
+        .serve_with_incoming_shutdown(
+            service,
+            ReceiverStream::new(grpc_rx),
+            shutdown.clone().cancelled_owned(),
+        );
+    tracing::info!(%addr, "control API listening (Warren gRPC and Habitat's protocol)");
     let grace_over = async {
         shutdown.cancelled().await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;
     };
+    let served = async {
+        let (result, ()) = tokio::join!(server, accept);
+        sessions.close();
+        sessions.wait().await;
+        result
+    };
     tokio::select! {
-        result = server => result.map_err(|e| ServeError { addr, source: Box::new(e) }),
+        result = served => result.map_err(|e| ServeError { addr, source: Box::new(e) }),
         () = grace_over => {
             tracing::warn!(
                 %addr,
@@ -165,6 +224,72 @@ pub async fn serve(
         }
     }
 }
+
+/// How long a new connection may stay silent before its protocol is known (Habitat's
+/// handshake timeout; a gRPC client sends its preface at once).
+pub const FIRST_BYTE_TIMEOUT: Duration = crate::hab::session::HANDSHAKE_TIMEOUT;
+
+/// What the accept loop needs to start a Habitat session.
+struct Demux {
+    handler: Arc<dyn ControlHandler>,
+    secret: Arc<CtlSecret>,
+    sessions: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+/// Accepts until shutdown; each connection's first byte is awaited on its own task, so a silent
+/// client holds up no one.
+async fn accept_loop(
+    listener: TcpListener,
+    grpc: mpsc::Sender<std::io::Result<TcpStream>>,
+    demux: Demux,
+) {
+    let demux = Arc::new(demux);
+    loop {
+        let accepted = tokio::select! {
+            () = demux.shutdown.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "control API: accept failed");
+                // Out of descriptors and the like: do not spin.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let grpc = grpc.clone();
+        let demux = Arc::clone(&demux);
+        demux.sessions.clone().spawn(async move {
+            let mut first = [0u8; 1];
+            let peeked = tokio::time::timeout(FIRST_BYTE_TIMEOUT, stream.peek(&mut first)).await;
+            match peeked {
+                Ok(Ok(1)) if first[0] == HTTP2_PREFACE_FIRST_BYTE => {
+                    let _ = grpc.send(Ok(stream)).await;
+                }
+                Ok(Ok(1)) => {
+                    let session = Session::new(
+                        stream,
+                        Arc::clone(&demux.handler),
+                        Arc::clone(&demux.secret),
+                        peer.to_string(),
+                    );
+                    session.run(demux.shutdown.clone()).await;
+                }
+                Ok(Ok(_)) => {} // closed before a byte
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "control connection failed"),
+                Err(_) => tracing::debug!(%peer, "control connection silent; closed"),
+            }
+        });
+    }
+}
+
+/// The first byte of the HTTP/2 client preface (`PRI * HTTP/2.0`). A Habitat frame starts with
+/// its header, whose first byte has the top bit set on the transactional handshake, so it is
+/// never `P`; anything else that is not gRPC gets a Habitat `NetErr` rather than an HTTP/2 error.
+const HTTP2_PREFACE_FIRST_BYTE: u8 = b'P';
 
 /// The `authorization` check, before decoding.
 #[derive(Clone)]

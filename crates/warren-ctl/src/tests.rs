@@ -757,3 +757,6 @@ async fn shutdown_closes_the_listener() {
     let e = c.status(StatusRequest::default()).await.unwrap_err();
     assert!(matches!(e, ClientError::Unreachable { .. }), "{e:?}");
 }
+
+/// Habitat's protocol on the same port.
+mod hab;

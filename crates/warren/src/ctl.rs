@@ -5,7 +5,7 @@
 //!
 //! It holds no protocol (that is `warren-ctl`) and no service logic (`warren-service`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +32,8 @@ pub(crate) struct Ctl {
     pub backoff: BackoffConfig,
     pub hook_timeout: Duration,
     pub member_id: MemberId,
+    /// `<fs_root>/hab/pkgs`: where Habitat's `SvcLoad` finds a package by its identifier.
+    pub pkgs_root: PathBuf,
 }
 
 impl Ctl {
@@ -263,5 +265,91 @@ impl warren_ctl::ControlHandler for Ctl {
             member_id: MemberId::new(id),
         })))?;
         Ok(Reply::new(format!("departing member {id}")))
+    }
+
+    async fn package_dir(&self, ident: &str) -> Result<PathBuf, CtlError> {
+        installed_package(&self.pkgs_root, ident)
+    }
+}
+
+/// The installed package directory for `ORIGIN/NAME[/VERSION[/RELEASE]]` under `pkgs_root`:
+/// the newest version, then the newest release, of what the identifier leaves open.
+///
+/// A stop-gap for Habitat's `SvcLoad` until installed packages are resolved with Habitat's
+/// version ordering (issue 13 item 2): versions compare by their dot-separated parts, numbers
+/// as numbers; releases (timestamps) as text.
+fn installed_package(pkgs_root: &Path, ident: &str) -> Result<PathBuf, CtlError> {
+    let parts: Vec<&str> = ident.split('/').collect();
+    let plain = |p: &&str| !p.is_empty() && *p != "." && *p != ".." && !p.contains('\\');
+    if !(2..=4).contains(&parts.len()) || !parts.iter().all(plain) {
+        return Err(CtlError::InvalidArgument(format!(
+            "{ident:?} is not a package identifier (ORIGIN/NAME[/VERSION[/RELEASE]])"
+        )));
+    }
+    let mut dir = parts.iter().fold(pkgs_root.to_path_buf(), |d, p| d.join(p));
+    let not_found = || {
+        CtlError::NotFound(format!(
+            "package {ident} is not installed under {}",
+            pkgs_root.display()
+        ))
+    };
+    for _ in parts.len()..4 {
+        let newest = std::fs::read_dir(&dir)
+            .map_err(|_| not_found())?
+            .filter_map(Result::ok)
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .max_by(|a, b| version_order(a, b))
+            .ok_or_else(not_found)?;
+        dir.push(newest);
+    }
+    if dir.join("IDENT").is_file() {
+        Ok(dir)
+    } else {
+        Err(not_found())
+    }
+}
+
+fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let key = |s: &str| -> Vec<(u64, String)> {
+        s.split(['.', '-'])
+            .map(|p| (p.parse().unwrap_or(0), p.to_owned()))
+            .collect()
+    };
+    key(a).cmp(&key(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installed_package_picks_the_newest_version_and_release() {
+        let root = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        for (v, r) in [
+            ("1.9.0", "20200101000000"),
+            ("1.10.0", "20190101000000"),
+            ("1.10.0", "20210101000000"),
+        ] {
+            let d = root.path().join("core/redis").join(v).join(r);
+            std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(d.join("IDENT"), format!("core/redis/{v}/{r}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let got = installed_package(root.path(), "core/redis");
+        assert_eq!(
+            got,
+            Ok(root.path().join("core/redis/1.10.0/20210101000000"))
+        );
+        let got = installed_package(root.path(), "core/redis/1.9.0");
+        assert_eq!(got, Ok(root.path().join("core/redis/1.9.0/20200101000000")));
+        assert!(matches!(
+            installed_package(root.path(), "core/nope"),
+            Err(CtlError::NotFound(_))
+        ));
+        assert!(matches!(
+            installed_package(root.path(), "core/../x"),
+            Err(CtlError::InvalidArgument(_))
+        ));
     }
 }

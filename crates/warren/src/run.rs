@@ -300,6 +300,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         backoff: backoff_config(&args.load),
         hook_timeout: Duration::from_secs(args.load.hook_timeout.max(1)),
         member_id: member_id.clone(),
+        pkgs_root: args.fs_root.join("hab/pkgs"),
     };
     let ctl_task = tokio::spawn(warren_ctl::serve(
         ctl_listener,
