@@ -96,8 +96,8 @@ pub use client::{CALL_TIMEOUT, CONNECT_TIMEOUT, CtlClient, DEFAULT_CTL_ADDR, DEF
 pub use error::{ClientError, CtlError, SecretError, ServeError, UNAUTHENTICATED_MESSAGE};
 pub use secret::{CTL_SECRET_BYTES, CTL_SECRET_ENV, CTL_SECRET_FILE, CtlSecret};
 pub use server::{ControlHandler, serve, serve_with};
-pub use tls::{CtlTls, CtlTlsError, DEFAULT_CTL_KEYS_DIR};
 pub use table::{NO_SERVICES, format_status_table};
+pub use tls::{CtlTls, CtlTlsError, DEFAULT_CTL_KEYS_DIR};
 pub use types::{
     Bind, BindingMode, ConfigApplyRequest, DEFAULT_GROUP, DEFAULT_HEALTH_CHECK_INTERVAL_SECS,
     DepartRequest, DesiredState, FileUploadRequest, Health, LoadRequest, ProcessState, Reply,

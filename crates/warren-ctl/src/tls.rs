@@ -118,13 +118,12 @@ impl CtlTls {
                             .to_owned(),
                     });
                 }
-                let verifier =
-                    rustls::server::WebPkiClientVerifier::builder_with_provider(
-                        Arc::new(roots),
-                        provider,
-                    )
-                    .build()
-                    .map_err(|e| CtlTlsError::Rejected(e.to_string()))?;
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .map_err(|e| CtlTlsError::Rejected(e.to_string()))?;
                 builder.with_client_cert_verifier(verifier)
             }
         };
@@ -224,7 +223,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let got = CtlTls::load(dir.path(), dir.path(), None);
         assert!(
-            matches!(got, Err(CtlTlsError::NothingInDir { suffix: ".crt.pem", .. })),
+            matches!(
+                got,
+                Err(CtlTlsError::NothingInDir {
+                    suffix: ".crt.pem",
+                    ..
+                })
+            ),
             "{got:?}"
         );
         let (cert, _) = pair();

@@ -315,7 +315,10 @@ async fn metrics_are_openmetrics_only_for_a_scraper_that_prefers_it() {
     let g = Gateway::start(fixtures::snapshot(), ServerConfig::default()).await;
     let plain = g.get("/metrics").await;
     assert_eq!(plain.status, 200);
-    assert_eq!(plain.header("content-type"), Some(warren_metrics::CONTENT_TYPE));
+    assert_eq!(
+        plain.header("content-type"),
+        Some(warren_metrics::CONTENT_TYPE)
+    );
     assert!(!plain.text().contains("# EOF"));
     let accept = "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
     let open = http::get(g.addr, "GET", "/metrics", &[accept]).await;
@@ -333,7 +336,10 @@ async fn metrics_are_openmetrics_only_for_a_scraper_that_prefers_it() {
         &["Accept: text/plain;version=0.0.4,application/openmetrics-text;q=0.1"],
     )
     .await;
-    assert_eq!(prom.header("content-type"), Some(warren_metrics::CONTENT_TYPE));
+    assert_eq!(
+        prom.header("content-type"),
+        Some(warren_metrics::CONTENT_TYPE)
+    );
     g.stop().await;
 }
 

@@ -979,7 +979,9 @@ mod tests {
         assert!(wants_openmetrics(
             "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
         ));
-        assert!(wants_openmetrics("Application/OpenMetrics-Text; version=1.0.0"));
+        assert!(wants_openmetrics(
+            "Application/OpenMetrics-Text; version=1.0.0"
+        ));
         // Prometheus with it off, curl, a browser, nothing at all.
         assert!(!wants_openmetrics("text/plain;version=0.0.4;q=1,*/*;q=0.1"));
         assert!(!wants_openmetrics("*/*"));
@@ -1000,11 +1002,17 @@ mod tests {
         m.ring.local_health_set(2);
         let open = m.encode_openmetrics();
         assert!(open.ends_with("# EOF\n"), "{open}");
-        assert!(open.contains("# TYPE warren_ring_local_health gauge"), "{open}");
+        assert!(
+            open.contains("# TYPE warren_ring_local_health gauge"),
+            "{open}"
+        );
         // Counters keep OpenMetrics' family name (no `_total` on TYPE), unlike encode().
         assert!(open.contains("# TYPE warren_ring_probes counter"), "{open}");
         let prom = m.encode();
-        assert!(prom.contains("# TYPE warren_ring_probes_total counter"), "{prom}");
+        assert!(
+            prom.contains("# TYPE warren_ring_probes_total counter"),
+            "{prom}"
+        );
         assert!(!prom.contains("# EOF"), "{prom}");
     }
 

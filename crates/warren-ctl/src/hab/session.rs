@@ -588,9 +588,13 @@ fn load_request(
             .unwrap_or_else(|| DEFAULT_GROUP.to_owned()),
         org: None,
         topology: req.topology.map_or(Ok(Topology::Standalone), topology)?,
-        strategy: req.update_strategy.map_or(Ok(UpdateStrategy::None), strategy)?,
+        strategy: req
+            .update_strategy
+            .map_or(Ok(UpdateStrategy::None), strategy)?,
         binds: req.binds.map(binds).unwrap_or_default(),
-        binding_mode: req.binding_mode.map_or(Ok(BindingMode::Strict), binding_mode)?,
+        binding_mode: req
+            .binding_mode
+            .map_or(Ok(BindingMode::Strict), binding_mode)?,
         health_check_interval_secs: req
             .health_check_interval
             .map_or(DEFAULT_HEALTH_CHECK_INTERVAL_SECS, |h| h.seconds.max(1)),
