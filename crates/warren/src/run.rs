@@ -677,6 +677,21 @@ fn local_cut_file(args: &RunArgs) -> Result<Option<PathBuf>> {
     }
 }
 
+/// Habitat's `SupRestart`: everything has stopped (services, ring left, state written); the
+/// same binary is executed again with the same arguments, in this process (the PID stays, so
+/// as PID 1 the container lives on). Returns only if the exec failed.
+fn reexec() -> anyhow::Error {
+    use std::os::unix::process::CommandExt;
+    info!("stopped; restarting");
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_else(|| "warren".into());
+    let err = std::process::Command::new("/proc/self/exe")
+        .arg0(argv0)
+        .args(args)
+        .exec();
+    anyhow!("restart: cannot execute the supervisor again: {err}")
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser as _;
@@ -710,19 +725,4 @@ mod tests {
         assert_eq!(local_cut_file(&on).unwrap(), Some(PathBuf::from("/x/cuts")));
         assert_eq!(local_cut_file(&run_args(&[])).unwrap(), None);
     }
-}
-
-/// Habitat's `SupRestart`: everything has stopped (services, ring left, state written); the
-/// same binary is executed again with the same arguments, in this process (the PID stays, so
-/// as PID 1 the container lives on). Returns only if the exec failed.
-fn reexec() -> anyhow::Error {
-    use std::os::unix::process::CommandExt;
-    info!("stopped; restarting");
-    let mut args = std::env::args_os();
-    let argv0 = args.next().unwrap_or_else(|| "warren".into());
-    let err = std::process::Command::new("/proc/self/exe")
-        .arg0(argv0)
-        .args(args)
-        .exec();
-    anyhow!("restart: cannot execute the supervisor again: {err}")
 }
