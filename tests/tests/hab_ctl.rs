@@ -2,14 +2,16 @@
 //! §11.3 session, §11.4 messages; nothing shared with the server's code) drives a running
 //! `warren run plans/hello` through the same port as Warren's gRPC: status, config, files,
 //! stop/start, default config and load by identifier, unload and depart, and the refusals (wrong secret, unknown
-//! service, oversized file, an existing service without force, a malformed frame).
+//! service, oversized file, an existing service without force, a malformed frame); `SvcUpdate`
+//! and `SupRestart`; and the control port under TLS (certificates made here with rcgen), for
+//! Habitat's protocol and Warren's gRPC alike.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use prost::Message;
-use warren_e2e::{Sup, repo_path, state_dir, wait_until};
+use warren_e2e::{Sup, log_tail, repo_path, state_dir, wait_until};
 
 // ---- the messages, from the spec's tables ----
 
@@ -171,8 +173,12 @@ fn encode_request(txn: u32, id: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A byte stream both ways: plain TCP, or TLS over it.
+trait Stream: Read + Write {}
+impl<T: Read + Write> Stream for T {}
+
 struct Client {
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
 }
 
 impl Client {
@@ -181,7 +187,41 @@ impl Client {
         stream
             .set_read_timeout(Some(Duration::from_secs(15)))
             .unwrap_or_else(|e| panic!("{e}"));
-        Client { stream }
+        Client {
+            stream: Box::new(stream),
+        }
+    }
+
+    /// Connected with TLS (trusting `ca`, presenting `identity` if given) and past the handshake.
+    fn tls_session(
+        addr: SocketAddr,
+        secret: &str,
+        ca: &rcgen::Certificate,
+        identity: Option<(&rcgen::Certificate, &rcgen::KeyPair)>,
+    ) -> Result<Client, String> {
+        let tcp = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+        tcp.set_read_timeout(Some(Duration::from_secs(15)))
+            .map_err(|e| e.to_string())?;
+        let name =
+            rustls::pki_types::ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+        let conn = rustls::ClientConnection::new(client_tls(ca, identity), name)
+            .map_err(|e| e.to_string())?;
+        let mut c = Client {
+            stream: Box::new(rustls::StreamOwned::new(conn, tcp)),
+        };
+        let hs = Handshake {
+            secret_key: Some(secret.to_owned()),
+        };
+        c.stream
+            .write_all(&encode_request(0, "Handshake", &hs.encode_to_vec()))
+            .map_err(|e| e.to_string())?;
+        let reply = c
+            .read()
+            .ok_or("no handshake reply (the TLS handshake failed?)")?;
+        if reply.id != "NetOk" {
+            return Err(format!("{reply:?}"));
+        }
+        Ok(c)
     }
 
     /// Connected and past the handshake.
@@ -504,4 +544,272 @@ fn habitat_clients_drive_warren_on_the_control_port() {
     // The supervisor is still serving.
     let mut c = Client::session(sup.ctl, secret);
     assert_eq!(statuses(&mut c, None).len(), 1);
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct HealthCheckInterval {
+    #[prost(uint64, required, tag = "1")]
+    seconds: u64,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct SvcUpdate {
+    #[prost(message, optional, tag = "1")]
+    ident: Option<PackageIdent>,
+    #[prost(string, optional, tag = "6")]
+    group: Option<String>,
+    #[prost(int32, optional, tag = "8")]
+    topology: Option<i32>,
+    #[prost(message, optional, tag = "10")]
+    health_check_interval: Option<HealthCheckInterval>,
+    #[prost(uint32, optional, tag = "11")]
+    shutdown_timeout: Option<u32>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct SupRestart {}
+
+/// The member's own incarnation as it saved it.
+fn incarnation(root: &std::path::Path) -> Option<u64> {
+    std::fs::read_to_string(root.join("hab/sup/default/data/INCARNATION"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+#[test]
+fn svc_update_rewrites_the_spec_and_sup_restart_restarts() {
+    let test = "hab-ctl-update";
+    let root = state_dir(test, 0);
+    install_extra(&root);
+    let mut sup = Sup::start(&root, &[], &[]);
+    let secret = std::fs::read_to_string(root.join("hab/sup/default/CTL_SECRET"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let secret = secret.trim();
+    let mut c = Client::session(sup.ctl, secret);
+    let load = SvcLoad {
+        ident: ident("test", "extra"),
+        force: None,
+        group: None,
+    };
+    ok_with_line(&c.request("SvcLoad", &load));
+    let spec = root.join("hab/sup/default/specs/extra.spec");
+    assert!(spec.exists());
+
+    // Not loaded: refused.
+    let nope = SvcUpdate {
+        ident: ident("test", "nope"),
+        ..SvcUpdate::default()
+    };
+    assert_eq!(c.request("SvcUpdate", &nope)[0].net_err().0, NOT_FOUND);
+    // No ident: an outdated client.
+    assert_eq!(
+        c.request("SvcUpdate", &SvcUpdate::default())[0].net_err().0,
+        UPDATE_CLIENT
+    );
+
+    // The group and health-check interval change; the topology is left alone.
+    let update = SvcUpdate {
+        ident: ident("test", "extra"),
+        group: Some("blue".to_owned()),
+        health_check_interval: Some(HealthCheckInterval { seconds: 7 }),
+        ..SvcUpdate::default()
+    };
+    let line = ok_with_line(&c.request("SvcUpdate", &update));
+    assert!(line.contains("Updating test/extra"), "{line}");
+    let regrouped = wait_until(Duration::from_secs(20), || {
+        statuses(&mut c, Some("extra")).first().is_some_and(|s| {
+            s.service_group.group == "blue" && s.process.as_ref().is_some_and(|p| p.state == 1)
+        })
+    });
+    assert!(regrouped, "{test}: extra is not running as extra.blue");
+    let text = std::fs::read_to_string(&spec).unwrap_or_else(|e| panic!("{e}"));
+    assert!(text.contains("blue"), "{text}");
+    assert!(text.contains('7'), "{text}");
+    let in_census = wait_until(Duration::from_secs(10), || {
+        sup.census()
+            .and_then(|c| c["census_groups"].as_object().cloned())
+            .is_some_and(|g| g.contains_key("extra.blue"))
+    });
+    assert!(in_census, "{test}: extra.blue not in the census");
+
+    // SupRestart: a reply, then the same process starts again (the PID stays: a re-exec) with
+    // the member's incarnation one higher and the service loaded again from its spec.
+    let id = sup.id();
+    let before = incarnation(&root);
+    let pid = sup.child.id();
+    let line = ok_with_line(&c.request("SupRestart", &SupRestart {}));
+    assert!(line.contains("restart"), "{line}");
+    // One up for leaving the ring, one more for starting again.
+    let target = before.unwrap_or(0) + 2;
+    let restarted = wait_until(Duration::from_secs(30), || {
+        incarnation(&root).is_some_and(|i| i >= target)
+            && warren_e2e::http_get(sup.http, "/healthz").is_some()
+    });
+    assert!(
+        restarted,
+        "{test}: no restart seen (incarnation {before:?}); {}",
+        log_tail(&root, 30)
+    );
+    assert_eq!(sup.child.id(), pid);
+    assert!(
+        sup.child.try_wait().ok().flatten().is_none(),
+        "{test}: the supervisor exited"
+    );
+    assert_eq!(sup.id(), id, "{test}: a new member id after the restart");
+    let mut c = Client::session(sup.ctl, secret);
+    let back = wait_until(Duration::from_secs(20), || {
+        statuses(&mut c, Some("extra")).first().is_some_and(|s| {
+            s.service_group.group == "blue" && s.process.as_ref().is_some_and(|p| p.state == 1)
+        })
+    });
+    assert!(
+        back,
+        "{test}: extra.blue did not come back after the restart"
+    );
+    let _ = &mut sup;
+}
+
+/// A certificate for `name` issued by the CA of `ca_params`, with its key.
+fn issue(
+    ca_params: &rcgen::CertificateParams,
+    ca_key: &rcgen::KeyPair,
+    name: &str,
+) -> (rcgen::Certificate, rcgen::KeyPair) {
+    let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    let mut params =
+        rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+    params.is_ca = rcgen::IsCa::NoCa;
+    let issuer = rcgen::Issuer::from_params(ca_params, ca_key);
+    let cert = params
+        .signed_by(&key, &issuer)
+        .unwrap_or_else(|e| panic!("{e}"));
+    (cert, key)
+}
+
+/// A self-signed CA: its certificate, key and parameters.
+fn make_ca() -> (rcgen::Certificate, rcgen::KeyPair, rcgen::CertificateParams) {
+    let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    let mut params =
+        rcgen::CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|e| panic!("{e}"));
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "warren test ca");
+    let cert = params.self_signed(&key).unwrap_or_else(|e| panic!("{e}"));
+    (cert, key, params)
+}
+
+fn client_tls(
+    ca: &rcgen::Certificate,
+    identity: Option<(&rcgen::Certificate, &rcgen::KeyPair)>,
+) -> std::sync::Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(ca.der().clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_root_certificates(roots);
+    let cfg = match identity {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(
+                    rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()),
+                ),
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+    };
+    std::sync::Arc::new(cfg)
+}
+
+#[test]
+fn the_control_port_speaks_tls_with_client_certificates() {
+    let test = "hab-ctl-tls";
+    let root = state_dir(test, 0);
+    // Habitat's default directory: the flags are given without values.
+    let dir = root.join("hab/cache/keys/ctl");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let (ca, ca_key, ca_params) = make_ca();
+    let (server, server_key) = issue(&ca_params, &ca_key, "localhost");
+    let (client, client_key) = issue(&ca_params, &ca_key, "client");
+    let write =
+        |n: &str, s: String| std::fs::write(dir.join(n), s).unwrap_or_else(|e| panic!("{e}"));
+    write("ctl-gateway-20260101000000.crt.pem", server.pem());
+    write(
+        "ctl-gateway-20260101000000.key.pem",
+        server_key.serialize_pem(),
+    );
+    write("ca.pem", ca.pem());
+    let sup = Sup::start(
+        &root,
+        &[],
+        &[
+            "--ctl-server-certificate",
+            "--ctl-server-key",
+            "--ctl-client-ca-certificate",
+        ],
+    );
+    let secret = std::fs::read_to_string(root.join("hab/sup/default/CTL_SECRET"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let secret = secret.trim();
+
+    // Habitat's protocol over TLS, with a client certificate.
+    let mut c = Client::tls_session(sup.ctl, secret, &ca, Some((&client, &client_key)))
+        .unwrap_or_else(|e| panic!("{test}: {e}"));
+    let replies = c.request("SvcStatus", &IdentOnly { ident: None });
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].id, "NetOk", "{replies:?}");
+
+    // Without a client certificate: refused in the TLS handshake.
+    let refused = Client::tls_session(sup.ctl, secret, &ca, None);
+    assert!(
+        refused.is_err(),
+        "{test}: served a client without a certificate"
+    );
+
+    // Plain text on a TLS port: no Habitat session.
+    let mut plain = Client::connect(sup.ctl);
+    plain.write(&encode_request(
+        0,
+        "Handshake",
+        &Handshake {
+            secret_key: Some(secret.to_owned()),
+        }
+        .encode_to_vec(),
+    ));
+    let reply = plain.read();
+    assert!(
+        reply.as_ref().is_none_or(|f| f.id != "NetOk"),
+        "{test}: a plain-text session was served: {reply:?}"
+    );
+
+    // Warren's gRPC on the same port through TLS: the demultiplexer reads the decrypted byte.
+    let mut cfg = (*client_tls(&ca, Some((&client, &client_key)))).clone();
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    let name =
+        rustls::pki_types::ServerName::try_from("localhost").unwrap_or_else(|e| panic!("{e}"));
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(cfg), name)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tcp = TcpStream::connect(sup.ctl).unwrap_or_else(|e| panic!("{e}"));
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut h2 = rustls::StreamOwned::new(conn, tcp);
+    // The client preface, then an empty SETTINGS frame.
+    let preface = h2
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .and_then(|()| h2.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]))
+        .and_then(|()| {
+            let mut head = [0u8; 9];
+            h2.read_exact(&mut head).map(|()| head)
+        })
+        .ok();
+    // The server's HTTP/2 SETTINGS frame (type 4): tonic is answering.
+    let head = preface.unwrap_or_else(|| panic!("{test}: no HTTP/2 answer through TLS"));
+    assert_eq!(head[3], 4, "{test}: not a SETTINGS frame: {head:?}");
 }

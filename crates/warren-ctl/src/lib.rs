@@ -78,6 +78,7 @@ pub mod hab;
 pub mod secret;
 pub mod server;
 pub mod table;
+pub mod tls;
 pub mod types;
 pub mod validate;
 
@@ -94,13 +95,14 @@ mod tests;
 pub use client::{CALL_TIMEOUT, CONNECT_TIMEOUT, CtlClient, DEFAULT_CTL_ADDR, DEFAULT_CTL_PORT};
 pub use error::{ClientError, CtlError, SecretError, ServeError, UNAUTHENTICATED_MESSAGE};
 pub use secret::{CTL_SECRET_BYTES, CTL_SECRET_ENV, CTL_SECRET_FILE, CtlSecret};
-pub use server::{ControlHandler, serve};
+pub use server::{ControlHandler, serve, serve_with};
 pub use table::{NO_SERVICES, format_status_table};
+pub use tls::{CtlTls, CtlTlsError, DEFAULT_CTL_KEYS_DIR};
 pub use types::{
     Bind, BindingMode, ConfigApplyRequest, DEFAULT_GROUP, DEFAULT_HEALTH_CHECK_INTERVAL_SECS,
     DepartRequest, DesiredState, FileUploadRequest, Health, LoadRequest, ProcessState, Reply,
     ServiceStatus, StartRequest, StatusRequest, StopRequest, Topology, UnloadRequest,
-    UpdateStrategy,
+    UpdateRequest, UpdateStrategy,
 };
 pub use validate::{MAX_PAYLOAD_BYTES, MAX_REQUEST_BYTES, validate_filename, validate_toml};
 

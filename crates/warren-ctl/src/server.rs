@@ -24,7 +24,10 @@
 //! Habitat's does). On cancellation of the `shutdown` token the listener closes at once,
 //! requests in flight finish, and connections still open after [`SHUTDOWN_GRACE`] are dropped.
 //!
-//! Not here: TLS (Habitat's `--ctl-server-certificate` …), a limit on connections (the listener
+//! TLS (Habitat's `--ctl-server-certificate` …, [`serve_with`]) wraps every connection when
+//! configured; the demultiplexing then reads the first decrypted byte and replays it.
+//!
+//! Not here: a limit on connections (the listener
 //! is loopback by default and every request must authenticate; a silent connection is closed
 //! after 10 s), streaming progress lines on gRPC (a [`Reply`] carries one message; Habitat
 //! sessions get it as one `ConsoleLine`).
@@ -33,13 +36,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
+use tonic::transport::server::{Connected, TcpConnectInfo};
 use tonic::{Request, Response, Status};
 
 use crate::error::{CtlError, ServeError, UNAUTHENTICATED_MESSAGE};
@@ -47,9 +56,10 @@ use crate::hab::session::Session;
 use crate::proto;
 use crate::proto::control_server::{Control, ControlServer};
 use crate::secret::CtlSecret;
+use crate::tls::CtlTls;
 use crate::types::{
     ConfigApplyRequest, DepartRequest, FileUploadRequest, LoadRequest, Reply, ServiceStatus,
-    StartRequest, StatusRequest, StopRequest, UnloadRequest,
+    StartRequest, StatusRequest, StopRequest, UnloadRequest, UpdateRequest,
 };
 use crate::validate::MAX_REQUEST_BYTES;
 
@@ -128,6 +138,24 @@ pub trait ControlHandler: Send + Sync + 'static {
     /// `warren sup depart`: gossip a Departure rumor for the member.
     async fn depart(&self, req: DepartRequest) -> Result<Reply, CtlError>;
 
+    /// Habitat's `SvcUpdate`: change the given spec fields of a loaded service; the service is
+    /// restarted with them (Habitat queues the action and replies at once). Unknown →
+    /// [`CtlError::NotFound`]. The default refuses: a supervisor that cannot update a service.
+    async fn update(&self, req: UpdateRequest) -> Result<Reply, CtlError> {
+        Err(CtlError::FailedPrecondition(format!(
+            "this supervisor cannot update {} in place; unload and load it",
+            req.service
+        )))
+    }
+
+    /// Habitat's `SupRestart` (`hab sup restart`): restart the supervisor. The handler replies
+    /// first and restarts after the reply had time to leave. The default refuses.
+    async fn restart(&self) -> Result<Reply, CtlError> {
+        Err(CtlError::FailedPrecondition(
+            "this supervisor cannot restart itself".to_owned(),
+        ))
+    }
+
     /// Habitat's `SvcLoad` names a package (`ORIGIN/NAME[/VERSION[/RELEASE]]`), not a path:
     /// the installed package directory to load it from. Nothing installed →
     /// [`CtlError::NotFound`] naming what was looked for. The default finds nothing (a
@@ -165,6 +193,19 @@ pub async fn serve(
     secret: CtlSecret,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
+    serve_with(listener, handler, secret, shutdown, None).await
+}
+
+/// [`serve`], with TLS on every connection when `tls` is given (Habitat's
+/// `--ctl-server-certificate` and `--ctl-server-key`): the handshake comes first (within
+/// [`FIRST_BYTE_TIMEOUT`]), then the protocol is told apart by the first decrypted byte.
+pub async fn serve_with(
+    listener: TcpListener,
+    handler: Arc<dyn ControlHandler>,
+    secret: CtlSecret,
+    shutdown: CancellationToken,
+    tls: Option<CtlTls>,
+) -> Result<(), ServeError> {
     let addr = listener
         .local_addr()
         .map_or_else(|_| "an unknown address".to_owned(), |a| a.to_string());
@@ -181,7 +222,7 @@ pub async fn serve(
     );
     // gRPC connections reach tonic through this channel, after the demultiplexer has seen
     // their first byte; Habitat sessions never do.
-    let (grpc_tx, grpc_rx) = mpsc::channel::<std::io::Result<TcpStream>>(64);
+    let (grpc_tx, grpc_rx) = mpsc::channel::<std::io::Result<Conn>>(64);
     let sessions = TaskTracker::new();
     let accept = accept_loop(
         listener,
@@ -191,6 +232,7 @@ pub async fn serve(
             secret,
             sessions: sessions.clone(),
             shutdown: shutdown.clone(),
+            tls: tls.map(|t| TlsAcceptor::from(t.0)),
         },
     );
     let server = tonic::transport::Server::builder()
@@ -235,13 +277,14 @@ struct Demux {
     secret: Arc<CtlSecret>,
     sessions: TaskTracker,
     shutdown: CancellationToken,
+    tls: Option<TlsAcceptor>,
 }
 
 /// Accepts until shutdown; each connection's first byte is awaited on its own task, so a silent
 /// client holds up no one.
 async fn accept_loop(
     listener: TcpListener,
-    grpc: mpsc::Sender<std::io::Result<TcpStream>>,
+    grpc: mpsc::Sender<std::io::Result<Conn>>,
     demux: Demux,
 ) {
     let demux = Arc::new(demux);
@@ -263,26 +306,184 @@ async fn accept_loop(
         let grpc = grpc.clone();
         let demux = Arc::clone(&demux);
         demux.sessions.clone().spawn(async move {
-            let mut first = [0u8; 1];
-            let peeked = tokio::time::timeout(FIRST_BYTE_TIMEOUT, stream.peek(&mut first)).await;
-            match peeked {
-                Ok(Ok(1)) if first[0] == HTTP2_PREFACE_FIRST_BYTE => {
-                    let _ = grpc.send(Ok(stream)).await;
-                }
-                Ok(Ok(1)) => {
-                    let session = Session::new(
-                        stream,
-                        Arc::clone(&demux.handler),
-                        Arc::clone(&demux.secret),
-                        peer.to_string(),
-                    );
-                    session.run(demux.shutdown.clone()).await;
-                }
-                Ok(Ok(_)) => {} // closed before a byte
-                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "control connection failed"),
-                Err(_) => tracing::debug!(%peer, "control connection silent; closed"),
+            match &demux.tls {
+                None => plain(stream, peer, grpc, &demux).await,
+                Some(acceptor) => tls(acceptor.clone(), stream, peer, grpc, &demux).await,
             }
         });
+    }
+}
+
+/// A connection without TLS: its first byte is peeked, so either side reads the stream whole.
+async fn plain(
+    stream: TcpStream,
+    peer: SocketAddr,
+    grpc: mpsc::Sender<std::io::Result<Conn>>,
+    demux: &Demux,
+) {
+    let mut first = [0u8; 1];
+    let peeked = tokio::time::timeout(FIRST_BYTE_TIMEOUT, stream.peek(&mut first)).await;
+    match peeked {
+        Ok(Ok(1)) if first[0] == HTTP2_PREFACE_FIRST_BYTE => {
+            let _ = grpc.send(Ok(Conn::Plain(stream))).await;
+        }
+        Ok(Ok(1)) => demux.session(stream, peer).await,
+        Ok(Ok(_)) => {} // closed before a byte
+        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "control connection failed"),
+        Err(_) => tracing::debug!(%peer, "control connection silent; closed"),
+    }
+}
+
+/// A TLS connection: the handshake and the first decrypted byte within
+/// [`FIRST_BYTE_TIMEOUT`]; the byte is read (a TLS stream cannot be peeked) and replayed to
+/// whichever side gets the connection.
+async fn tls(
+    acceptor: TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    grpc: mpsc::Sender<std::io::Result<Conn>>,
+    demux: &Demux,
+) {
+    let local = stream.local_addr().ok();
+    let first = async {
+        let mut tls = acceptor.accept(stream).await?;
+        let mut first = [0u8; 1];
+        let n = tls.read(&mut first).await?;
+        Ok::<_, std::io::Error>((tls, (n == 1).then_some(first[0])))
+    };
+    match tokio::time::timeout(FIRST_BYTE_TIMEOUT, first).await {
+        Ok(Ok((tls, Some(byte)))) => {
+            let conn = Replayed {
+                first: Some(byte),
+                inner: tls,
+                local,
+                peer,
+            };
+            if byte == HTTP2_PREFACE_FIRST_BYTE {
+                let _ = grpc.send(Ok(Conn::Tls(Box::new(conn)))).await;
+            } else {
+                demux.session(conn, peer).await;
+            }
+        }
+        Ok(Ok((_, None))) => {} // closed before a byte
+        Ok(Err(e)) => {
+            tracing::warn!(%peer, error = %e, "control connection: TLS handshake failed");
+        }
+        Err(_) => tracing::debug!(%peer, "control connection silent; closed"),
+    }
+}
+
+impl Demux {
+    async fn session<S: AsyncRead + AsyncWrite + Unpin>(&self, io: S, peer: SocketAddr) {
+        let session = Session::new(
+            io,
+            Arc::clone(&self.handler),
+            Arc::clone(&self.secret),
+            peer.to_string(),
+        );
+        session.run(self.shutdown.clone()).await;
+    }
+}
+
+/// A connection handed to tonic: plain TCP, or TLS with its first byte replayed.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<Replayed<tokio_rustls::server::TlsStream<TcpStream>>>),
+}
+
+/// A stream whose first byte was read already and is given back on the first read.
+struct Replayed<S> {
+    first: Option<u8>,
+    inner: S,
+    local: Option<SocketAddr>,
+    peer: SocketAddr,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Replayed<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if buf.remaining() > 0
+            && let Some(b) = self.first.take()
+        {
+            buf.put_slice(&[b]);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Replayed<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write(cx, data),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, data),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+impl Connected for Conn {
+    type ConnectInfo = TcpConnectInfo;
+
+    fn connect_info(&self) -> TcpConnectInfo {
+        match self {
+            Conn::Plain(s) => s.connect_info(),
+            Conn::Tls(s) => TcpConnectInfo {
+                local_addr: s.local,
+                remote_addr: Some(s.peer),
+            },
+        }
     }
 }
 

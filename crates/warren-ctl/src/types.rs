@@ -291,6 +291,28 @@ pub struct DepartRequest {
     pub member_id: String,
 }
 
+/// Habitat's `SvcUpdate` (`hab svc update`): change some spec fields of a loaded service.
+/// Every field left `None` keeps the service's current value (Habitat's `merge_svc_update`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateRequest {
+    /// The service name (the package name).
+    pub service: String,
+    /// `--group`.
+    pub group: Option<String>,
+    /// `-t/--topology`.
+    pub topology: Option<Topology>,
+    /// `-s/--strategy`.
+    pub strategy: Option<UpdateStrategy>,
+    /// `--bind`: the whole list, replacing the current one.
+    pub binds: Option<Vec<Bind>>,
+    /// `--binding-mode`.
+    pub binding_mode: Option<BindingMode>,
+    /// `--health-check-interval` in seconds (never 0).
+    pub health_check_interval_secs: Option<u64>,
+    /// `--shutdown-timeout` in seconds.
+    pub shutdown_timeout_secs: Option<u32>,
+}
+
 /// The outcome of a request that changes something.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Reply {

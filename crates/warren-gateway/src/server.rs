@@ -18,7 +18,7 @@
 //! | `/services/{svc}/{group}[/{org}]` | one ServiceQueryModel | 400 malformed service group, 404 not loaded |
 //! | `…/config` | the merged configuration | 400, 404 |
 //! | `…/health` | `{"status","stdout","stderr"}` | 503 CRITICAL, 500 UNKNOWN, 400, 404 |
-//! | `/metrics` | Prometheus text 0.0.4 | |
+//! | `/metrics` | Prometheus text 0.0.4; OpenMetrics 1.0.0 when `Accept` prefers it | |
 //!
 //! Unknown paths → 404 and other methods on known paths → 405 (with `Allow: GET, HEAD`), both
 //! with a `{"error": …}` body. Path segments are percent-decoded; a service, group or org that
@@ -50,7 +50,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{
-    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE,
+    ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE,
 };
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -280,7 +280,21 @@ pub async fn serve_with(
             // Clone the Arc and release the watch lock at once; never await while holding it.
             let snap = Arc::clone(&state.borrow());
             let auth = req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes);
-            let (route, resp) = handle(req.method(), req.uri().path(), auth, &snap, &ctx);
+            let (route, mut resp) = handle(req.method(), req.uri().path(), auth, &snap, &ctx);
+            if route == routes::METRICS
+                && resp.status() == StatusCode::OK
+                && req
+                    .headers()
+                    .get(ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(warren_metrics::wants_openmetrics)
+            {
+                resp = respond(
+                    StatusCode::OK,
+                    warren_metrics::OPENMETRICS_CONTENT_TYPE,
+                    Bytes::from(ctx.metrics.encode_openmetrics()),
+                );
+            }
             ctx.metrics
                 .http
                 .observe(route, resp.status().as_u16(), start.elapsed());

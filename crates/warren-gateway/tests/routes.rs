@@ -311,6 +311,39 @@ async fn readyz_follows_gossip_and_services() {
 }
 
 #[tokio::test]
+async fn metrics_are_openmetrics_only_for_a_scraper_that_prefers_it() {
+    let g = Gateway::start(fixtures::snapshot(), ServerConfig::default()).await;
+    let plain = g.get("/metrics").await;
+    assert_eq!(plain.status, 200);
+    assert_eq!(
+        plain.header("content-type"),
+        Some(warren_metrics::CONTENT_TYPE)
+    );
+    assert!(!plain.text().contains("# EOF"));
+    let accept = "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let open = http::get(g.addr, "GET", "/metrics", &[accept]).await;
+    assert_eq!(open.status, 200);
+    assert_eq!(
+        open.header("content-type"),
+        Some(warren_metrics::OPENMETRICS_CONTENT_TYPE)
+    );
+    assert!(open.text().ends_with("# EOF\n"), "{}", open.text());
+    // A scraper preferring the text format keeps it.
+    let prom = http::get(
+        g.addr,
+        "GET",
+        "/metrics",
+        &["Accept: text/plain;version=0.0.4,application/openmetrics-text;q=0.1"],
+    )
+    .await;
+    assert_eq!(
+        prom.header("content-type"),
+        Some(warren_metrics::CONTENT_TYPE)
+    );
+    g.stop().await;
+}
+
+#[tokio::test]
 async fn requests_are_counted_by_route_pattern() {
     let metrics = warren_metrics::Metrics::new();
     let cfg = ServerConfig {

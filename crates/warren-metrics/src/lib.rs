@@ -6,7 +6,9 @@
 //! records through its own group of methods ([`Metrics::ring`], [`Metrics::gossip`],
 //! [`Metrics::elections`], [`Metrics::services`], [`Metrics::hooks`], [`Metrics::http`],
 //! [`Metrics::k8s`]);
-//! [`Metrics::encode`] renders everything as Prometheus text format 0.0.4. Recording is a few
+//! [`Metrics::encode`] renders everything as Prometheus text format 0.0.4 (Habitat's, and what
+//! a scraper gets unless it asks otherwise), [`Metrics::encode_openmetrics`] as OpenMetrics for
+//! a scraper whose `Accept` header prefers it ([`wants_openmetrics`]). Recording is a few
 //! atomic operations (a short lock for histograms and for a label set seen for the first time),
 //! so it is safe on hot paths and from any thread; nothing here blocks on I/O.
 //!
@@ -71,6 +73,40 @@ use prometheus_client::registry::Registry;
 
 /// The content type of [`Metrics::encode`]'s output (Prometheus text format 0.0.4).
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The content type of [`Metrics::encode_openmetrics`]'s output (OpenMetrics 1.0.0).
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Whether a scraper's `Accept` header prefers OpenMetrics (`application/openmetrics-text`)
+/// to the Prometheus text format: OpenMetrics is listed with a quality above 0 and at least
+/// that of `text/plain` (and of `*/*` when `text/plain` is not named). Prometheus itself sends
+/// `application/openmetrics-text;version=1.0.0,…,text/plain;version=0.0.4;q=0.5,*/*;q=0.1`.
+/// No header, or one that does not name OpenMetrics, keeps the Prometheus text format.
+pub fn wants_openmetrics(accept: &str) -> bool {
+    let mut open: Option<f32> = None;
+    let mut plain: Option<f32> = None;
+    let mut any: Option<f32> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|v| v.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let slot = match media.as_str() {
+            "application/openmetrics-text" => &mut open,
+            "text/plain" => &mut plain,
+            "*/*" | "text/*" => &mut any,
+            _ => continue,
+        };
+        *slot = Some(slot.map_or(q, |old| old.max(q)));
+    }
+    match open {
+        Some(q) if q > 0.0 => q >= plain.or(any).unwrap_or(0.0),
+        _ => false,
+    }
+}
 
 /// Every metric family of one supervisor. Cheap to clone: clones share the same series.
 #[derive(Clone)]
@@ -257,6 +293,18 @@ impl Metrics {
             k8s,
             registry: Arc::new(r),
         }
+    }
+
+    /// Every family in OpenMetrics text 1.0.0, as `prometheus-client` writes it natively (serve
+    /// it with [`OPENMETRICS_CONTENT_TYPE`] to a scraper that asked for it,
+    /// [`wants_openmetrics`]).
+    pub fn encode_openmetrics(&self) -> String {
+        let mut open = String::with_capacity(8 * 1024);
+        // The registry, then the `# EOF` line OpenMetrics ends with.
+        if prometheus_client::encoding::text::encode(&mut open, &self.registry).is_err() {
+            return String::new();
+        }
+        open
     }
 
     /// Every family in Prometheus text format 0.0.4 (serve it with [`CONTENT_TYPE`]).
@@ -924,6 +972,49 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    #[test]
+    fn openmetrics_is_served_only_when_the_scraper_prefers_it() {
+        // Prometheus 2.x/3.x with OpenMetrics negotiation on.
+        assert!(wants_openmetrics(
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        ));
+        assert!(wants_openmetrics(
+            "Application/OpenMetrics-Text; version=1.0.0"
+        ));
+        // Prometheus with it off, curl, a browser, nothing at all.
+        assert!(!wants_openmetrics("text/plain;version=0.0.4;q=1,*/*;q=0.1"));
+        assert!(!wants_openmetrics("*/*"));
+        assert!(!wants_openmetrics("text/html,application/xhtml+xml"));
+        assert!(!wants_openmetrics(""));
+        // Named but refused, or below text/plain.
+        assert!(!wants_openmetrics("application/openmetrics-text;q=0"));
+        assert!(!wants_openmetrics(
+            "application/openmetrics-text;q=0.2,text/plain;q=0.9"
+        ));
+        // Garbage does not panic.
+        assert!(!wants_openmetrics(";;;,q=,=;"));
+    }
+
+    #[test]
+    fn the_openmetrics_exposition_is_native_and_ends_with_eof() {
+        let m = Metrics::new();
+        m.ring.local_health_set(2);
+        let open = m.encode_openmetrics();
+        assert!(open.ends_with("# EOF\n"), "{open}");
+        assert!(
+            open.contains("# TYPE warren_ring_local_health gauge"),
+            "{open}"
+        );
+        // Counters keep OpenMetrics' family name (no `_total` on TYPE), unlike encode().
+        assert!(open.contains("# TYPE warren_ring_probes counter"), "{open}");
+        let prom = m.encode();
+        assert!(
+            prom.contains("# TYPE warren_ring_probes_total counter"),
+            "{prom}"
+        );
+        assert!(!prom.contains("# EOF"), "{prom}");
+    }
 
     #[test]
     fn openmetrics_counters_become_prometheus_counters() {

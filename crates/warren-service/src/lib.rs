@@ -28,6 +28,7 @@ pub mod render;
 pub mod spec;
 pub mod spec_file;
 pub mod supervisor;
+mod user_watch;
 
 pub use config::{
     ConfigError, ConfigLayers, Layer, MAX_MERGE_DEPTH, TomlSyntax, deprecated_user_toml_path,

@@ -2,7 +2,7 @@
 //! the census, publishes its Service rumor, runs its hooks and keeps its `run` process up.
 //!
 //! Each task reacts to: a new census (re-render; gossiped config; election and bind gates), a
-//! changed `user.toml` (polled every second), its process exiting (restart with backoff), its
+//! changed `user.toml` (watched with inotify, `crate::user_watch`), its process exiting (restart with backoff), its
 //! timers (start after backoff, health checks), a forwarded signal, and shutdown (the stop
 //! sequence). Hooks that run beside the process (`post-run`, `health-check`, `reconfigure`,
 //! `suitability`, `file-updated`) run as their own tasks, so a slow hook delays nothing but
@@ -39,9 +39,28 @@ use crate::hooks::{HealthStatus, HookKind, HookRun, HookRunner, Verdict, copy_li
 use crate::plan::{DEFAULT_SVC_USER, Package};
 use crate::render::{PlanRenderer, RenderError, write_outputs};
 use crate::spec::{BindingMode, ServiceSpec, Topology};
+use crate::user_watch::UserTomlWatch;
 
-/// How often `user.toml` is looked at.
-const USER_TOML_POLL: Duration = Duration::from_secs(1);
+/// When the health check after the first OK one runs: a point in `(0, interval]` picked by
+/// `r` (Habitat schedules it at a random point of the interval, then every interval).
+pub(crate) fn splay(interval: Duration, r: u64) -> Duration {
+    let ms = u64::try_from(interval.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    Duration::from_millis(1 + r % ms)
+}
+
+/// A random number without an RNG to carry: std's `RandomState` is seeded from the OS once
+/// per thread and moves on with every instance, which is enough to spread health checks.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+/// How long the loop sleeps when no timer is due (it wakes for its inputs anyway).
+const IDLE_WAKE: Duration = Duration::from_secs(60);
 /// Pause between `post-run` attempts (Habitat retries without one).
 const POST_RUN_RETRY: Duration = Duration::from_secs(1);
 /// Longest wait after a failed health check (spec §9).
@@ -356,6 +375,7 @@ pub fn spawn(
         next_start: None,
         health: HealthStatus::Unknown,
         next_health: None,
+        first_ok_pending: false,
         in_flight: JoinSet::new(),
         busy: BTreeSet::new(),
         census: None,
@@ -453,6 +473,9 @@ struct Service {
     next_start: Option<Instant>,
     health: HealthStatus,
     next_health: Option<Instant>,
+    /// The next OK health check is the first since the process started: the one after it is
+    /// splayed ([`splay`]).
+    first_ok_pending: bool,
     in_flight: JoinSet<(HookKind, Option<HookRun>)>,
     busy: BTreeSet<HookKind>,
     census: Option<Arc<CensusRing>>,
@@ -478,20 +501,23 @@ impl Service {
         if let Err(e) = self.prepare_dirs() {
             error!(service_group = %self.sg, error = %e, "cannot create the service directories");
         }
+        // Watched before the first read, so a change in between is not missed.
+        let mut user_toml = UserTomlWatch::new(&self.user_toml_path);
+        tracing::debug!(service_group = %self.sg, inotify = user_toml.is_notify(), "watching user.toml");
         self.read_user_toml();
         self.census = census.borrow_and_update().clone();
         self.refresh();
-        let mut next_poll = Instant::now() + USER_TOML_POLL;
         loop {
             self.act(&shutdown).await;
             if shutdown.is_cancelled() {
                 break;
             }
-            let deadline = [Some(next_poll), self.next_start, self.next_health]
+            // With no timer due, the loop waits for its other inputs alone.
+            let deadline = [self.next_start, self.next_health]
                 .into_iter()
                 .flatten()
                 .min()
-                .unwrap_or(next_poll);
+                .unwrap_or_else(|| Instant::now() + IDLE_WAKE);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 changed = census.changed() => {
@@ -528,14 +554,12 @@ impl Service {
                         self.publish_status();
                     }
                 },
-                _ = sleep_until(deadline) => {
-                    if Instant::now() >= next_poll {
-                        next_poll = Instant::now() + USER_TOML_POLL;
-                        if self.read_user_toml() {
-                            self.refresh();
-                        }
+                () = user_toml.changed() => {
+                    if self.read_user_toml() {
+                        self.refresh();
                     }
                 }
+                _ = sleep_until(deadline) => {}
             }
         }
         self.stop("the supervisor is stopping").await;
@@ -901,6 +925,7 @@ impl Service {
         }
         self.next_start = None;
         self.next_health = Some(Instant::now());
+        self.first_ok_pending = true;
         self.publish_status();
         self.spawn_hook(HookKind::PostRun, Duration::ZERO);
         if self.spec.topology == Topology::Leader {
@@ -1031,7 +1056,12 @@ impl Service {
                 self.status.send_modify(|s| s.health_output = output);
                 self.set_health(health);
                 let interval = self.spec.health_check_interval;
-                let next = if health == HealthStatus::Ok {
+                let next = if health == HealthStatus::Ok && self.first_ok_pending {
+                    // Habitat's splay: services started together (a ring's members, a
+                    // restarted supervisor's services) do not check their health in step.
+                    self.first_ok_pending = false;
+                    splay(interval, random_u64())
+                } else if health == HealthStatus::Ok {
                     interval
                 } else {
                     interval.min(UNHEALTHY_RECHECK)
@@ -1193,7 +1223,26 @@ fn chown_tree(path: &Path, user: UserIds) -> std::io::Result<()> {
 mod tests {
     use std::io::{Cursor, Read, Seek, SeekFrom, Write as _};
 
-    use super::{HEALTH_OUTPUT_CAP, read_capped, read_tail};
+    use std::time::Duration;
+
+    use super::{HEALTH_OUTPUT_CAP, random_u64, read_capped, read_tail, splay};
+
+    #[test]
+    fn the_check_after_the_first_ok_is_splayed_within_the_interval() {
+        let interval = Duration::from_secs(30);
+        for r in [0, 1, 29_999, 30_000, u64::MAX] {
+            let d = splay(interval, r);
+            assert!(d > Duration::ZERO && d <= interval, "{r}: {d:?}");
+        }
+        assert_eq!(splay(interval, 0), Duration::from_millis(1));
+        assert_eq!(splay(interval, 29_999), interval);
+        // Random draws spread over the interval rather than all landing on its end.
+        let draws: Vec<Duration> = (0..64).map(|_| splay(interval, random_u64())).collect();
+        assert!(draws.iter().any(|d| *d < interval / 2), "{draws:?}");
+        assert!(draws.iter().any(|d| *d > interval / 2), "{draws:?}");
+        // A zero interval (never configured so, but never a panic).
+        assert_eq!(splay(Duration::ZERO, 7), Duration::from_millis(1));
+    }
 
     /// A reader that counts the bytes read through it.
     struct Counting<R> {

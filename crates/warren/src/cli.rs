@@ -485,6 +485,9 @@ pub(crate) enum ProfileArg {
     Habitat,
 }
 
+/// What the control TLS flags mean without a value: Habitat's directory, below `--fs-root`.
+pub(crate) const CTL_KEYS_DEFAULT: &str = "/hab/cache/keys/ctl";
+
 /// `warren run` flags.
 #[derive(Args, Debug)]
 pub(crate) struct RunArgs {
@@ -507,6 +510,20 @@ pub(crate) struct RunArgs {
     /// authorities (PEM) are served; needs `--key` and `--certs`.
     #[arg(long, value_name = "PEM", requires = "key")]
     pub ca_certs: Option<PathBuf>,
+    /// TLS for the control port (Habitat's flag): the server's certificate chain, a PEM file or
+    /// a directory (its newest `*.crt.pem`); without a value `<fs-root>/hab/cache/keys/ctl`.
+    /// With `--ctl-server-key` or alone (the key then from the same default directory).
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = CTL_KEYS_DEFAULT)]
+    pub ctl_server_certificate: Option<PathBuf>,
+    /// TLS for the control port: the server's private key, a PEM file or a directory (its
+    /// newest `*.key.pem`); without a value `<fs-root>/hab/cache/keys/ctl`.
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = CTL_KEYS_DEFAULT)]
+    pub ctl_server_key: Option<PathBuf>,
+    /// TLS for the control port: only clients with a certificate issued by these authorities
+    /// (a PEM file, or every `*.pem` of a directory) are served; without a value
+    /// `<fs-root>/hab/cache/keys/ctl`. Needs the server's certificate or key.
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = CTL_KEYS_DEFAULT)]
+    pub ctl_client_ca_certificate: Option<PathBuf>,
     /// Control API listen address (gRPC; `warren svc …`, `warren config apply`, …).
     #[arg(long, env = "HAB_LISTEN_CTL", default_value = "127.0.0.1:9632")]
     pub listen_ctl: SocketAddr,

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, mpsc, watch};
 use warren_ctl::{
     ConfigApplyRequest, CtlError, DepartRequest, FileUploadRequest, LoadRequest, Reply,
-    StartRequest, StatusRequest, StopRequest, UnloadRequest,
+    StartRequest, StatusRequest, StopRequest, UnloadRequest, UpdateRequest,
 };
 use warren_net::RingCommand;
 use warren_ring::{CensusRing, MemberId, Rumor, ServiceGroup};
@@ -34,11 +34,23 @@ pub(crate) struct Ctl {
     pub member_id: MemberId,
     /// `<fs_root>/hab/pkgs`: where Habitat's `SvcLoad` finds a package by its identifier.
     pub pkgs_root: PathBuf,
+    /// Habitat's `SupRestart`: set, then the stop begins; `run` re-executes the binary at the
+    /// end of a stop it finds set.
+    pub restart: Arc<std::sync::atomic::AtomicBool>,
+    /// Cancelled to stop the services and then the ring (the path of SIGTERM).
+    pub stop: tokio_util::sync::CancellationToken,
 }
 
+/// How long `SupRestart` waits before stopping, so its reply reaches the client first.
+const RESTART_REPLY_GRACE: Duration = Duration::from_millis(200);
+
 impl Ctl {
-    fn spec(&self, req: &LoadRequest) -> Result<ServiceSpec, CtlError> {
-        let pkg = read_package(&req.plan_path)
+    async fn spec(&self, req: &LoadRequest) -> Result<ServiceSpec, CtlError> {
+        // Reading a plan runs `bash` (plan.sh is sourced): off the async threads.
+        let dir = req.plan_path.clone();
+        let pkg = tokio::task::spawn_blocking(move || read_package(&dir))
+            .await
+            .map_err(|e| CtlError::Internal(format!("reading the plan failed: {e}")))?
             .map_err(|e| CtlError::InvalidArgument(format!("{e:#}")))?;
         let mut spec = ServiceSpec::new(pkg);
         spec.group.clone_from(&req.group);
@@ -94,7 +106,7 @@ fn not_loaded(e: anyhow::Error) -> CtlError {
 #[warren_ctl::async_trait]
 impl warren_ctl::ControlHandler for Ctl {
     async fn load(&self, req: LoadRequest) -> Result<Reply, CtlError> {
-        let spec = self.spec(&req)?;
+        let spec = self.spec(&req).await?;
         let name = spec.package.name().to_owned();
         let sg = spec.service_group();
         let mut services = self.services.lock().await;
@@ -267,9 +279,87 @@ impl warren_ctl::ControlHandler for Ctl {
         Ok(Reply::new(format!("departing member {id}")))
     }
 
+    async fn update(&self, req: UpdateRequest) -> Result<Reply, CtlError> {
+        let name = req.service.clone();
+        let registry = self.services.lock().await.registry();
+        let Some((_, view)) = crate::services::views(&registry)
+            .into_iter()
+            .find(|(n, _)| *n == name)
+        else {
+            return Err(CtlError::NotFound(format!("service {name} is not loaded")));
+        };
+        let spec = updated_spec(&view.spec, &req)?;
+        let desired = view.status.borrow().desired;
+        let persist = view.spec_file.is_some();
+        let services = Arc::clone(&self.services);
+        // Habitat queues the update for its main loop and replies at once; the service is
+        // stopped (within its shutdown budget) and started again with the new spec.
+        tokio::spawn(async move {
+            let mut services = services.lock().await;
+            if let Err(e) = services.unload(&name, None).await {
+                tracing::warn!(service = %name, "update: {e:#}");
+                return;
+            }
+            match services.load(spec, &view.plan_path, persist, desired) {
+                Ok(()) => tracing::info!(service = %name, "updated"),
+                Err(e) => tracing::error!(service = %name, "update: cannot load again: {e:#}"),
+            }
+        });
+        Ok(Reply::new(format!("updating {}", req.service)))
+    }
+
+    async fn restart(&self) -> Result<Reply, CtlError> {
+        self.restart
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let stop = self.stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(RESTART_REPLY_GRACE).await;
+            tracing::info!("restart requested: stopping, then starting again");
+            stop.cancel();
+        });
+        Ok(Reply::new(
+            "restarting the supervisor: services stop, then everything starts again",
+        ))
+    }
+
     async fn package_dir(&self, ident: &str) -> Result<PathBuf, CtlError> {
         installed_package(&self.pkgs_root, ident)
     }
+}
+
+/// `spec` with the fields of `req` that are given (Habitat's `merge_svc_update`).
+fn updated_spec(spec: &ServiceSpec, req: &UpdateRequest) -> Result<ServiceSpec, CtlError> {
+    let mut spec = spec.clone();
+    if let Some(g) = &req.group {
+        spec.group.clone_from(g);
+    }
+    if let Some(t) = req.topology {
+        spec.topology = match t {
+            warren_ctl::Topology::Standalone => Topology::Standalone,
+            warren_ctl::Topology::Leader => Topology::Leader,
+        };
+    }
+    if let Some(m) = req.binding_mode {
+        spec.binding_mode = match m {
+            warren_ctl::BindingMode::Strict => BindingMode::Strict,
+            warren_ctl::BindingMode::Relaxed => BindingMode::Relaxed,
+        };
+    }
+    if let Some(binds) = &req.binds {
+        spec.binds = binds
+            .iter()
+            .map(|b| Bind::parse(&format!("{}:{}", b.name, b.service_group)))
+            .collect::<Result<_, _>>()
+            .map_err(CtlError::InvalidArgument)?;
+    }
+    if let Some(s) = req.health_check_interval_secs {
+        spec.health_check_interval = Duration::from_secs(s.max(1));
+    }
+    if let Some(s) = req.shutdown_timeout_secs {
+        spec.shutdown_timeout = Some(Duration::from_secs(u64::from(s)));
+    }
+    spec.checked_binds().map_err(CtlError::InvalidArgument)?;
+    Ok(spec)
 }
 
 /// The installed package directory for `ORIGIN/NAME[/VERSION[/RELEASE]]` under `pkgs_root`:

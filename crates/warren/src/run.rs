@@ -104,6 +104,41 @@ fn tls_config(args: &RunArgs) -> Result<Option<warren_gateway::TlsConfig>> {
     }
 }
 
+/// The control port's TLS (`--ctl-server-certificate`, `--ctl-server-key`,
+/// `--ctl-client-ca-certificate`): on when the certificate or the key is given; a flag given
+/// without a value, or left out beside the other, means Habitat's directory under `--fs-root`.
+fn ctl_tls_config(args: &RunArgs) -> Result<Option<warren_ctl::CtlTls>> {
+    let default = args.fs_root.join(warren_ctl::DEFAULT_CTL_KEYS_DIR);
+    let resolve = |p: &Option<std::path::PathBuf>| {
+        p.as_ref().map(|p| {
+            if p.as_os_str() == crate::cli::CTL_KEYS_DEFAULT {
+                default.clone()
+            } else {
+                p.clone()
+            }
+        })
+    };
+    let (cert, key, ca) = (
+        resolve(&args.ctl_server_certificate),
+        resolve(&args.ctl_server_key),
+        resolve(&args.ctl_client_ca_certificate),
+    );
+    if cert.is_none() && key.is_none() {
+        if ca.is_some() {
+            bail!(
+                "--ctl-client-ca-certificate needs TLS on the control port: give --ctl-server-key \
+                 and --ctl-server-certificate too"
+            );
+        }
+        return Ok(None);
+    }
+    let cert = cert.unwrap_or_else(|| default.clone());
+    let key = key.unwrap_or_else(|| default.clone());
+    warren_ctl::CtlTls::load(&cert, &key, ca.as_deref())
+        .map(Some)
+        .map_err(|e| anyhow!("control port TLS: {e}"))
+}
+
 /// Habitat's feature flag `HAB_FEAT_REDACT_HTTP` (set, whatever its value): the HTTP gateway
 /// closes `/butterfly`, `/census` and `…/config`, and leaves `cfg` out of service objects.
 fn redact_http() -> bool {
@@ -285,9 +320,12 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let services_registry = services.registry();
     let services = Arc::new(tokio::sync::Mutex::new(services));
 
+    // Habitat's `SupRestart` sets it; the stop that follows ends in a re-exec.
+    let restart_requested = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // The control API: authenticated with CTL_SECRET (created on first run).
     let secret = warren_ctl::CtlSecret::load_or_create(&layout.sup_root)
         .map_err(|e| anyhow!("control secret: {e}"))?;
+    let ctl_tls = ctl_tls_config(&args)?;
     let ctl_listener = tokio::net::TcpListener::bind(args.listen_ctl)
         .await
         .map_err(|e| anyhow!("cannot bind the control API {}: {e}", args.listen_ctl))?;
@@ -301,12 +339,15 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         hook_timeout: Duration::from_secs(args.load.hook_timeout.max(1)),
         member_id: member_id.clone(),
         pkgs_root: args.fs_root.join("hab/pkgs"),
+        restart: Arc::clone(&restart_requested),
+        stop: services_stop.clone(),
     };
-    let ctl_task = tokio::spawn(warren_ctl::serve(
+    let ctl_task = tokio::spawn(warren_ctl::serve_with(
         ctl_listener,
         Arc::new(ctl),
         secret,
         shutdown.child_token(),
+        ctl_tls,
     ));
     let (snap_tx, snap_rx) = watch::channel(Arc::new(Snapshot::default()));
     let http = if args.http_disable {
@@ -422,6 +463,11 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         error!(error = %e, "HTTP gateway failed");
     }
     match exit {
+        warren_net::Exit::Shutdown
+            if restart_requested.load(std::sync::atomic::Ordering::SeqCst) =>
+        {
+            Err(reexec())
+        }
         warren_net::Exit::Shutdown => {
             info!("stopped");
             Ok(ExitCode::SUCCESS)
@@ -629,6 +675,21 @@ fn local_cut_file(args: &RunArgs) -> Result<Option<PathBuf>> {
         )),
         other => Ok(other.clone()),
     }
+}
+
+/// Habitat's `SupRestart`: everything has stopped (services, ring left, state written); the
+/// same binary is executed again with the same arguments, in this process (the PID stays, so
+/// as PID 1 the container lives on). Returns only if the exec failed.
+fn reexec() -> anyhow::Error {
+    use std::os::unix::process::CommandExt;
+    info!("stopped; restarting");
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_else(|| "warren".into());
+    let err = std::process::Command::new("/proc/self/exe")
+        .arg0(argv0)
+        .args(args)
+        .exec();
+    anyhow!("restart: cannot execute the supervisor again: {err}")
 }
 
 #[cfg(test)]

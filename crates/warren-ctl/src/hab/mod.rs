@@ -12,8 +12,8 @@
 //! - `proto` (private): prost messages of `sup.ctl`, `sup.types`, `sup.net`, compiled from
 //!   `proto/sup/*.proto`, Warren's own files with the spec's field names and numbers.
 //!
-//! Not here: TLS for the control port, decrypting `--user` payloads, `SvcUpdate` and
-//! `SupRestart` (answered `NetErr NotSupported`).
+//! Not here: TLS for the control port (`crate::tls`, applied by `crate::server` before a
+//! session starts), decrypting `--user` payloads.
 
 pub mod frame;
 pub mod session;

@@ -16,9 +16,14 @@
 //!    id, a body that is not the message it claims — get `NetErr` and close the connection; a
 //!    refused request (not found, conflict, too large) keeps it open, as the reply is complete.
 //!
-//! Not here: accepting and telling protocols apart (`crate::server`), TLS, and anything a request
-//! means to the supervisor (the handler's). Encrypted config and files (`is_encrypted`), and
-//! `SvcUpdate` and `SupRestart`, are answered `NetErr{NotSupported}` with a message saying so.
+//! `SvcUpdate` replies `ConsoleLine("Updating IDENT")` then `NetOk` as soon as the handler has
+//! accepted the change (Habitat queues it for its main loop); `SupRestart` replies the handler's
+//! line and `NetOk` before the supervisor restarts (Habitat sends nothing and exits; the `hab`
+//! CLI reads either as success).
+//!
+//! Not here: accepting and telling protocols apart, and TLS (`crate::server`), and anything a
+//! request means to the supervisor (the handler's). Encrypted config and files
+//! (`is_encrypted`) are answered `NetErr{NotSupported}` with a message saying so.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,7 +42,7 @@ use crate::types::{
     Bind, BindingMode, ConfigApplyRequest, DEFAULT_GROUP, DEFAULT_HEALTH_CHECK_INTERVAL_SECS,
     DepartRequest, DesiredState, FileUploadRequest, LoadRequest, ProcessState, Reply,
     ServiceStatus, StartRequest, StatusRequest, StopRequest, Topology, UnloadRequest,
-    UpdateStrategy,
+    UpdateRequest, UpdateStrategy,
 };
 use crate::validate::{MAX_PAYLOAD_BYTES, validate_filename, validate_toml};
 
@@ -420,6 +425,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     .await?;
                 Ok(reply.into_outs())
             }
+            "SvcUpdate" => {
+                let req = ctl::SvcUpdate::decode(body)?;
+                let ident = need(req.ident.clone(), "ident")?;
+                let update = update_request(req, ident.name.clone())?;
+                h.update(update).await?;
+                // Habitat's words: the update is queued, the reply comes at once.
+                Ok(Reply::new(format!("Updating {}", ident_text(&ident))).into_outs())
+            }
+            "SupRestart" => {
+                ctl::SupRestart::decode(body)?;
+                Ok(h.restart().await?.into_outs())
+            }
             other => Err(Refusal::Net(
                 net::ErrCode::NotSupported,
                 format!("{other} is not supported by Warren yet"),
@@ -513,51 +530,56 @@ fn ident_text(i: &types::PackageIdent) -> String {
     s
 }
 
-fn load_request(
-    req: ctl::SvcLoad,
-    plan_path: PathBuf,
-    force: bool,
-) -> Result<LoadRequest, Refusal> {
-    let bad = |field: &str, n: i32| {
-        Refusal::Net(
-            net::ErrCode::InvalidPayload,
-            format!("unknown {field} value {n}"),
-        )
-    };
-    let topology = match req.topology {
-        None => Topology::Standalone,
-        Some(n) => match types::Topology::try_from(n).map_err(|_| bad("topology", n))? {
+fn bad_enum(field: &str, n: i32) -> Refusal {
+    Refusal::Net(
+        net::ErrCode::InvalidPayload,
+        format!("unknown {field} value {n}"),
+    )
+}
+
+fn topology(n: i32) -> Result<Topology, Refusal> {
+    Ok(
+        match types::Topology::try_from(n).map_err(|_| bad_enum("topology", n))? {
             types::Topology::Standalone => Topology::Standalone,
             types::Topology::Leader => Topology::Leader,
         },
-    };
-    let strategy = match req.update_strategy {
-        None => UpdateStrategy::None,
-        Some(n) => {
-            match types::UpdateStrategy::try_from(n).map_err(|_| bad("update_strategy", n))? {
-                types::UpdateStrategy::None => UpdateStrategy::None,
-                types::UpdateStrategy::AtOnce => UpdateStrategy::AtOnce,
-                types::UpdateStrategy::Rolling => UpdateStrategy::Rolling,
-            }
-        }
-    };
-    let binding_mode = match req.binding_mode {
-        None => BindingMode::Strict,
-        Some(n) => match types::BindingMode::try_from(n).map_err(|_| bad("binding_mode", n))? {
+    )
+}
+
+fn strategy(n: i32) -> Result<UpdateStrategy, Refusal> {
+    Ok(
+        match types::UpdateStrategy::try_from(n).map_err(|_| bad_enum("update_strategy", n))? {
+            types::UpdateStrategy::None => UpdateStrategy::None,
+            types::UpdateStrategy::AtOnce => UpdateStrategy::AtOnce,
+            types::UpdateStrategy::Rolling => UpdateStrategy::Rolling,
+        },
+    )
+}
+
+fn binding_mode(n: i32) -> Result<BindingMode, Refusal> {
+    Ok(
+        match types::BindingMode::try_from(n).map_err(|_| bad_enum("binding_mode", n))? {
             types::BindingMode::Strict => BindingMode::Strict,
             types::BindingMode::Relaxed => BindingMode::Relaxed,
         },
-    };
-    let binds = req
-        .binds
-        .map(|l| l.binds)
-        .unwrap_or_default()
+    )
+}
+
+fn binds(list: ctl::ServiceBindList) -> Vec<Bind> {
+    list.binds
         .into_iter()
         .map(|b| Bind {
             name: b.name,
             service_group: group_text(&b.service_group),
         })
-        .collect();
+        .collect()
+}
+
+fn load_request(
+    req: ctl::SvcLoad,
+    plan_path: PathBuf,
+    force: bool,
+) -> Result<LoadRequest, Refusal> {
     Ok(LoadRequest {
         plan_path,
         group: req
@@ -565,16 +587,35 @@ fn load_request(
             .filter(|g| !g.is_empty())
             .unwrap_or_else(|| DEFAULT_GROUP.to_owned()),
         org: None,
-        topology,
-        strategy,
-        binds,
-        binding_mode,
+        topology: req.topology.map_or(Ok(Topology::Standalone), topology)?,
+        strategy: req
+            .update_strategy
+            .map_or(Ok(UpdateStrategy::None), strategy)?,
+        binds: req.binds.map(binds).unwrap_or_default(),
+        binding_mode: req
+            .binding_mode
+            .map_or(Ok(BindingMode::Strict), binding_mode)?,
         health_check_interval_secs: req
             .health_check_interval
             .map_or(DEFAULT_HEALTH_CHECK_INTERVAL_SECS, |h| h.seconds.max(1)),
         shutdown_timeout_secs: req.shutdown_timeout,
         config_from: req.config_from.filter(|c| !c.is_empty()).map(PathBuf::from),
         force,
+    })
+}
+
+/// `SvcUpdate` as the handler's request: only the fields the message carries (an empty group
+/// is no group, as the `hab` CLI sends none when `--group` is not given).
+fn update_request(req: ctl::SvcUpdate, service: String) -> Result<UpdateRequest, Refusal> {
+    Ok(UpdateRequest {
+        service,
+        group: req.group.filter(|g| !g.is_empty()),
+        topology: req.topology.map(topology).transpose()?,
+        strategy: req.update_strategy.map(strategy).transpose()?,
+        binds: req.binds.map(binds),
+        binding_mode: req.binding_mode.map(binding_mode).transpose()?,
+        health_check_interval_secs: req.health_check_interval.map(|h| h.seconds.max(1)),
+        shutdown_timeout_secs: req.shutdown_timeout,
     })
 }
 
