@@ -319,10 +319,15 @@ pub fn merge_election(s: &Election, r: &Election) -> Merged<Election> {
     if r.status == finished && s.status == finished && r.term == s.term {
         // Two results of one term (possible only after a split). Habitat takes whichever arrived
         // last, so two members can swap results forever; Warren keeps the better candidate.
+        // Copies of the same result differ only in votes: a member that came back after the
+        // result finished votes into it. Take the union, so every holder ends with the same
+        // voters; a holder left with fewer would judge the committed electorate by them, and
+        // one of them dying would leave it without quorum for good (a member killed, back on its
+        // state before it was confirmed dead, then cut off: `warren-sim restart-cut`).
         return match (r.suitability, &r.member_id).cmp(&(s.suitability, &s.member_id)) {
             Ordering::Greater => Merged::Replaced(r.clone()),
             Ordering::Less => Merged::KeepSharing,
-            Ordering::Equal => Merged::Unchanged,
+            Ordering::Equal => absorb_votes(s, r),
         };
     }
     if r.term >= s.term && r.status == finished {
@@ -457,6 +462,21 @@ mod tests {
         let s = election("z", 1, 9, ElectionStatus::Running, &["z"]);
         let r = election("a", 1, 0, ElectionStatus::Finished, &["a"]);
         assert_eq!(merge_election(&s, &r), Merged::Replaced(r.clone()));
+    }
+
+    #[test]
+    fn copies_of_one_result_converge_on_the_union_of_their_votes() {
+        let fewer = election("a", 3, 0, ElectionStatus::Finished, &["a", "b"]);
+        let more = election("a", 3, 0, ElectionStatus::Finished, &["a", "b", "c"]);
+        let Merged::Replaced(m) = merge_election(&fewer, &more) else {
+            panic!("the holder with fewer votes must take the missing one")
+        };
+        assert_eq!(m.votes, more.votes);
+        assert_eq!(merge_election(&more, &fewer), Merged::Unchanged);
+        // Votes in another order are the same voters: nothing to change either way.
+        let reordered = election("a", 3, 0, ElectionStatus::Finished, &["c", "a", "b"]);
+        assert_eq!(merge_election(&more, &reordered), Merged::Unchanged);
+        assert_eq!(merge_election(&reordered, &more), Merged::Unchanged);
     }
 
     #[test]

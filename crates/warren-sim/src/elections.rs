@@ -197,7 +197,7 @@ fn until_agreed(
                     let e = r.election(GROUP, ElectionKind::Leader);
                     let v = r.electorate(GROUP, ElectionKind::Leader);
                     eprintln!(
-                        "  {i} live={} e={:?} pop={} el={} q={:?}",
+                        "  {i} live={} e={:?} pop={} el={} q={:?} agreed={:?}",
                         s.is_live(i),
                         e.map(|e| (
                             s.index_of(&e.member_id),
@@ -212,6 +212,11 @@ fn until_agreed(
                         v.map_or(0, |v| v.population.len()),
                         v.map_or(0, |v| v.electorate.len()),
                         v.map(|v| v.quorum),
+                        v.map(|v| v
+                            .agreed
+                            .iter()
+                            .filter_map(|a| s.index_of(a))
+                            .collect::<Vec<_>>()),
                     );
                 }
             }
@@ -314,6 +319,89 @@ fn failover_trials(name: &str, p: &Params, stop: Stop) -> Result<Value> {
         json!(failovers.last().copied().map(round3)),
     );
     m.insert("stuck".into(), json!(stuck));
+    m.insert("dual_leaders_with_quorum".into(), json!(dual));
+    Ok(Value::Object(m))
+}
+
+/// `restart-cut`: every member of the ring (`--nodes`, 3 on a local ring) runs the group. Its
+/// leader is killed, comes back on its state after a random 0.5–3.5 s (often before the others
+/// confirmed it dead) and is cut off from the rest 0–4 s later, `--runs` times (default 50),
+/// healing and settling 12 s between rounds: the rest of the group must agree on another leader
+/// within 40 s. A local ring found this sequence (`warren local kill`, `start`, `partition`):
+/// the member that came back last held the previous result without its own vote, judged the
+/// committed electorate by the voters it held, and the group stayed leaderless.
+pub fn restart_cut(p: &Params) -> Result<Value> {
+    let (mut sim, _) = form_ring(p, Config::profile(p.profile))?;
+    sim.persist = true;
+    // The whole ring, as on a local ring.
+    let group: Vec<usize> = (0..sim.nodes.len()).collect();
+    for &i in &group {
+        load(&mut sim, i);
+    }
+    let mut dual = 0;
+    let limit = Duration::from_secs(40);
+    until_agreed(&mut sim, &group, Duration::from_secs(60), &mut dual, None).ok_or_else(|| {
+        ScenarioError(format!(
+            "seed {}: the first election never finished",
+            p.seed
+        ))
+    })?;
+    let trials = if p.runs == 0 { 50 } else { p.runs };
+    let mut failovers = Vec::new();
+    let mut stuck = 0u64;
+    let mut stuck_rounds = Vec::new();
+    for round in 0..trials {
+        sim.heal();
+        // Settle; traced like the failovers.
+        for _ in 0..24 {
+            sim.run_for(Duration::from_millis(500));
+            if std::env::var_os("WARREN_SIM_TRACE_ELECTIONS").is_some() {
+                trace_group(&sim, &group, "settle");
+            }
+        }
+        let Some((leader, _)) = agreed_leader(&sim, &group) else {
+            stuck += 1;
+            stuck_rounds.push(round);
+            continue;
+        };
+        let back_after = Duration::from_millis(500 + sim.random_index(3000) as u64);
+        if std::env::var_os("WARREN_SIM_TRACE_ELECTIONS").is_some() {
+            eprintln!(
+                "t={:.3} round {round}: kill leader {leader}",
+                sim.now.as_secs_f64()
+            );
+        }
+        let cut_after = Duration::from_millis(sim.random_index(4000) as u64);
+        sim.crash(leader);
+        sim.run_for(back_after);
+        let peers: Vec<usize> = group.iter().copied().filter(|&i| i != leader).collect();
+        sim.start(leader, &peers);
+        load(&mut sim, leader);
+        sim.run_for(cut_after);
+        sim.isolate(leader);
+        let rest: Vec<usize> = peers;
+        match until_agreed(&mut sim, &rest, limit, &mut dual, Some(leader)) {
+            Some(s) => failovers.push(s),
+            None => {
+                stuck += 1;
+                stuck_rounds.push(round);
+            }
+        }
+    }
+    failovers.sort_by(f64::total_cmp);
+    let mut m = header("restart-cut", p, &sim);
+    m.insert("group_size".into(), json!(group.len()));
+    m.insert("trials".into(), json!(trials));
+    m.insert(
+        "failover_p50_s".into(),
+        json!(percentile(&failovers, 0.5).map(round3)),
+    );
+    m.insert(
+        "failover_max_s".into(),
+        json!(failovers.last().copied().map(round3)),
+    );
+    m.insert("stuck".into(), json!(stuck));
+    m.insert("stuck_rounds".into(), json!(stuck_rounds));
     m.insert("dual_leaders_with_quorum".into(), json!(dual));
     Ok(Value::Object(m))
 }

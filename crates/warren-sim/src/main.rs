@@ -13,7 +13,7 @@ use warren_sim::scenario::{self, Params};
 #[command(name = "warren-sim", version, about)]
 struct Args {
     /// One of: converge, crash, loss, slow, rumor, join, churn, election, election-fuzz, graceful,
-    /// replace.
+    /// replace, restart-cut.
     scenario: String,
     /// Ring size.
     #[arg(long, default_value_t = 50)]

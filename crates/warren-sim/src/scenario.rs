@@ -95,6 +95,7 @@ pub const SCENARIOS: &[&str] = &[
     "election-fuzz",
     "graceful",
     "replace",
+    "restart-cut",
 ];
 
 /// Runs the scenario called `name`.
@@ -112,6 +113,7 @@ pub fn run(name: &str, p: &Params) -> Result<Value> {
         "election-fuzz" => crate::elections::election_fuzz(p)?,
         "graceful" => crate::elections::graceful(p)?,
         "replace" => crate::elections::replace(p)?,
+        "restart-cut" => crate::elections::restart_cut(p)?,
         other => {
             return Err(ScenarioError(format!(
                 "unknown scenario {other:?}; expected one of {}",
