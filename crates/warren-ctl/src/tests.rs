@@ -176,6 +176,7 @@ fn sample_statuses() -> Vec<ServiceStatus> {
 
 fn full_load() -> LoadRequest {
     LoadRequest {
+        ident: None,
         plan_path: PathBuf::from("/plans/redis"),
         group: "prod".to_owned(),
         org: Some("acme".to_owned()),
@@ -343,12 +344,14 @@ async fn every_rpc_round_trips_its_fields() {
     };
     c.status(one.clone()).await.unwrap();
     let cfg = ConfigApplyRequest {
+        encrypted: false,
         service_group: "redis.default@acme".into(),
         version: u64::MAX,
         toml: b"port = 6380\n[tls]\nenabled = true\n".to_vec(),
     };
     c.config_apply(cfg.clone()).await.unwrap();
     let file = FileUploadRequest {
+        encrypted: false,
         service_group: "redis.default".into(),
         version: 42,
         filename: "ca.pem".into(),
@@ -417,6 +420,7 @@ async fn wrong_or_missing_secret_is_unauthenticated_for_every_rpc() {
         wrong.status(StatusRequest::default()).await.map(drop),
         wrong
             .config_apply(ConfigApplyRequest {
+                encrypted: false,
                 service_group: "x.y".into(),
                 version: 1,
                 toml: vec![],
@@ -425,6 +429,7 @@ async fn wrong_or_missing_secret_is_unauthenticated_for_every_rpc() {
             .map(drop),
         wrong
             .file_upload(FileUploadRequest {
+                encrypted: false,
                 service_group: "x.y".into(),
                 version: 1,
                 filename: "f".into(),
@@ -495,6 +500,7 @@ async fn oversized_uploads_are_refused_by_client_and_server() {
     let h = Harness::start(Fake::default()).await;
     let c = h.client().await;
     let upload = |len: usize| FileUploadRequest {
+        encrypted: false,
         service_group: "redis.default".into(),
         version: 2,
         filename: "big.bin".into(),
@@ -553,6 +559,7 @@ async fn invalid_toml_is_refused_with_the_parsers_message_on_both_sides() {
 
     let e = c
         .config_apply(ConfigApplyRequest {
+            encrypted: false,
             service_group: "redis.default".into(),
             version: 2,
             toml: bad.clone(),
@@ -656,6 +663,7 @@ async fn malformed_requests_are_invalid_argument() {
         .client()
         .await
         .file_upload(FileUploadRequest {
+            encrypted: false,
             service_group: "redis.default".into(),
             version: 1,
             filename: "a/b".into(),

@@ -291,6 +291,7 @@ async fn set_cfg_and_file_put_reach_the_handler_with_their_checks() {
     assert_eq!(
         h.fake.calls().last(),
         Some(&Call::ConfigApply(ConfigApplyRequest {
+            encrypted: false,
             service_group: "redis.default".to_owned(),
             version: 4,
             toml: b"port = 6380\n".to_vec(),
@@ -334,6 +335,7 @@ async fn set_cfg_and_file_put_reach_the_handler_with_their_checks() {
     assert_eq!(
         h.fake.calls().last(),
         Some(&Call::FileUpload(FileUploadRequest {
+            encrypted: false,
             service_group: "redis.default".to_owned(),
             version: 2,
             filename: "motd".to_owned(),
