@@ -139,7 +139,7 @@ fn encrypted_config_and_files_open_only_with_the_service_key() {
     let root = state_dir(test, 0);
     install(&root, "test", "web", "1.0.0", "20260101000000");
     let keys = root.join("hab/cache/keys");
-    let gen = |args: &[&str]| {
+    let keygen = |args: &[&str]| {
         let out = std::process::Command::new(warren_e2e::warren_bin())
             .args(["key", "generate"])
             .args(args)
@@ -154,9 +154,12 @@ fn encrypted_config_and_files_open_only_with_the_service_key() {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let user = gen(&["user", "alice"]);
-    assert!(user.contains("alice-") && user.contains(".box.key"), "{user}");
-    let service = gen(&["service", "web.default", "acme"]);
+    let user = keygen(&["user", "alice"]);
+    assert!(
+        user.contains("alice-") && user.contains(".box.key"),
+        "{user}"
+    );
+    let service = keygen(&["service", "web.default", "acme"]);
     let service_secret = service
         .lines()
         .find(|l| l.ends_with(".box.key"))
@@ -177,38 +180,80 @@ fn encrypted_config_and_files_open_only_with_the_service_key() {
     write(&cfg, "port = 9999\n");
     let cfg_s = cfg.to_string_lossy().into_owned();
     let (ok, out, err) = sup.ctl(&[
-        "config", "apply", "web.default", "2", &cfg_s, "--user", "alice", "--org", "acme",
+        "config",
+        "apply",
+        "web.default",
+        "2",
+        &cfg_s,
+        "--user",
+        "alice",
+        "--org",
+        "acme",
     ]);
     assert!(ok, "{test}: config apply --user: {out} {err}");
     let applied = wait_until(Duration::from_secs(15), || {
         read(&conf).contains("port=9999")
     });
-    assert!(applied, "{test}: encrypted config not rendered: {}", read(&conf));
+    assert!(
+        applied,
+        "{test}: encrypted config not rendered: {}",
+        read(&conf)
+    );
     let secret_file = root.join("secret.txt");
     write(&secret_file, "s3cret\n");
     let file_s = secret_file.to_string_lossy().into_owned();
     let (ok, out, err) = sup.ctl(&[
-        "file", "upload", "web.default@acme", "2", &file_s, "--user", "alice",
+        "file",
+        "upload",
+        "web.default@acme",
+        "2",
+        &file_s,
+        "--user",
+        "alice",
     ]);
     assert!(ok, "{test}: file upload --user: {out} {err}");
     let written = root.join("hab/svc/web/files/secret.txt");
     let ok = wait_until(Duration::from_secs(15), || read(&written) == "s3cret\n");
-    assert!(ok, "{test}: encrypted file not written in clear: {:?}", read(&written));
+    assert!(
+        ok,
+        "{test}: encrypted file not written in clear: {:?}",
+        read(&written)
+    );
 
     // Without --org or @ORG, --user is refused before anything is sent.
-    let (ok, _, err) = sup.ctl(&["config", "apply", "web.default", "5", &cfg_s, "--user", "alice"]);
+    let (ok, _, err) = sup.ctl(&[
+        "config",
+        "apply",
+        "web.default",
+        "5",
+        &cfg_s,
+        "--user",
+        "alice",
+    ]);
     assert!(!ok && err.contains("SERVICE.GROUP@ORG"), "{test}: {err}");
 
     // The service's secret key gone: refused, named, nothing changes.
     std::fs::remove_file(&service_secret).unwrap_or_else(|e| panic!("{e}"));
     write(&cfg, "port = 7777\n");
     let (ok, out, err) = sup.ctl(&[
-        "config", "apply", "web.default@acme", "3", &cfg_s, "--user", "alice",
+        "config",
+        "apply",
+        "web.default@acme",
+        "3",
+        &cfg_s,
+        "--user",
+        "alice",
     ]);
     assert!(ok, "{test}: {out} {err}");
     write(&secret_file, "other\n");
     let (ok, out, err) = sup.ctl(&[
-        "file", "upload", "web.default@acme", "3", &file_s, "--user", "alice",
+        "file",
+        "upload",
+        "web.default@acme",
+        "3",
+        &file_s,
+        "--user",
+        "alice",
     ]);
     assert!(ok, "{test}: {out} {err}");
     let key_name = Path::new(&service_secret)

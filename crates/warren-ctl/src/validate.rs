@@ -44,7 +44,9 @@ pub fn validate_box(bytes: &[u8]) -> Result<(), String> {
         .map_err(|_| "the encrypted payload is not UTF-8 text (expected a BOX-1 box)".to_owned())?;
     let lines: Vec<&str> = text.trim_end().lines().collect();
     if lines.first() != Some(&"BOX-1") || lines.len() != 5 {
-        return Err("the encrypted payload is not a BOX-1 box (five lines, the first BOX-1)".to_owned());
+        return Err(
+            "the encrypted payload is not a BOX-1 box (five lines, the first BOX-1)".to_owned(),
+        );
     }
     Ok(())
 }

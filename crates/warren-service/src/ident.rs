@@ -59,7 +59,9 @@ impl Ident {
             !p.is_empty()
                 && *p != "."
                 && *p != ".."
-                && !p.chars().any(|c| c.is_whitespace() || c == '\\' || c == '\0')
+                && !p
+                    .chars()
+                    .any(|c| c.is_whitespace() || c == '\\' || c == '\0')
         };
         if !(2..=4).contains(&parts.len()) || !parts.iter().all(plain) {
             return Err(IdentError::Invalid(text.to_owned()));
@@ -268,7 +270,10 @@ mod tests {
             assert_eq!(version_cmp(a, b), want, "{a} vs {b}");
             assert_eq!(version_cmp(b, a), want.reverse(), "{b} vs {a}");
         }
-        assert_eq!(split_version("1.2.3-beta16"), Some((vec![1, 2, 3], Some("beta16"))));
+        assert_eq!(
+            split_version("1.2.3-beta16"),
+            Some((vec![1, 2, 3], Some("beta16")))
+        );
         assert_eq!(split_version("1.0-"), Some((vec![1, 0], Some("-"))));
         assert_eq!(split_version("master"), None);
     }
@@ -291,7 +296,15 @@ mod tests {
         assert_eq!(id.to_string(), "core/redis/4.0.14/20190319155852");
         assert!(id.fully_qualified());
         assert_eq!(Ident::parse("core/redis").unwrap().version, None);
-        for bad in ["core", "core/", "/core/redis", "a/b/c/d/e", "core/../x", "a b/c", ""] {
+        for bad in [
+            "core",
+            "core/",
+            "/core/redis",
+            "a/b/c/d/e",
+            "core/../x",
+            "a b/c",
+            "",
+        ] {
             assert!(Ident::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -338,13 +351,18 @@ mod tests {
         assert_eq!(got, root.join("core/redis/1.9.0/20200101000000"));
         let got = resolve_text(root, "core/redis/1.10.0/20190101000000").unwrap();
         assert_eq!(got, root.join("core/redis/1.10.0/20190101000000"));
-        let err = resolve_text(root, "core/redis/3.0").unwrap_err().to_string();
+        let err = resolve_text(root, "core/redis/3.0")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("core/redis/1.10.0/20210101000000, core/redis/1.10.0/20190101000000, core/redis/1.10.0-rc1/20220101000000, core/redis/1.9.0/20200101000000"),
             "{err}"
         );
         let err = resolve_text(root, "core/nope").unwrap_err().to_string();
-        assert!(err.contains("no release of core/nope is installed"), "{err}");
+        assert!(
+            err.contains("no release of core/nope is installed"),
+            "{err}"
+        );
         assert!(matches!(
             resolve_text(root, "core/../x"),
             Err(IdentError::Invalid(_))

@@ -588,13 +588,15 @@ impl Service {
             && sc.incarnation > self.layers.gossip_incarnation()
             && self.refused_config != Some(sc.incarnation)
         {
-            let applied = self.open_gossiped(sc.encrypted, sc.value.as_bytes()).and_then(|bytes| {
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| "the decrypted configuration is not UTF-8".to_owned())?;
-                self.layers
-                    .apply_gossip(sc.incarnation, &text)
-                    .map_err(|e| e.to_string())
-            });
+            let applied = self
+                .open_gossiped(sc.encrypted, sc.value.as_bytes())
+                .and_then(|bytes| {
+                    let text = String::from_utf8(bytes)
+                        .map_err(|_| "the decrypted configuration is not UTF-8".to_owned())?;
+                    self.layers
+                        .apply_gossip(sc.incarnation, &text)
+                        .map_err(|e| e.to_string())
+                });
             match applied {
                 Ok(_) => {
                     info!(service_group = %self.sg, incarnation = sc.incarnation, encrypted = sc.encrypted, "gossiped configuration applied")

@@ -193,10 +193,12 @@ impl BoxKey {
         let bytes = STANDARD
             .decode(encoded)
             .map_err(|e| bad(format!("line 4: the key is not valid base64: {e}")))?;
-        let key: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| bad(format!("line 4: the key is {} bytes, expected 32", bytes.len())))?;
+        let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+            bad(format!(
+                "line 4: the key is {} bytes, expected 32",
+                bytes.len()
+            ))
+        })?;
         if lines.any(|l| !l.trim().is_empty()) {
             return Err(bad("unexpected text after the key".to_owned()));
         }
@@ -230,7 +232,10 @@ impl BoxKey {
             half,
             key,
         };
-        Ok((make(Half::Public, public), make(Half::Secret, secret.to_bytes())))
+        Ok((
+            make(Half::Public, public),
+            make(Half::Secret, secret.to_bytes()),
+        ))
     }
 
     /// The public half of a secret key (the same key for a public one).
@@ -334,7 +339,10 @@ impl SignedBox {
             .decode(line(4, "the nonce")?.trim())
             .map_err(|e| BoxError::BadBox(format!("line 4: the nonce is not base64: {e}")))?;
         let nonce: [u8; NONCE_LEN] = nonce.as_slice().try_into().map_err(|_| {
-            BoxError::BadBox(format!("line 4: the nonce is {} bytes, expected 24", nonce.len()))
+            BoxError::BadBox(format!(
+                "line 4: the nonce is {} bytes, expected 24",
+                nonce.len()
+            ))
         })?;
         let ciphertext = STANDARD
             .decode(line(5, "the ciphertext")?.trim())
@@ -348,7 +356,11 @@ impl SignedBox {
     }
 
     /// Opens the box with the recipient's secret key and the sender's public key.
-    pub fn open(&self, recipient_secret: &BoxKey, sender_public: &BoxKey) -> Result<Vec<u8>, BoxError> {
+    pub fn open(
+        &self,
+        recipient_secret: &BoxKey,
+        sender_public: &BoxKey,
+    ) -> Result<Vec<u8>, BoxError> {
         let fail = || BoxError::Open {
             sender: self.sender.clone(),
             recipient: self.recipient.clone(),
@@ -438,7 +450,12 @@ impl KeyCache {
     }
 
     /// The key `<name_with_rev>` of that half; `role` says whose it is in the error.
-    fn exact(&self, name_with_rev: &str, half: Half, role: &'static str) -> Result<BoxKey, BoxError> {
+    fn exact(
+        &self,
+        name_with_rev: &str,
+        half: Half,
+        role: &'static str,
+    ) -> Result<BoxKey, BoxError> {
         let file = format!("{name_with_rev}{}", half.suffix());
         let path = self.dir.join(&file);
         let text = match std::fs::read_to_string(&path) {
@@ -635,7 +652,10 @@ mod tests {
         // The layout of Habitat's own BOX-1 test message.
         let text = "BOX-1\nruby-rhod-20200813204159\nservice-key-valid.default@acme-20160509181736\nB7e4QAO4aKZFNbiBQAOm+8kZhqVDtOwo\n+faMzEwgX1EDcjl9ab4MVBR8klaQnLegxSmGygWOHU+Y8PUz";
         let sealed = SignedBox::parse(text.as_bytes()).unwrap();
-        assert_eq!(sealed.recipient, "service-key-valid.default@acme-20160509181736");
+        assert_eq!(
+            sealed.recipient,
+            "service-key-valid.default@acme-20160509181736"
+        );
         assert_eq!(sealed.ciphertext.len(), 36);
         assert_eq!(sealed.to_string(), text);
     }
@@ -654,11 +674,16 @@ mod tests {
         )
         .unwrap();
         let text = seal(b"port = 1\n", &user_sec, &svc_pub, &mut rng).unwrap();
-        assert!(text.starts_with("BOX-1\nalice-20260101000000\nredis.default@acme-20260101000000\n"));
+        assert!(
+            text.starts_with("BOX-1\nalice-20260101000000\nredis.default@acme-20260101000000\n")
+        );
 
         // Nothing in the cache: the service's secret key is named.
         let err = cache.open(text.as_bytes()).unwrap_err().to_string();
-        assert!(err.contains("redis.default@acme-20260101000000.box.key"), "{err}");
+        assert!(
+            err.contains("redis.default@acme-20260101000000.box.key"),
+            "{err}"
+        );
         cache.write(&svc_sec).unwrap();
         // Now the user's public key is missing.
         let err = cache.open(text.as_bytes()).unwrap_err().to_string();
@@ -709,7 +734,12 @@ mod tests {
             assert!(SignedBox::parse(bad.as_bytes()).is_err(), "{bad:?}");
         }
         assert!(SignedBox::parse(&[0xff, 0xfe]).is_err());
-        for bad in ["", "BOX-PUB-1", "BOX-PUB-1\nx-1\n\nAAAA", "SYM-SEC-1\nx-20260101000000\n\nAAAA"] {
+        for bad in [
+            "",
+            "BOX-PUB-1",
+            "BOX-PUB-1\nx-1\n\nAAAA",
+            "SYM-SEC-1\nx-20260101000000\n\nAAAA",
+        ] {
             assert!(BoxKey::parse(bad, "t").is_err(), "{bad:?}");
         }
     }

@@ -215,9 +215,8 @@ impl Sealing {
                 "--user: the service key is named SERVICE.GROUP@ORG; give {service_group}@ORG                  or --org ORG; nothing was sent"
             ));
         }
-        let cache = KeyCache::new(
-            cache_key_path.unwrap_or_else(|| remote.fs_root.join("hab/cache/keys")),
-        );
+        let cache =
+            KeyCache::new(cache_key_path.unwrap_or_else(|| remote.fs_root.join("hab/cache/keys")));
         let user_key = cache
             .newest(&user, Half::Secret)
             .map_err(|e| anyhow!("--user {user}: {e}; nothing was sent"))?;

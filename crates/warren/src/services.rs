@@ -18,12 +18,12 @@ use warren_process::Reaper;
 use warren_ring::{CensusRing, ElectionKind, MemberId};
 use warren_service::backoff::BackoffConfig;
 use warren_service::census_view::Bind;
+use warren_service::ident::PlanArg;
 use warren_service::spec::{BindingMode, HookTimeouts, ServiceSpec, Topology};
 use warren_service::spec_file::{SpecFile, spec_path};
 use warren_service::supervisor::{
     DesiredState, RingPort, ServiceHandle, ServiceStatus, Shared, SignalForwarder,
 };
-use warren_service::ident::PlanArg;
 use warren_service::{Package, supervisor};
 
 use crate::cli::{BindingModeArg, LoadArgs, RunArgs, StrategyArg, TopologyArg};
@@ -37,9 +37,8 @@ pub(crate) fn resolve_plan(arg: &Path, pkgs_root: &Path) -> Result<(PathBuf, Opt
     match PlanArg::classify(arg) {
         PlanArg::Dir(dir) => Ok((dir, None)),
         PlanArg::Ident(ident) => {
-            let dir = warren_service::ident::resolve(pkgs_root, &ident).map_err(|e| {
-                anyhow!("{e} (not a directory either: {})", arg.display())
-            })?;
+            let dir = warren_service::ident::resolve(pkgs_root, &ident)
+                .map_err(|e| anyhow!("{e} (not a directory either: {})", arg.display()))?;
             Ok((dir, Some(ident.to_string())))
         }
     }
