@@ -262,6 +262,7 @@ async fn every_raw_rpc(
             code(
                 raw.config_apply(with_auth(
                     proto::ConfigApplyRequest {
+                        encrypted: false,
                         service_group: "redis.default".into(),
                         version: 2,
                         toml: b"port = 1".to_vec(),
@@ -276,6 +277,7 @@ async fn every_raw_rpc(
             code(
                 raw.file_upload(with_auth(
                     proto::FileUploadRequest {
+                        encrypted: false,
                         service_group: "redis.default".into(),
                         version: 2,
                         filename: "a.txt".into(),
@@ -515,6 +517,7 @@ async fn oversized_uploads_are_refused_by_client_and_server() {
     // Sent anyway, the server refuses it: RESOURCE_EXHAUSTED below the decoding limit…
     let mut raw = h.raw().await;
     let wire = proto::FileUploadRequest {
+        encrypted: false,
         service_group: "redis.default".into(),
         version: 2,
         filename: "big.bin".into(),
@@ -525,6 +528,7 @@ async fn oversized_uploads_are_refused_by_client_and_server() {
     assert!(s.message().contains("65536"), "{s:?}");
     // …OUT_OF_RANGE above it, the same for a config.
     let wire = proto::ConfigApplyRequest {
+        encrypted: false,
         service_group: "redis.default".into(),
         version: 2,
         toml: vec![b' '; MAX_REQUEST_BYTES + 1],
@@ -532,6 +536,7 @@ async fn oversized_uploads_are_refused_by_client_and_server() {
     let s = raw.config_apply(h.authed(wire)).await.unwrap_err();
     assert_eq!(s.code(), Code::OutOfRange, "{s:?}");
     let wire = proto::ConfigApplyRequest {
+        encrypted: false,
         service_group: "redis.default".into(),
         version: 2,
         toml: vec![b' '; MAX_PAYLOAD_BYTES + 1],
@@ -579,6 +584,7 @@ async fn invalid_toml_is_refused_with_the_parsers_message_on_both_sides() {
     ] {
         let s = raw
             .config_apply(h.authed(proto::ConfigApplyRequest {
+                encrypted: false,
                 service_group: "redis.default".into(),
                 version: 2,
                 toml,
@@ -649,6 +655,7 @@ async fn malformed_requests_are_invalid_argument() {
     for name in ["../etc/passwd", "a/b", "..", ""] {
         let s = raw
             .file_upload(h.authed(proto::FileUploadRequest {
+                encrypted: false,
                 service_group: "redis.default".into(),
                 version: 1,
                 filename: name.into(),

@@ -244,6 +244,7 @@ pub fn resolve_text(pkgs_root: &Path, ident: &str) -> Result<PathBuf, IdentError
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]
