@@ -94,7 +94,9 @@ impl CtlClient {
     /// process's working directory first (it names a directory on the supervisor's host: right
     /// for a local supervisor; give absolute paths for a remote one).
     pub async fn load(&self, mut req: LoadRequest) -> Result<Reply, ClientError> {
-        req.plan_path = absolute(&req.plan_path)?;
+        if req.ident.is_none() {
+            req.plan_path = absolute(&req.plan_path)?;
+        }
         if let Some(dir) = &req.config_from {
             req.config_from = Some(absolute(dir)?);
         }
@@ -162,11 +164,16 @@ impl CtlClient {
     /// ([`validate_toml`]'s message).
     pub async fn config_apply(&self, req: ConfigApplyRequest) -> Result<Reply, ClientError> {
         check_payload_size(req.toml.len(), "configuration").map_err(ClientError::Invalid)?;
-        validate_toml(&req.toml).map_err(ClientError::Invalid)?;
+        if req.encrypted {
+            crate::validate::validate_box(&req.toml).map_err(ClientError::Invalid)?;
+        } else {
+            validate_toml(&req.toml).map_err(ClientError::Invalid)?;
+        }
         let wire = proto::ConfigApplyRequest {
             service_group: req.service_group,
             version: req.version,
             toml: req.toml,
+            encrypted: req.encrypted,
         };
         let reply = self.inner.clone().config_apply(self.request(wire)).await;
         self.reply(reply)
@@ -182,6 +189,7 @@ impl CtlClient {
             version: req.version,
             filename: req.filename,
             content: req.content,
+            encrypted: req.encrypted,
         };
         let reply = self.inner.clone().file_upload(self.request(wire)).await;
         self.reply(reply)

@@ -104,7 +104,9 @@ pub use types::{
     ServiceStatus, StartRequest, StatusRequest, StopRequest, Topology, UnloadRequest,
     UpdateRequest, UpdateStrategy,
 };
-pub use validate::{MAX_PAYLOAD_BYTES, MAX_REQUEST_BYTES, validate_filename, validate_toml};
+pub use validate::{
+    MAX_PAYLOAD_BYTES, MAX_REQUEST_BYTES, validate_box, validate_filename, validate_toml,
+};
 
 /// The attribute for implementing [`ControlHandler`] (tonic's re-export of `async-trait`), so
 /// implementers need no dependency of their own.

@@ -176,6 +176,7 @@ fn sample_statuses() -> Vec<ServiceStatus> {
 
 fn full_load() -> LoadRequest {
     LoadRequest {
+        ident: None,
         plan_path: PathBuf::from("/plans/redis"),
         group: "prod".to_owned(),
         org: Some("acme".to_owned()),
@@ -261,6 +262,7 @@ async fn every_raw_rpc(
             code(
                 raw.config_apply(with_auth(
                     proto::ConfigApplyRequest {
+                        encrypted: false,
                         service_group: "redis.default".into(),
                         version: 2,
                         toml: b"port = 1".to_vec(),
@@ -275,6 +277,7 @@ async fn every_raw_rpc(
             code(
                 raw.file_upload(with_auth(
                     proto::FileUploadRequest {
+                        encrypted: false,
                         service_group: "redis.default".into(),
                         version: 2,
                         filename: "a.txt".into(),
@@ -343,12 +346,14 @@ async fn every_rpc_round_trips_its_fields() {
     };
     c.status(one.clone()).await.unwrap();
     let cfg = ConfigApplyRequest {
+        encrypted: false,
         service_group: "redis.default@acme".into(),
         version: u64::MAX,
         toml: b"port = 6380\n[tls]\nenabled = true\n".to_vec(),
     };
     c.config_apply(cfg.clone()).await.unwrap();
     let file = FileUploadRequest {
+        encrypted: false,
         service_group: "redis.default".into(),
         version: 42,
         filename: "ca.pem".into(),
@@ -417,6 +422,7 @@ async fn wrong_or_missing_secret_is_unauthenticated_for_every_rpc() {
         wrong.status(StatusRequest::default()).await.map(drop),
         wrong
             .config_apply(ConfigApplyRequest {
+                encrypted: false,
                 service_group: "x.y".into(),
                 version: 1,
                 toml: vec![],
@@ -425,6 +431,7 @@ async fn wrong_or_missing_secret_is_unauthenticated_for_every_rpc() {
             .map(drop),
         wrong
             .file_upload(FileUploadRequest {
+                encrypted: false,
                 service_group: "x.y".into(),
                 version: 1,
                 filename: "f".into(),
@@ -495,6 +502,7 @@ async fn oversized_uploads_are_refused_by_client_and_server() {
     let h = Harness::start(Fake::default()).await;
     let c = h.client().await;
     let upload = |len: usize| FileUploadRequest {
+        encrypted: false,
         service_group: "redis.default".into(),
         version: 2,
         filename: "big.bin".into(),
@@ -509,6 +517,7 @@ async fn oversized_uploads_are_refused_by_client_and_server() {
     // Sent anyway, the server refuses it: RESOURCE_EXHAUSTED below the decoding limit…
     let mut raw = h.raw().await;
     let wire = proto::FileUploadRequest {
+        encrypted: false,
         service_group: "redis.default".into(),
         version: 2,
         filename: "big.bin".into(),
@@ -519,6 +528,7 @@ async fn oversized_uploads_are_refused_by_client_and_server() {
     assert!(s.message().contains("65536"), "{s:?}");
     // …OUT_OF_RANGE above it, the same for a config.
     let wire = proto::ConfigApplyRequest {
+        encrypted: false,
         service_group: "redis.default".into(),
         version: 2,
         toml: vec![b' '; MAX_REQUEST_BYTES + 1],
@@ -526,6 +536,7 @@ async fn oversized_uploads_are_refused_by_client_and_server() {
     let s = raw.config_apply(h.authed(wire)).await.unwrap_err();
     assert_eq!(s.code(), Code::OutOfRange, "{s:?}");
     let wire = proto::ConfigApplyRequest {
+        encrypted: false,
         service_group: "redis.default".into(),
         version: 2,
         toml: vec![b' '; MAX_PAYLOAD_BYTES + 1],
@@ -553,6 +564,7 @@ async fn invalid_toml_is_refused_with_the_parsers_message_on_both_sides() {
 
     let e = c
         .config_apply(ConfigApplyRequest {
+            encrypted: false,
             service_group: "redis.default".into(),
             version: 2,
             toml: bad.clone(),
@@ -572,6 +584,7 @@ async fn invalid_toml_is_refused_with_the_parsers_message_on_both_sides() {
     ] {
         let s = raw
             .config_apply(h.authed(proto::ConfigApplyRequest {
+                encrypted: false,
                 service_group: "redis.default".into(),
                 version: 2,
                 toml,
@@ -642,6 +655,7 @@ async fn malformed_requests_are_invalid_argument() {
     for name in ["../etc/passwd", "a/b", "..", ""] {
         let s = raw
             .file_upload(h.authed(proto::FileUploadRequest {
+                encrypted: false,
                 service_group: "redis.default".into(),
                 version: 1,
                 filename: name.into(),
@@ -656,6 +670,7 @@ async fn malformed_requests_are_invalid_argument() {
         .client()
         .await
         .file_upload(FileUploadRequest {
+            encrypted: false,
             service_group: "redis.default".into(),
             version: 1,
             filename: "a/b".into(),

@@ -174,6 +174,9 @@ pub struct LoadRequest {
     pub config_from: Option<PathBuf>,
     /// `-f/--force`: replace the service if it is loaded already.
     pub force: bool,
+    /// A package identifier (`ORIGIN/NAME[/VERSION[/RELEASE]]`) the supervisor resolves under
+    /// its `hab/pkgs`; when set, `plan_path` is not used (and may be empty).
+    pub ident: Option<String>,
 }
 
 /// Habitat's default `--health-check-interval`, in seconds.
@@ -197,6 +200,7 @@ impl LoadRequest {
             shutdown_timeout_secs: None,
             config_from: None,
             force: false,
+            ident: None,
         }
     }
 }
@@ -266,8 +270,10 @@ pub struct ConfigApplyRequest {
     pub version: u64,
     /// The TOML document. Checked on both sides with [`validate_toml`](crate::validate_toml)
     /// and the [`MAX_PAYLOAD_BYTES`](crate::MAX_PAYLOAD_BYTES) limit; a handler receives only
-    /// valid UTF-8 TOML.
+    /// valid UTF-8 TOML, or with `encrypted` a BOX-1 text ([`validate_box`](crate::validate_box)).
     pub toml: Vec<u8>,
+    /// `toml` is a BOX-1 box (`--user`).
+    pub encrypted: bool,
 }
 
 /// `warren file upload SVC.GROUP VERSION FILE`: gossip a file.
@@ -282,6 +288,8 @@ pub struct FileUploadRequest {
     pub filename: String,
     /// At most [`MAX_PAYLOAD_BYTES`](crate::MAX_PAYLOAD_BYTES).
     pub content: Vec<u8>,
+    /// `content` is a BOX-1 box (`--user`).
+    pub encrypted: bool,
 }
 
 /// `warren sup depart MEMBER_ID`.
@@ -426,7 +434,12 @@ impl LoadRequest {
     /// The wire form; `Err` names a path that is not UTF-8.
     pub(crate) fn to_wire(&self) -> Result<proto::LoadRequest, String> {
         Ok(proto::LoadRequest {
-            plan_path: path_to_wire(&self.plan_path, "plan path")?,
+            plan_path: if self.ident.is_some() {
+                String::new()
+            } else {
+                path_to_wire(&self.plan_path, "plan path")?
+            },
+            ident: self.ident.clone(),
             group: Some(self.group.clone()),
             org: self.org.clone(),
             topology: proto::Topology::from(self.topology).into(),
@@ -527,8 +540,14 @@ impl TryFrom<proto::LoadRequest> for LoadRequest {
                 })
             })
             .collect::<Result<Vec<_>, CtlError>>()?;
+        let ident = r.ident.filter(|i| !i.trim().is_empty());
         Ok(LoadRequest {
-            plan_path: absolute(r.plan_path, "plan path")?,
+            plan_path: if ident.is_some() {
+                PathBuf::from(r.plan_path)
+            } else {
+                absolute(r.plan_path, "plan path")?
+            },
+            ident,
             group,
             org: r.org.filter(|o| !o.is_empty()),
             topology,
@@ -595,11 +614,16 @@ impl TryFrom<proto::ConfigApplyRequest> for ConfigApplyRequest {
         let service_group = required(r.service_group, "service group")?;
         crate::validate::check_payload_size(r.toml.len(), "configuration")
             .map_err(CtlError::TooLarge)?;
-        crate::validate::validate_toml(&r.toml).map_err(CtlError::InvalidArgument)?;
+        if r.encrypted {
+            crate::validate::validate_box(&r.toml).map_err(CtlError::InvalidArgument)?;
+        } else {
+            crate::validate::validate_toml(&r.toml).map_err(CtlError::InvalidArgument)?;
+        }
         Ok(ConfigApplyRequest {
             service_group,
             version: r.version,
             toml: r.toml,
+            encrypted: r.encrypted,
         })
     }
 }
@@ -611,11 +635,15 @@ impl TryFrom<proto::FileUploadRequest> for FileUploadRequest {
         let service_group = required(r.service_group, "service group")?;
         crate::validate::validate_filename(&r.filename).map_err(CtlError::InvalidArgument)?;
         crate::validate::check_payload_size(r.content.len(), "file").map_err(CtlError::TooLarge)?;
+        if r.encrypted {
+            crate::validate::validate_box(&r.content).map_err(CtlError::InvalidArgument)?;
+        }
         Ok(FileUploadRequest {
             service_group,
             version: r.version,
             filename: r.filename,
             content: r.content,
+            encrypted: r.encrypted,
         })
     }
 }

@@ -37,6 +37,20 @@ pub fn validate_toml(bytes: &[u8]) -> Result<(), String> {
     }
 }
 
+/// Checks the form of an encrypted payload: UTF-8 text of five lines, the first `BOX-1`
+/// (Habitat's box, spec §5.2). Only a holder of the service's secret key can check the rest.
+pub fn validate_box(bytes: &[u8]) -> Result<(), String> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| "the encrypted payload is not UTF-8 text (expected a BOX-1 box)".to_owned())?;
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    if lines.first() != Some(&"BOX-1") || lines.len() != 5 {
+        return Err(
+            "the encrypted payload is not a BOX-1 box (five lines, the first BOX-1)".to_owned(),
+        );
+    }
+    Ok(())
+}
+
 /// Checks that `name` is a plain file name: not empty, no `/` (nor `\`), not `.` or `..`, no
 /// NUL or other control character, at most 255 bytes.
 pub fn validate_filename(name: &str) -> Result<(), String> {

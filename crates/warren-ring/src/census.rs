@@ -200,6 +200,8 @@ pub struct CensusServiceConfig {
     pub incarnation: u64,
     /// TOML text (or a BOX-1 text when encrypted).
     pub value: String,
+    /// `value` is a BOX-1 box for the service's key (spec §5.2).
+    pub encrypted: bool,
 }
 
 /// A gossiped file of a group.
@@ -211,6 +213,8 @@ pub struct CensusServiceFile {
     pub incarnation: u64,
     /// Contents (or a BOX-1 text when encrypted).
     pub body: Vec<u8>,
+    /// `body` is a BOX-1 box for the service's key (spec §5.2).
+    pub encrypted: bool,
 }
 
 /// One service group (Habitat's `CensusGroup`).
@@ -418,6 +422,7 @@ impl CensusRing {
                     group.service_config = Some(CensusServiceConfig {
                         incarnation: c.incarnation,
                         value: String::from_utf8_lossy(&c.config).into_owned(),
+                        encrypted: c.encrypted,
                     });
                 }
                 Rumor::ServiceFile(f) => {
@@ -434,6 +439,7 @@ impl CensusRing {
                             filename: f.filename.clone(),
                             incarnation: f.incarnation,
                             body: f.body.clone(),
+                            encrypted: f.encrypted,
                         },
                     );
                 }

@@ -1,6 +1,7 @@
 //! Warren's service layer, the parts that need no process or socket: what a package is
 //! ([`plan`]: a plan directory read without running `plan.sh`, or an installed Habitat
-//! package) and what configuration it runs with ([`config`]: Habitat's four layers, merged).
+//! package; [`ident`]: an installed package found by its identifier, in Habitat's version
+//! order) and what configuration it runs with ([`config`]: Habitat's four layers, merged).
 //!
 //! [`render`] puts a package's rendered templates on disk (Habitat's modes, written only when
 //! changed), and renders a plan as a supervisor alone in its group would (`warren plan render`).
@@ -23,6 +24,7 @@ pub mod census_view;
 pub mod config;
 pub mod decision;
 pub mod hooks;
+pub mod ident;
 pub mod plan;
 pub mod render;
 pub mod spec;

@@ -74,6 +74,9 @@ pub struct ServiceSpec {
     /// `--config-from DIR`: `default.toml`, `config/` and `hooks/` from DIR instead of the
     /// package's (for developing a plan against an installed package).
     pub config_from: Option<PathBuf>,
+    /// The package identifier the service was loaded by (`warren run core/redis`), as the user
+    /// gave it: the spec file records it, as Habitat's does. `None` for a directory.
+    pub requested_ident: Option<String>,
 }
 
 impl ServiceSpec {
@@ -91,6 +94,7 @@ impl ServiceSpec {
             hook_timeouts: HookTimeouts::default(),
             backoff: BackoffConfig::default(),
             config_from: None,
+            requested_ident: None,
         }
     }
 

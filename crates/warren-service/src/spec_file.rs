@@ -4,7 +4,9 @@
 //!
 //! Habitat's keys are kept with Habitat's spellings and defaults. Warren adds one key,
 //! `plan_path`: the plan (or installed package) directory the service was loaded from, since a
-//! plan is not in a package store that `ident` could be resolved against. Unknown keys are
+//! plan is not in a package store that `ident` could be resolved against. A service loaded by
+//! identifier has no `plan_path`: its `ident` is the one the user gave, resolved again under
+//! `hab/pkgs` at each start (as a spec file Habitat wrote is). Unknown keys are
 //! ignored, as Habitat ignores them.
 //!
 //! What this module does not do: watch the directory (Habitat does; Warren reloads specs at
@@ -148,6 +150,15 @@ impl SpecFile {
                 ident = format!("{ident}/{r}");
             }
         }
+        // Loaded by identifier: Habitat's spec records the identifier as given, and the newest
+        // installed package satisfying it is found again at the next start (no `plan_path`).
+        let plan_path = match &spec.requested_ident {
+            Some(asked) => {
+                ident.clone_from(asked);
+                None
+            }
+            None => Some(plan_path.to_owned()),
+        };
         SpecFile {
             ident,
             group: spec.group.clone(),
@@ -183,7 +194,7 @@ impl SpecFile {
                 secs: spec.health_check_interval.as_secs(),
                 nanos: spec.health_check_interval.subsec_nanos(),
             },
-            plan_path: Some(plan_path.to_owned()),
+            plan_path,
         }
     }
 
@@ -356,5 +367,12 @@ mod tests {
         let listed = SpecFile::read_dir(&dir.path().join("specs"));
         assert_eq!(listed.len(), 1);
         assert!(listed[0].1.is_ok());
+        assert_eq!(back.plan_path.as_deref(), Some(dir.path()));
+
+        // Loaded by identifier: the identifier as asked, and no plan_path (found again at start).
+        spec.requested_ident = Some("t/app".to_owned());
+        let file = SpecFile::from_spec(&spec, DesiredState::Up, dir.path());
+        assert_eq!(file.ident, "t/app");
+        assert_eq!(file.plan_path, None);
     }
 }

@@ -12,6 +12,11 @@
 //! election has finished; while a later election runs, a running process is kept but neither
 //! restarted, reconfigured nor health-checked. Strict binds hold the start until satisfied.
 //!
+//! Gossiped config and files sent encrypted (`encrypted = true`, a BOX-1 box) are opened with
+//! the service's secret key and the sender's public key from `<fs_root>/hab/cache/keys` before
+//! they are parsed or written; one that does not open is logged once (naming the missing key)
+//! and nothing changes: the configuration in force stays, no file is written.
+//!
 //! What this module does not do: build the census or talk to sockets (the ring does, through
 //! [`RingPort`] and the census channel), decide restart versus reconfigure (that is
 //! [`crate::decision`]), or spawn processes itself (`warren-process`).
@@ -380,6 +385,7 @@ pub fn spawn(
         busy: BTreeSet::new(),
         census: None,
         files: BTreeMap::new(),
+        refused_config: None,
         waiting: None,
         status: status_tx,
         stopping: shutdown.child_token(),
@@ -479,8 +485,11 @@ struct Service {
     in_flight: JoinSet<(HookKind, Option<HookRun>)>,
     busy: BTreeSet<HookKind>,
     census: Option<Arc<CensusRing>>,
-    /// Gossiped files written: name → incarnation.
+    /// Gossiped files written (or refused): name → incarnation.
     files: BTreeMap<String, u64>,
+    /// The gossiped config incarnation last refused (bad TOML, a box that does not open): it is
+    /// reported once, and the configuration in force stays.
+    refused_config: Option<u64>,
     waiting: Option<String>,
     status: watch::Sender<ServiceStatus>,
     /// Cancelled when the service stops: hooks in flight are stopped.
@@ -601,13 +610,24 @@ impl Service {
         if let Some(group) = census.as_ref().and_then(|c| c.census_groups.get(&self.sg))
             && let Some(sc) = &group.service_config
             && sc.incarnation > self.layers.gossip_incarnation()
+            && self.refused_config != Some(sc.incarnation)
         {
-            match self.layers.apply_gossip(sc.incarnation, &sc.value) {
+            let applied = self
+                .open_gossiped(sc.encrypted, sc.value.as_bytes())
+                .and_then(|bytes| {
+                    let text = String::from_utf8(bytes)
+                        .map_err(|_| "the decrypted configuration is not UTF-8".to_owned())?;
+                    self.layers
+                        .apply_gossip(sc.incarnation, &text)
+                        .map_err(|e| e.to_string())
+                });
+            match applied {
                 Ok(_) => {
-                    info!(service_group = %self.sg, incarnation = sc.incarnation, "gossiped configuration applied")
+                    info!(service_group = %self.sg, incarnation = sc.incarnation, encrypted = sc.encrypted, "gossiped configuration applied")
                 }
                 Err(e) => {
-                    error!(service_group = %self.sg, "{e}; the previous configuration stays in force")
+                    self.refused_config = Some(sc.incarnation);
+                    error!(service_group = %self.sg, incarnation = sc.incarnation, "gossiped configuration refused: {e}; the previous configuration stays in force")
                 }
             }
         }
@@ -722,6 +742,18 @@ impl Service {
         chown_tree(&self.svc_path.join("config"), user)
     }
 
+    /// A gossiped payload in clear: as is, or, when `encrypted`, its BOX-1 box opened with this
+    /// service's secret key and the sender's public key from `<fs_root>/hab/cache/keys`. The
+    /// error names the missing key (or says the box does not open).
+    fn open_gossiped(&self, encrypted: bool, payload: &[u8]) -> Result<Vec<u8>, String> {
+        if !encrypted {
+            return Ok(payload.to_vec());
+        }
+        warren_wire::box_key::KeyCache::new(self.shared.fs_root.join("hab/cache/keys"))
+            .open(payload)
+            .map_err(|e| format!("encrypted payload: {e}"))
+    }
+
     fn write_gossiped_files(&mut self, group: &warren_ring::CensusGroup) {
         let dir = self.svc_path.join("files");
         for (name, file) in &group.service_files {
@@ -738,9 +770,18 @@ impl Service {
                 self.files.insert(name.clone(), file.incarnation);
                 continue;
             }
+            let body = match self.open_gossiped(file.encrypted, &file.body) {
+                Ok(body) => body,
+                Err(e) => {
+                    // Nothing is written; a later version of the file is tried again.
+                    error!(service_group = %self.sg, file = %name, incarnation = file.incarnation, "gossiped file refused: {e}");
+                    self.files.insert(name.clone(), file.incarnation);
+                    continue;
+                }
+            };
             let path = dir.join(name);
             let tmp = dir.join(format!(".{name}.tmp"));
-            let written = std::fs::write(&tmp, &file.body)
+            let written = std::fs::write(&tmp, &body)
                 .and_then(|()| set_mode(&tmp, 0o640))
                 .and_then(|()| match self.user {
                     Some(u) => std::os::unix::fs::chown(&tmp, Some(u.uid), Some(u.gid)),

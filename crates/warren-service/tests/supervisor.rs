@@ -88,6 +88,7 @@ impl FakeRing {
         self.state.lock().unwrap().service_config = Some(CensusServiceConfig {
             incarnation,
             value: value.to_owned(),
+            encrypted: false,
         });
         self.rebuild();
     }

@@ -64,6 +64,12 @@ pub(crate) enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Encryption (box) keys for gossiped config and files sent with `--user`.
+    Key {
+        /// What to do.
+        #[command(subcommand)]
+        command: BoxKeyCommand,
+    },
     /// Local multi-node testing.
     Local {
         /// What to do.
@@ -212,7 +218,9 @@ pub(crate) enum SvcCommand {
     /// Load a plan (or installed package directory) into a running supervisor and start it; it
     /// is reloaded when the supervisor restarts.
     Load {
-        /// The plan directory, as the supervisor's host sees it.
+        /// The plan directory, as the supervisor's host sees it, or an installed package's
+        /// identifier `ORIGIN/NAME[/VERSION[/RELEASE]]` (newest under its hab/pkgs; a path
+        /// that exists as a directory is a directory).
         plan: PathBuf,
         /// Organization part of the service group.
         #[arg(long)]
@@ -280,6 +288,17 @@ pub(crate) enum ConfigCommand {
         version: u64,
         /// The TOML file; `-` or nothing reads standard input.
         file: Option<PathBuf>,
+        /// Encrypt it (BOX-1) from this user's newest secret box key to the service group's
+        /// newest public key, `SERVICE.GROUP@ORG` (as `hab … --user`); only members holding the
+        /// service's secret key can read it.
+        #[arg(short = 'u', long)]
+        user: Option<String>,
+        /// Organization, when SERVICE.GROUP does not name one (`@ORG`).
+        #[arg(long)]
+        org: Option<String>,
+        /// Key cache for --user (default: <fs-root>/hab/cache/keys).
+        #[arg(long, value_name = "DIR")]
+        cache_key_path: Option<PathBuf>,
         /// The supervisor.
         #[command(flatten)]
         remote: Remote,
@@ -298,6 +317,17 @@ pub(crate) enum FileCommand {
         version: u64,
         /// The file; its name is the name members write it under.
         file: PathBuf,
+        /// Encrypt it (BOX-1) from this user's newest secret box key to the service group's
+        /// newest public key, `SERVICE.GROUP@ORG` (as `hab … --user`); only members holding the
+        /// service's secret key can read it.
+        #[arg(short = 'u', long)]
+        user: Option<String>,
+        /// Organization, when SERVICE.GROUP does not name one (`@ORG`).
+        #[arg(long)]
+        org: Option<String>,
+        /// Key cache for --user (default: <fs-root>/hab/cache/keys).
+        #[arg(long, value_name = "DIR")]
+        cache_key_path: Option<PathBuf>,
         /// The supervisor.
         #[command(flatten)]
         remote: Remote,
@@ -406,6 +436,54 @@ pub(crate) enum KeyCommand {
     },
 }
 
+/// `warren key …`
+#[derive(Subcommand, Debug)]
+pub(crate) enum BoxKeyCommand {
+    /// Write a new box key pair in Habitat's format (`<name>-<rev>.pub`, BOX-PUB-1, and
+    /// `<name>-<rev>.box.key`, BOX-SEC-1) into the key cache; prints both paths.
+    Generate {
+        /// Whose key.
+        #[command(subcommand)]
+        kind: BoxKeyKind,
+    },
+}
+
+/// `warren key generate user|service`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum BoxKeyKind {
+    /// A user key (`NAME`), used to send with `--user NAME`; its public half goes to every
+    /// supervisor that should accept what the user sends.
+    User {
+        /// The user's name.
+        name: String,
+        /// Where.
+        #[command(flatten)]
+        cache: KeyCacheArgs,
+    },
+    /// A service key, named `SERVICE.GROUP@ORG`; its secret half goes to the supervisors
+    /// running that service group, its public half to the users who send to it.
+    Service {
+        /// `SERVICE.GROUP`.
+        service_group: String,
+        /// The organization.
+        org: String,
+        /// Where.
+        #[command(flatten)]
+        cache: KeyCacheArgs,
+    },
+}
+
+/// Where keys are written.
+#[derive(Args, Debug)]
+pub(crate) struct KeyCacheArgs {
+    /// Prefix for every /hab path.
+    #[arg(long, default_value = "/", env = "FS_ROOT")]
+    pub fs_root: PathBuf,
+    /// Key cache directory (default: <fs-root>/hab/cache/keys).
+    #[arg(long)]
+    pub cache_key_path: Option<PathBuf>,
+}
+
 /// Topology of a service group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum TopologyArg {
@@ -491,8 +569,10 @@ pub(crate) const CTL_KEYS_DEFAULT: &str = "/hab/cache/keys/ctl";
 /// `warren run` flags.
 #[derive(Args, Debug)]
 pub(crate) struct RunArgs {
-    /// Plan directories (or installed Habitat package directories) to load and run; none runs
-    /// the supervisor empty (a management ring member).
+    /// Plan directories (or installed Habitat package directories), or package identifiers
+    /// `ORIGIN/NAME[/VERSION[/RELEASE]]` (the newest installed under <fs-root>/hab/pkgs; a path
+    /// that exists as a directory is a directory), to load and run; none runs the supervisor
+    /// empty (a management ring member).
     pub plans: Vec<PathBuf>,
     /// How the plans given are loaded.
     #[command(flatten)]

@@ -45,14 +45,24 @@ pub(crate) struct Ctl {
 const RESTART_REPLY_GRACE: Duration = Duration::from_millis(200);
 
 impl Ctl {
-    async fn spec(&self, req: &LoadRequest) -> Result<ServiceSpec, CtlError> {
+    /// The directory a load request names: its `ident` resolved under `hab/pkgs`, else its
+    /// `plan_path`.
+    fn plan_dir(&self, req: &LoadRequest) -> Result<PathBuf, CtlError> {
+        match &req.ident {
+            Some(ident) => installed_package(&self.pkgs_root, ident),
+            None => Ok(req.plan_path.clone()),
+        }
+    }
+
+    async fn spec(&self, req: &LoadRequest, dir: &Path) -> Result<ServiceSpec, CtlError> {
         // Reading a plan runs `bash` (plan.sh is sourced): off the async threads.
-        let dir = req.plan_path.clone();
+        let dir = dir.to_path_buf();
         let pkg = tokio::task::spawn_blocking(move || read_package(&dir))
             .await
             .map_err(|e| CtlError::Internal(format!("reading the plan failed: {e}")))?
             .map_err(|e| CtlError::InvalidArgument(format!("{e:#}")))?;
         let mut spec = ServiceSpec::new(pkg);
+        spec.requested_ident.clone_from(&req.ident);
         spec.group.clone_from(&req.group);
         spec.org = req.org.clone().or_else(|| self.org.clone());
         spec.topology = match req.topology {
@@ -106,7 +116,8 @@ fn not_loaded(e: anyhow::Error) -> CtlError {
 #[warren_ctl::async_trait]
 impl warren_ctl::ControlHandler for Ctl {
     async fn load(&self, req: LoadRequest) -> Result<Reply, CtlError> {
-        let spec = self.spec(&req).await?;
+        let dir = self.plan_dir(&req)?;
+        let spec = self.spec(&req, &dir).await?;
         let name = spec.package.name().to_owned();
         let sg = spec.service_group();
         let mut services = self.services.lock().await;
@@ -119,7 +130,7 @@ impl warren_ctl::ControlHandler for Ctl {
             services.unload(&name, None).await.map_err(not_loaded)?;
         }
         services
-            .load(spec, Path::new(&req.plan_path), true, DesiredState::Up)
+            .load(spec, &dir, true, DesiredState::Up)
             .map_err(|e| CtlError::InvalidArgument(format!("{e:#}")))?;
         Ok(Reply::new(format!("loaded {name} as {sg}")))
     }
@@ -201,7 +212,11 @@ impl warren_ctl::ControlHandler for Ctl {
     async fn config_apply(&self, req: ConfigApplyRequest) -> Result<Reply, CtlError> {
         let sg = Self::service_group(&req.service_group)?;
         let sg_text = sg.to_string();
-        warren_ctl::validate_toml(&req.toml).map_err(CtlError::InvalidArgument)?;
+        if req.encrypted {
+            warren_ctl::validate_box(&req.toml).map_err(CtlError::InvalidArgument)?;
+        } else {
+            warren_ctl::validate_toml(&req.toml).map_err(CtlError::InvalidArgument)?;
+        }
         let current = self
             .census
             .borrow()
@@ -220,7 +235,7 @@ impl warren_ctl::ControlHandler for Ctl {
         self.publish(Rumor::ServiceConfig(Arc::new(warren_ring::ServiceConfig {
             incarnation: req.version,
             service_group: sg_text.clone(),
-            encrypted: false,
+            encrypted: req.encrypted,
             config: req.toml,
         })))?;
         Ok(Reply::new(format!(
@@ -252,7 +267,7 @@ impl warren_ctl::ControlHandler for Ctl {
             incarnation: req.version,
             service_group: sg_text.clone(),
             filename: req.filename.clone(),
-            encrypted: false,
+            encrypted: req.encrypted,
             body: req.content,
         })))?;
         Ok(Reply::new(format!(
@@ -363,50 +378,13 @@ fn updated_spec(spec: &ServiceSpec, req: &UpdateRequest) -> Result<ServiceSpec, 
 }
 
 /// The installed package directory for `ORIGIN/NAME[/VERSION[/RELEASE]]` under `pkgs_root`:
-/// the newest version, then the newest release, of what the identifier leaves open.
-///
-/// A stop-gap for Habitat's `SvcLoad` until installed packages are resolved with Habitat's
-/// version ordering (issue 13 item 2): versions compare by their dot-separated parts, numbers
-/// as numbers; releases (timestamps) as text.
+/// the newest that satisfies it in Habitat's order (`warren_service::ident`).
 fn installed_package(pkgs_root: &Path, ident: &str) -> Result<PathBuf, CtlError> {
-    let parts: Vec<&str> = ident.split('/').collect();
-    let plain = |p: &&str| !p.is_empty() && *p != "." && *p != ".." && !p.contains('\\');
-    if !(2..=4).contains(&parts.len()) || !parts.iter().all(plain) {
-        return Err(CtlError::InvalidArgument(format!(
-            "{ident:?} is not a package identifier (ORIGIN/NAME[/VERSION[/RELEASE]])"
-        )));
-    }
-    let mut dir = parts.iter().fold(pkgs_root.to_path_buf(), |d, p| d.join(p));
-    let not_found = || {
-        CtlError::NotFound(format!(
-            "package {ident} is not installed under {}",
-            pkgs_root.display()
-        ))
-    };
-    for _ in parts.len()..4 {
-        let newest = std::fs::read_dir(&dir)
-            .map_err(|_| not_found())?
-            .filter_map(Result::ok)
-            .filter(|e| e.path().is_dir())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .max_by(|a, b| version_order(a, b))
-            .ok_or_else(not_found)?;
-        dir.push(newest);
-    }
-    if dir.join("IDENT").is_file() {
-        Ok(dir)
-    } else {
-        Err(not_found())
-    }
-}
-
-fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let key = |s: &str| -> Vec<(u64, String)> {
-        s.split(['.', '-'])
-            .map(|p| (p.parse().unwrap_or(0), p.to_owned()))
-            .collect()
-    };
-    key(a).cmp(&key(b))
+    use warren_service::ident::IdentError;
+    warren_service::ident::resolve_text(pkgs_root, ident).map_err(|e| match e {
+        IdentError::Invalid(_) => CtlError::InvalidArgument(e.to_string()),
+        IdentError::NotInstalled { .. } => CtlError::NotFound(e.to_string()),
+    })
 }
 
 #[cfg(test)]
@@ -417,6 +395,7 @@ mod tests {
     fn installed_package_picks_the_newest_version_and_release() {
         let root = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         for (v, r) in [
+            ("1.10.0-rc1", "20220101000000"),
             ("1.9.0", "20200101000000"),
             ("1.10.0", "20190101000000"),
             ("1.10.0", "20210101000000"),

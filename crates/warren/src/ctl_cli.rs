@@ -53,9 +53,18 @@ async fn run(cmd: CtlCommand) -> Result<()> {
             load,
             remote,
         }) => {
-            let plan = std::path::absolute(&plan)
-                .with_context(|| format!("resolving {}", plan.display()))?;
-            let req = load_request(&plan, org, force, &load)?;
+            // An identifier is resolved by the supervisor, under its own hab/pkgs.
+            let req = match warren_service::ident::PlanArg::classify(&plan) {
+                warren_service::ident::PlanArg::Ident(ident) => LoadRequest {
+                    ident: Some(ident.to_string()),
+                    ..load_request(Path::new(""), org, force, &load)?
+                },
+                warren_service::ident::PlanArg::Dir(dir) => {
+                    let plan = std::path::absolute(&dir)
+                        .with_context(|| format!("resolving {}", dir.display()))?;
+                    load_request(&plan, org, force, &load)?
+                }
+            };
             say(connect(&remote)
                 .await?
                 .load(req)
@@ -103,6 +112,9 @@ async fn run(cmd: CtlCommand) -> Result<()> {
             service_group,
             version,
             file,
+            user,
+            org,
+            cache_key_path,
             remote,
         }) => {
             let toml = read_input(file.as_deref())?;
@@ -114,9 +126,12 @@ async fn run(cmd: CtlCommand) -> Result<()> {
                         .map_or_else(|| "standard input".to_owned(), |p| p.display().to_string())
                 )
             })?;
+            let sealed = Sealing::new(&service_group, org, user, cache_key_path, &remote)?;
+            let (service_group, toml, encrypted) = sealed.apply(toml)?;
             say(connect(&remote)
                 .await?
                 .config_apply(ConfigApplyRequest {
+                    encrypted,
                     service_group,
                     version,
                     toml,
@@ -128,6 +143,9 @@ async fn run(cmd: CtlCommand) -> Result<()> {
             service_group,
             version,
             file,
+            user,
+            org,
+            cache_key_path,
             remote,
         }) => {
             let filename = file
@@ -137,9 +155,12 @@ async fn run(cmd: CtlCommand) -> Result<()> {
                 .to_owned();
             let content =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let sealed = Sealing::new(&service_group, org, user, cache_key_path, &remote)?;
+            let (service_group, content, encrypted) = sealed.apply(content)?;
             say(connect(&remote)
                 .await?
                 .file_upload(FileUploadRequest {
+                    encrypted,
                     service_group,
                     version,
                     filename,
@@ -155,6 +176,76 @@ async fn run(cmd: CtlCommand) -> Result<()> {
             .map_err(|e| anyhow!("{e}"))?),
     }
     Ok(())
+}
+
+/// `--user` / `--org` of `config apply` and `file upload`: the service group to send to and, with
+/// a user, the keys to encrypt with (Habitat's: the user's newest secret box key and the newest
+/// public key named `SERVICE.GROUP@ORG`, from the local key cache).
+struct Sealing {
+    service_group: String,
+    keys: Option<(warren_wire::box_key::BoxKey, warren_wire::box_key::BoxKey)>,
+}
+
+impl Sealing {
+    fn new(
+        service_group: &str,
+        org: Option<String>,
+        user: Option<String>,
+        cache_key_path: Option<std::path::PathBuf>,
+        remote: &Remote,
+    ) -> Result<Sealing> {
+        use warren_wire::box_key::{Half, KeyCache};
+        let service_group = match (service_group.contains('@'), org) {
+            (false, Some(org)) => format!("{service_group}@{org}"),
+            (true, Some(_)) => {
+                return Err(anyhow!(
+                    "{service_group} names its organization already; drop --org"
+                ));
+            }
+            (_, None) => service_group.to_owned(),
+        };
+        let Some(user) = user else {
+            return Ok(Sealing {
+                service_group,
+                keys: None,
+            });
+        };
+        if !service_group.contains('@') {
+            return Err(anyhow!(
+                "--user: the service key is named SERVICE.GROUP@ORG; give {service_group}@ORG                  or --org ORG; nothing was sent"
+            ));
+        }
+        let cache =
+            KeyCache::new(cache_key_path.unwrap_or_else(|| remote.fs_root.join("hab/cache/keys")));
+        let user_key = cache
+            .newest(&user, Half::Secret)
+            .map_err(|e| anyhow!("--user {user}: {e}; nothing was sent"))?;
+        let service_key = cache
+            .newest(&service_group, Half::Public)
+            .map_err(|e| anyhow!("service key {service_group}: {e}; nothing was sent"))?;
+        Ok(Sealing {
+            service_group,
+            keys: Some((user_key, service_key)),
+        })
+    }
+
+    /// The service group, the payload to send and whether it is encrypted.
+    fn apply(self, payload: Vec<u8>) -> Result<(String, Vec<u8>, bool)> {
+        match &self.keys {
+            None => Ok((self.service_group, payload, false)),
+            Some((user, service)) => {
+                let sealed =
+                    warren_wire::box_key::seal(&payload, user, service, &mut crate::OsRandom)
+                        .map_err(|e| anyhow!("encrypting: {e}"))?;
+                eprintln!(
+                    "encrypting as {} for {}",
+                    user.name_with_rev(),
+                    service.name_with_rev()
+                );
+                Ok((self.service_group, sealed.into_bytes(), true))
+            }
+        }
+    }
 }
 
 fn read_input(file: Option<&Path>) -> Result<Vec<u8>> {

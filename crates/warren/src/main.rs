@@ -19,7 +19,7 @@ mod services;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cli::{Cli, Command, KeyCommand, PlanCommand, RingCommand};
+use cli::{BoxKeyCommand, BoxKeyKind, Cli, Command, KeyCommand, PlanCommand, RingCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -42,6 +42,20 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Key {
+            command: BoxKeyCommand::Generate { kind },
+        } => match generate_box_key(kind) {
+            Ok(paths) => {
+                for p in paths {
+                    println!("{}", p.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("warren: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Ring {
             command: RingCommand::Key { command },
         } => match command {
@@ -95,8 +109,41 @@ fn generate_key(name: &str, cache: &std::path::Path) -> anyhow::Result<std::path
     keys::write(cache, &key)
 }
 
+/// `warren key generate user NAME` / `service SERVICE.GROUP ORG`: both halves, public first.
+fn generate_box_key(kind: BoxKeyKind) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let (name, cache) = match kind {
+        BoxKeyKind::User { name, cache } => (name, cache),
+        BoxKeyKind::Service {
+            service_group,
+            org,
+            cache,
+        } => {
+            let sg = warren_ring::ServiceGroup::parse(&service_group)
+                .filter(|sg| sg.org.is_none())
+                .ok_or_else(|| {
+                    anyhow::anyhow!("{service_group:?} is not SERVICE.GROUP (give ORG apart)")
+                })?;
+            (
+                warren_wire::box_key::service_key_name(&sg.to_string(), &org),
+                cache,
+            )
+        }
+    };
+    let dir = cache
+        .cache_key_path
+        .unwrap_or_else(|| cache.fs_root.join("hab/cache/keys"));
+    let (public, secret) =
+        warren_wire::box_key::BoxKey::generate_pair(&name, &keys::revision_now(), &mut OsRandom)
+            .map_err(|e| anyhow::anyhow!("box key {name}: {e}"))?;
+    let cache = warren_wire::box_key::KeyCache::new(dir);
+    Ok(vec![
+        cache.write(&public).map_err(|e| anyhow::anyhow!("{e}"))?,
+        cache.write(&secret).map_err(|e| anyhow::anyhow!("{e}"))?,
+    ])
+}
+
 /// The operating system's random generator, for key material (not the seeded PRNG).
-struct OsRandom;
+pub(crate) struct OsRandom;
 
 impl rand::RngCore for OsRandom {
     fn next_u32(&mut self) -> u32 {

@@ -316,7 +316,11 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
             warren_service::supervisor::DesiredState::Up,
         )?;
     }
-    services.load_spec_files(args.org.as_deref(), backoff_config(&args.load));
+    services.load_spec_files(
+        args.org.as_deref(),
+        backoff_config(&args.load),
+        &args.fs_root.join("hab/pkgs"),
+    );
     let services_registry = services.registry();
     let services = Arc::new(tokio::sync::Mutex::new(services));
 

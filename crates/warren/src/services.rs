@@ -18,6 +18,7 @@ use warren_process::Reaper;
 use warren_ring::{CensusRing, ElectionKind, MemberId};
 use warren_service::backoff::BackoffConfig;
 use warren_service::census_view::Bind;
+use warren_service::ident::PlanArg;
 use warren_service::spec::{BindingMode, HookTimeouts, ServiceSpec, Topology};
 use warren_service::spec_file::{SpecFile, spec_path};
 use warren_service::supervisor::{
@@ -26,6 +27,22 @@ use warren_service::supervisor::{
 use warren_service::{Package, supervisor};
 
 use crate::cli::{BindingModeArg, LoadArgs, RunArgs, StrategyArg, TopologyArg};
+
+/// What a `warren run` / `warren svc load` argument names, resolved: the directory to load and,
+/// when the argument was a package identifier, that identifier (for the spec file). A path that
+/// exists as a directory is a directory; otherwise `ORIGIN/NAME[/VERSION[/RELEASE]]` (no leading
+/// `/` or `.`) is the newest installed package under `pkgs_root` that satisfies it
+/// (`warren_service::ident`).
+pub(crate) fn resolve_plan(arg: &Path, pkgs_root: &Path) -> Result<(PathBuf, Option<String>)> {
+    match PlanArg::classify(arg) {
+        PlanArg::Dir(dir) => Ok((dir, None)),
+        PlanArg::Ident(ident) => {
+            let dir = warren_service::ident::resolve(pkgs_root, &ident)
+                .map_err(|e| anyhow!("{e} (not a directory either: {})", arg.display()))?;
+            Ok((dir, Some(ident.to_string())))
+        }
+    }
+}
 
 /// Reads a plan directory, or an installed package directory (it has an `IDENT` file).
 pub(crate) fn read_package(dir: &Path) -> Result<Package> {
@@ -94,11 +111,13 @@ pub(crate) fn specs(args: &RunArgs) -> Result<Vec<(ServiceSpec, PathBuf)>> {
     let specs: Vec<(ServiceSpec, PathBuf)> = args
         .plans
         .iter()
-        .map(|dir| {
-            let pkg = read_package(dir)?;
-            let spec = spec(pkg, &args.load, args.org.as_deref())
+        .map(|arg| {
+            let (dir, ident) = resolve_plan(arg, &args.fs_root.join("hab/pkgs"))?;
+            let pkg = read_package(&dir)?;
+            let mut spec = spec(pkg, &args.load, args.org.as_deref())
                 .with_context(|| format!("loading {}", dir.display()))?;
-            Ok((spec, dir.clone()))
+            spec.requested_ident = ident;
+            Ok((spec, dir))
         })
         .collect::<Result<_>>()?;
     for (i, (s, _)) in specs.iter().enumerate() {
@@ -343,22 +362,34 @@ impl Services {
 
     /// Loads every spec file (services loaded by `warren svc load` before a restart), except
     /// services already loaded; a broken spec is reported and skipped.
-    pub(crate) fn load_spec_files(&mut self, org: Option<&str>, backoff: BackoffConfig) {
+    /// A spec without `plan_path` (loaded by identifier, or written by Habitat) loads the newest
+    /// installed package under `pkgs_root` that satisfies its `ident`.
+    pub(crate) fn load_spec_files(
+        &mut self,
+        org: Option<&str>,
+        backoff: BackoffConfig,
+        pkgs_root: &Path,
+    ) {
         for (path, spec) in SpecFile::read_dir(&self.specs_dir) {
             let loaded = spec.map_err(|e| anyhow!("{e}")).and_then(|file| {
-                let plan = file
-                    .plan_path
-                    .clone()
-                    .ok_or_else(|| anyhow!("no plan_path: Warren loads plans and package directories, not idents"))?;
+                let (plan, asked) = match &file.plan_path {
+                    Some(p) => (p.clone(), None),
+                    None => (
+                        warren_service::ident::resolve_text(pkgs_root, &file.ident)
+                            .map_err(|e| anyhow!("{e}"))?,
+                        Some(file.ident.clone()),
+                    ),
+                };
                 let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
                 if self.is_loaded(name) {
                     tracing::info!(spec = %path.display(), "already loaded from the command line; the spec file is not used");
                     return Ok(());
                 }
                 let pkg = read_package(&plan)?;
-                let spec = file
+                let mut spec = file
                     .to_spec(pkg, org.map(str::to_owned), backoff)
                     .map_err(|e| anyhow!("{e}"))?;
+                spec.requested_ident = asked;
                 self.load(spec, &plan, true, file.desired())
             });
             if let Err(e) = loaded {

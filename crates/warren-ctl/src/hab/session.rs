@@ -44,7 +44,7 @@ use crate::types::{
     ServiceStatus, StartRequest, StatusRequest, StopRequest, Topology, UnloadRequest,
     UpdateRequest, UpdateStrategy,
 };
-use crate::validate::{MAX_PAYLOAD_BYTES, validate_filename, validate_toml};
+use crate::validate::{MAX_PAYLOAD_BYTES, validate_box, validate_filename, validate_toml};
 
 /// How long a client has to complete the handshake (Habitat's `REQ_TIMEOUT`).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -310,13 +310,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 let cfg = need(req.cfg, "cfg")?;
                 let version = need(req.version, "version")?;
                 too_large(cfg.len(), "configuration")?;
-                not_encrypted(req.is_encrypted)?;
-                validate_toml(&cfg).map_err(|m| Refusal::Net(net::ErrCode::BadPayload, m))?;
+                let encrypted = req.is_encrypted.unwrap_or(false);
+                if encrypted {
+                    validate_box(&cfg).map_err(|m| Refusal::Net(net::ErrCode::BadPayload, m))?;
+                } else {
+                    validate_toml(&cfg).map_err(|m| Refusal::Net(net::ErrCode::BadPayload, m))?;
+                }
                 let reply = h
                     .config_apply(ConfigApplyRequest {
                         service_group: group_text(&sg),
                         version,
                         toml: cfg,
+                        encrypted,
                     })
                     .await?;
                 Ok(reply.into_outs())
@@ -335,7 +340,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 let filename = need(req.filename, "filename")?;
                 let version = need(req.version, "version")?;
                 too_large(content.len(), "file")?;
-                not_encrypted(req.is_encrypted)?;
+                let encrypted = req.is_encrypted.unwrap_or(false);
+                if encrypted {
+                    validate_box(&content)
+                        .map_err(|m| Refusal::Net(net::ErrCode::BadPayload, m))?;
+                }
                 validate_filename(&filename)
                     .map_err(|m| Refusal::Net(net::ErrCode::InvalidPayload, m))?;
                 let reply = h
@@ -344,6 +353,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                         version,
                         filename,
                         content,
+                        encrypted,
                     })
                     .await?;
                 Ok(reply.into_outs())
@@ -375,7 +385,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     ));
                 }
                 let plan_path = h.package_dir(&ident_text(&ident)).await?;
-                let load = load_request(req, plan_path, force)?;
+                let mut load = load_request(req, plan_path, force)?;
+                // The spec file records the identifier as asked, as Habitat's does.
+                load.ident = Some(ident_text(&ident));
                 Ok(h.load(load).await?.into_outs())
             }
             "SvcGetDefaultCfg" => {
@@ -497,17 +509,6 @@ fn too_large(len: usize, what: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn not_encrypted(flag: Option<bool>) -> Result<(), Refusal> {
-    if flag.unwrap_or(false) {
-        return Err(Refusal::Net(
-            net::ErrCode::NotSupported,
-            "encrypted payloads (--user) are not supported by Warren yet; send it unencrypted"
-                .to_owned(),
-        ));
-    }
-    Ok(())
-}
-
 /// `SERVICE.GROUP[@ORG]`.
 fn group_text(sg: &types::ServiceGroup) -> String {
     match sg.organization.as_deref() {
@@ -582,6 +583,7 @@ fn load_request(
 ) -> Result<LoadRequest, Refusal> {
     Ok(LoadRequest {
         plan_path,
+        ident: None,
         group: req
             .group
             .filter(|g| !g.is_empty())

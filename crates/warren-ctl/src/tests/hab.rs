@@ -291,6 +291,7 @@ async fn set_cfg_and_file_put_reach_the_handler_with_their_checks() {
     assert_eq!(
         h.fake.calls().last(),
         Some(&Call::ConfigApply(ConfigApplyRequest {
+            encrypted: false,
             service_group: "redis.default".to_owned(),
             version: 4,
             toml: b"port = 6380\n".to_vec(),
@@ -313,6 +314,37 @@ async fn set_cfg_and_file_put_reach_the_handler_with_their_checks() {
         c.request("SvcSetCfg", &missing).await[0].err().0,
         net::ErrCode::UpdateClient
     );
+    // Encrypted (`hab config apply --user`): the BOX-1 text passes through, flagged; anything
+    // else flagged encrypted is refused.
+    let boxed =
+        b"BOX-1\nalice-20260101000000\nredis.default@acme-20260101000000\nAAAA\nAAAA".to_vec();
+    let sealed = ctl::SvcSetCfg {
+        cfg: Some(boxed.clone()),
+        is_encrypted: Some(true),
+        version: Some(5),
+        ..set.clone()
+    };
+    assert_eq!(
+        c.request("SvcSetCfg", &sealed).await.last().unwrap().id,
+        "NetOk"
+    );
+    assert_eq!(
+        h.fake.calls().last(),
+        Some(&Call::ConfigApply(ConfigApplyRequest {
+            encrypted: true,
+            service_group: "redis.default".to_owned(),
+            version: 5,
+            toml: boxed,
+        }))
+    );
+    let not_a_box = ctl::SvcSetCfg {
+        is_encrypted: Some(true),
+        ..set.clone()
+    };
+    assert_eq!(
+        c.request("SvcSetCfg", &not_a_box).await[0].err().0,
+        net::ErrCode::BadPayload
+    );
     let big = ctl::SvcSetCfg {
         cfg: Some(vec![b' '; MAX_PAYLOAD_BYTES + 1]),
         ..set.clone()
@@ -334,6 +366,7 @@ async fn set_cfg_and_file_put_reach_the_handler_with_their_checks() {
     assert_eq!(
         h.fake.calls().last(),
         Some(&Call::FileUpload(FileUploadRequest {
+            encrypted: false,
             service_group: "redis.default".to_owned(),
             version: 2,
             filename: "motd".to_owned(),

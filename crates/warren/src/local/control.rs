@@ -186,6 +186,9 @@ pub(crate) fn config(cmd: LocalConfigCommand) -> ExitCode {
         service_group,
         version,
         file,
+        user: None,
+        org: None,
+        cache_key_path: None,
         remote,
     }))
 }
