@@ -6,7 +6,7 @@
 //! For each size it measures, in this order: formation (start → every member counts N alive
 //! on `/metrics`); the first leader (one member's rendered config says `role = "leader"`, all
 //! others `follower`); an idle window (CPU from `/proc/PID/stat`, VmRSS from
-//! `/proc/PID/status`, gossip bytes and datagrams from `/metrics`, with nothing polled in
+//! `/proc/PID/status`, Pss and Anonymous from `/proc/PID/smaps_rollup`, gossip bytes and datagrams from `/metrics`, with nothing polled in
 //! between); SIGKILLs of a random member (never member 0 nor the leader) → every survivor's
 //! `/metrics` counts it Confirmed; `warren config apply` through a random member → every
 //! member's rendered config carries the new value (read from the files, so no HTTP load); and
@@ -705,12 +705,16 @@ impl Bench<'_> {
         let mut bytes = Vec::new();
         let mut datagrams = Vec::new();
         let mut rss = Vec::new();
+        let mut pss = Vec::new();
+        let mut anon = Vec::new();
         for (b, a) in before.iter().zip(&after) {
             if let (Some(b), Some(a)) = (b, a) {
                 cpu.push((a.ticks.saturating_sub(b.ticks)) as f64 / TICKS_PER_S / secs_ * 100.0);
                 bytes.push((a.bytes - b.bytes) / secs_);
                 datagrams.push((a.datagrams - b.datagrams) / secs_);
                 rss.push(a.rss_kib as f64 / 1024.0);
+                pss.push(a.pss_kib as f64 / 1024.0);
+                anon.push(a.anon_kib as f64 / 1024.0);
             }
         }
         if cpu.len() != ring.n() {
@@ -724,6 +728,8 @@ impl Bench<'_> {
             "window_s": secs_,
             "cpu_percent_of_core": summary(&cpu),
             "rss_mib": summary(&rss),
+            "pss_mib": summary(&pss),
+            "anon_mib": summary(&anon),
             "sent_bytes_per_s": summary(&bytes),
             "sent_datagrams_per_s": summary(&datagrams),
         }))
@@ -739,9 +745,12 @@ impl Bench<'_> {
             let m = poll::get_text(ring.http(i), "/metrics")
                 .await
                 .unwrap_or_default();
+            let (pss_kib, anon_kib) = pss_anon_kib(pid).unwrap_or((0, 0));
             out.push(Some(Sample {
                 ticks: cpu_ticks(pid).unwrap_or(0),
                 rss_kib: rss_kib(pid).unwrap_or(0),
+                pss_kib,
+                anon_kib,
                 bytes: metric(&m, "warren_gossip_sent_bytes_total", "").unwrap_or(0.0),
                 datagrams: metric(&m, "warren_gossip_sent_datagrams_total", "").unwrap_or(0.0),
             }));
@@ -765,6 +774,8 @@ fn pending(members: &[usize], at: &[Option<f64>]) -> String {
 struct Sample {
     ticks: u64,
     rss_kib: u64,
+    pss_kib: u64,
+    anon_kib: u64,
     bytes: f64,
     datagrams: f64,
 }
@@ -788,6 +799,22 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// Pss and Anonymous of `pid` in KiB (`/proc/PID/smaps_rollup`): the resident set counts
+/// the binary's code pages in full in every member, although the members share them; Pss
+/// divides shared pages among their users and Anonymous is the member's own memory.
+fn pss_anon_kib(pid: u32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    };
+    Some((field("Pss:")?, field("Anonymous:")?))
 }
 
 /// The value of Prometheus sample `name` (with `health="<label>"` when `label` is not
@@ -938,6 +965,7 @@ mod tests {
         let me = std::process::id();
         assert!(cpu_ticks(me).is_some());
         assert!(rss_kib(me).is_some_and(|k| k > 0));
+        assert!(pss_anon_kib(me).is_some_and(|(p, a)| p > 0 && a > 0));
         assert_eq!(cpu_ticks(u32::MAX), None);
     }
 }
