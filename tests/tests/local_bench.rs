@@ -41,8 +41,8 @@ fn a_tiny_bench_reports_every_measurement_and_leaves_nothing_behind() {
     let out = root.join("out");
     std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
     // A base port unlikely to collide with the other tests' (which take ephemeral ports, or
-    // 20000-28000 for `local up`).
-    let base = 28200 + (std::process::id() % 300) as u16 * 20;
+    // 20000-28000 for `local up`; `local bench` defaults to 19600).
+    let base = 28200 + (std::process::id() % 90) as u16 * 20;
     let result = Command::new(warren_e2e::warren_bin())
         .current_dir(repo_path(""))
         // The ring's directory is made under TMPDIR: here, so the test can see it is gone.
@@ -125,7 +125,10 @@ fn a_tiny_bench_reports_every_measurement_and_leaves_nothing_behind() {
     assert!(number(s, &["idle", "rss_mib", "min"]) > 0.0);
     assert!(number(s, &["idle", "sent_bytes_per_s", "mean"]) > 0.0);
     assert!(number(s, &["idle", "sent_datagrams_per_s", "mean"]) > 0.0);
-    assert!(report["sim"]["skipped"].is_string(), "{report:#}");
+    assert!(
+        report["sim"]["sizes"][0]["skipped"].is_string(),
+        "{report:#}"
+    );
     let per_size: Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("n3.json")).unwrap_or_else(|e| panic!("{e}")),
     )

@@ -66,15 +66,7 @@ pub(crate) fn bench(args: LocalBenchArgs) -> ExitCode {
 
 fn run(args: &LocalBenchArgs) -> Result<()> {
     if args.replot {
-        let file = args.out.join("report.json");
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("reading {}", file.display()))?;
-        let report: Value =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
-        for f in super::plot::draw(&report, &args.out, args.font.as_deref())? {
-            say(&format!("plot: {}", f.display()));
-        }
-        return Ok(());
+        return replot(args);
     }
     if args.members.is_empty() {
         bail!("-n needs at least one ring size");
@@ -100,6 +92,7 @@ fn run(args: &LocalBenchArgs) -> Result<()> {
         .context("starting the runtime")?;
     let stop = Arc::new(AtomicBool::new(false));
     let mut sizes = Vec::new();
+    let mut sims = Vec::new();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
     rt.block_on(async {
         tokio::spawn(watch_signals(Arc::clone(&stop)));
@@ -117,10 +110,51 @@ fn run(args: &LocalBenchArgs) -> Result<()> {
                 .with_context(|| format!("writing {}", file.display()))?;
             say(&format!("ring of {n}: done, {}", file.display()));
             sizes.push(report);
+            // The report and plots so far: an interrupted run keeps the sizes it finished.
+            sims.push(sim_one(args, &exe, n));
+            finish(args, sizes.clone(), &sims)?;
         }
         Ok::<(), anyhow::Error>(())
-    })?;
-    let sim = sim_reports(args, &exe);
+    })
+}
+
+/// `--replot`: the plots again from `<out>/report.json`, or, without one (a run stopped
+/// before its first size was written into it), a report assembled from `<out>/n<N>.json` of
+/// the sizes given, with the simulator run again.
+fn replot(args: &LocalBenchArgs) -> Result<()> {
+    let file = args.out.join("report.json");
+    if file.is_file() {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
+        let report: Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+        for f in super::plot::draw(&report, &args.out, args.font.as_deref())? {
+            say(&format!("plot: {}", f.display()));
+        }
+        return Ok(());
+    }
+    let exe = std::env::current_exe().context("finding the warren binary")?;
+    let mut sizes = Vec::new();
+    let mut sims = Vec::new();
+    for &n in &args.members {
+        let f = args.out.join(format!("n{n}.json"));
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        sizes.push(
+            serde_json::from_str::<Value>(&text)
+                .with_context(|| format!("parsing {}", f.display()))?,
+        );
+        sims.push(sim_one(args, &exe, n));
+    }
+    if sizes.is_empty() {
+        bail!("neither {} nor any n<N>.json there", file.display());
+    }
+    finish(args, sizes, &sims)
+}
+
+/// Writes `<out>/report.json` with `sizes` and the simulator's reports, and draws the plots.
+fn finish(args: &LocalBenchArgs, sizes: Vec<Value>, sims: &[Value]) -> Result<()> {
     let report = json!({
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "unix_time": SystemTime::now()
@@ -133,7 +167,7 @@ fn run(args: &LocalBenchArgs) -> Result<()> {
             "note": "times are taken when an answer arrives: upper bounds, late by at most one round plus its reads",
         },
         "sizes": sizes,
-        "sim": sim,
+        "sim": {"sizes": sims},
     });
     let file = args.out.join("report.json");
     std::fs::write(&file, format!("{report:#}\n"))
@@ -891,36 +925,32 @@ fn machine() -> Value {
     })
 }
 
-/// The simulator's crash and rumor scenarios at each size (`--json`), or a note why not.
-fn sim_reports(args: &LocalBenchArgs, exe: &Path) -> Value {
+/// The simulator's crash and rumor scenarios at size `n` (`--json`), or a note why not.
+fn sim_one(args: &LocalBenchArgs, exe: &Path, n: u16) -> Value {
     let sim = match &args.sim {
-        Some(p) if p.as_os_str() == "none" => return json!({"skipped": "--sim none"}),
+        Some(p) if p.as_os_str() == "none" => return json!({"n": n, "skipped": "--sim none"}),
         Some(p) => p.clone(),
         None => exe.with_file_name("warren-sim"),
     };
     if !sim.is_file() {
-        return json!({"skipped": format!("{} not found (cargo build --release -p warren-sim)", sim.display())});
+        return json!({"n": n, "skipped": format!("{} not found (cargo build --release -p warren-sim)", sim.display())});
     }
-    let mut sizes = Vec::new();
-    for n in &args.members {
-        let mut one = json!({"n": n});
-        for scenario in ["crash", "rumor"] {
-            let out = Command::new(&sim)
-                .args([scenario, "--nodes", &n.to_string(), "--json"])
-                .stdin(Stdio::null())
-                .stderr(Stdio::null())
-                .output();
-            one[scenario] = match out {
-                Ok(o) if o.status.success() => serde_json::from_slice(&o.stdout)
-                    .unwrap_or_else(|e| json!({"error": format!("not JSON: {e}")})),
-                Ok(o) => json!({"error": format!("exit {}", o.status)}),
-                Err(e) => json!({"error": e.to_string()}),
-            };
-        }
-        say(&format!("simulator at {n}: done"));
-        sizes.push(one);
+    let mut one = json!({"n": n, "binary": sim});
+    for scenario in ["crash", "rumor"] {
+        let out = Command::new(&sim)
+            .args([scenario, "--nodes", &n.to_string(), "--json"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output();
+        one[scenario] = match out {
+            Ok(o) if o.status.success() => serde_json::from_slice(&o.stdout)
+                .unwrap_or_else(|e| json!({"error": format!("not JSON: {e}")})),
+            Ok(o) => json!({"error": format!("exit {}", o.status)}),
+            Err(e) => json!({"error": e.to_string()}),
+        };
     }
-    json!({"binary": sim, "sizes": sizes})
+    say(&format!("simulator at {n}: done"));
+    one
 }
 
 #[cfg(test)]

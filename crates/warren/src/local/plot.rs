@@ -106,13 +106,17 @@ fn err(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("drawing: {e}")
 }
 
+/// A named series of points; `true` for real processes (thick, dotted), `false` for the
+/// simulator (thin).
+type Line = (String, Vec<(f64, f64)>, bool);
+
 /// Draws named line series (solid with dots for real processes, thin for the simulator).
 fn line_chart(
     file: &Path,
     title: &str,
     x_desc: &str,
     y_desc: &str,
-    lines: &[(String, Vec<(f64, f64)>, bool)],
+    lines: &[Line],
 ) -> Result<PathBuf> {
     let xmax = lines
         .iter()
