@@ -31,6 +31,7 @@
 //! | `warren_gossip_rumors_sent_total` | counter | `kind` ([`RumorKind`]) | [`GossipMetrics::rumor_sent`] |
 //! | `warren_gossip_rumors_received_total` | counter | `kind` | [`GossipMetrics::rumor_received`] |
 //! | `warren_gossip_sent_bytes_total` | counter | | [`GossipMetrics::bytes_sent`], [`GossipMetrics::record`] |
+//! | `warren_gossip_sent_datagrams_total` | counter | | [`GossipMetrics::record`] |
 //! | `warren_gossip_received_bytes_total` | counter | | [`GossipMetrics::bytes_received`], [`GossipMetrics::record`] |
 //! | `warren_gossip_dropped_total` | counter | `what` (`datagram`, `rumor`), `reason` | [`GossipMetrics::dropped`], [`GossipMetrics::record`] |
 //! | `warren_elections` | gauge (1 for the current status, 0 for the others) | `service_group`, `kind` (`leader`, `update`), `status` (`running`, `no_quorum`, `finished`) | [`ElectionMetrics::set`] |
@@ -189,6 +190,7 @@ impl Metrics {
             rumors_sent: Family::default(),
             rumors_received: Family::default(),
             bytes_sent: Counter::default(),
+            datagrams_sent: Counter::default(),
             bytes_received: Counter::default(),
             dropped: Family::default(),
         };
@@ -206,6 +208,11 @@ impl Metrics {
             "warren_gossip_sent_bytes",
             "Gossip bytes sent (UDP and TCP)",
             gossip.bytes_sent.clone(),
+        );
+        r.register(
+            "warren_gossip_sent_datagrams",
+            "SWIM datagrams sent (UDP)",
+            gossip.datagrams_sent.clone(),
         );
         r.register(
             "warren_gossip_received_bytes",
@@ -565,6 +572,8 @@ struct DropLabels {
 pub struct GossipTotals {
     /// Bytes sent.
     pub bytes_sent: u64,
+    /// SWIM datagrams sent.
+    pub datagrams_sent: u64,
     /// Bytes received.
     pub bytes_received: u64,
     /// Drops: (what, reason, count so far).
@@ -581,6 +590,7 @@ pub struct GossipMetrics {
     rumors_sent: Family<KindLabel, Counter>,
     rumors_received: Family<KindLabel, Counter>,
     bytes_sent: Counter,
+    datagrams_sent: Counter,
     bytes_received: Counter,
     dropped: Family<DropLabels, Counter>,
 }
@@ -618,6 +628,7 @@ impl GossipMetrics {
     /// Copies the shell's cumulative counts (bytes, drops, rumors by kind).
     pub fn record(&self, totals: &GossipTotals) {
         raise_to(&self.bytes_sent, totals.bytes_sent);
+        raise_to(&self.datagrams_sent, totals.datagrams_sent);
         raise_to(&self.bytes_received, totals.bytes_received);
         for &(kind, n) in &totals.rumors_sent {
             raise_to(&self.rumors_sent.get_or_create(&KindLabel { kind }), n);

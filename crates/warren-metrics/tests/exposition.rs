@@ -271,6 +271,7 @@ fn every_method_moves_its_series() {
     clone.gossip.dropped(Dropped::Datagram, "decrypt");
     clone.gossip.record(&GossipTotals {
         bytes_sent: 150,
+        datagrams_sent: 4,
         bytes_received: 10,
         dropped: vec![(Dropped::Rumor, "protobuf", 5)],
         rumors_sent: vec![(RumorKind::Service, 7), (RumorKind::Departure, 1)],
@@ -339,6 +340,7 @@ fn every_method_moves_its_series() {
     );
     // Totals raise, never lower: 100 sent then a total of 150; 70 received then a total of 10.
     assert_eq!(v("warren_gossip_sent_bytes_total", &[]), 150.0);
+    assert_eq!(v("warren_gossip_sent_datagrams_total", &[]), 4.0);
     assert_eq!(v("warren_gossip_received_bytes_total", &[]), 70.0);
     assert_eq!(
         v(

@@ -42,6 +42,8 @@ const RECV_BUF: usize = 64 * 1024;
 const PERSIST_SOON: Duration = Duration::from_secs(1);
 /// Datagrams handled in one go before timers get their turn.
 const RECV_BATCH: usize = 64;
+/// How long past the snapshot interval a quiet ring waits before publishing its counters.
+const COUNTERS_EVERY: Duration = Duration::from_millis(500);
 
 /// Everything the gossip task needs, resolved by the caller.
 #[derive(Clone, Debug)]
@@ -449,7 +451,10 @@ impl Gossip {
                 dirty = true;
             }
             let t = Instant::now();
-            if dirty && t >= next_snapshot {
+            // Traffic counters move without events: in a quiet ring they are published at
+            // least every `COUNTERS_EVERY` past the snapshot interval (`/metrics` would
+            // otherwise show the counts of the last membership change).
+            if (dirty || t >= next_snapshot + COUNTERS_EVERY) && t >= next_snapshot {
                 hooks.snapshot(&ring, &out.counters, now());
                 dirty = false;
                 next_snapshot = t + cfg.snapshot_interval;

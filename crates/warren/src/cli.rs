@@ -85,6 +85,10 @@ pub(crate) enum LocalCommand {
     /// loading the same plans (default: plans/hello with leader topology), and show it live
     /// until Ctrl-C. Member i listens on BASE+10i+8 (gossip), +1 (HTTP) and +2 (control).
     Up(LocalUpArgs),
+    /// Benchmark real rings on loopback: formation from one seed, failure detection, config
+    /// apply coverage, leader failover, per-member memory, idle CPU and gossip traffic, for each
+    /// ring size; writes one JSON object per size and PNG plots to `--out`.
+    Bench(LocalBenchArgs),
     /// SIGKILL a member and its services (a crashed host); `start` brings it back.
     Kill(LocalMemberArgs),
     /// Stop a member gracefully (SIGTERM: its services stop, it leaves the ring).
@@ -193,6 +197,54 @@ pub(crate) struct LocalUpArgs {
     /// Further `warren run` flags for every member, after `--` (e.g. `-- --topology leader`).
     #[arg(last = true)]
     pub run_args: Vec<String>,
+}
+
+/// `warren local bench` flags.
+#[derive(Args, Debug)]
+pub(crate) struct LocalBenchArgs {
+    /// Ring sizes, comma-separated.
+    #[arg(
+        short = 'n',
+        long = "members",
+        value_delimiter = ',',
+        default_value = "10,25,50,100"
+    )]
+    pub members: Vec<u16>,
+    /// SIGKILLs of a random member per ring size (detection latency).
+    #[arg(long, default_value_t = 20)]
+    pub trials: u32,
+    /// SIGKILLs of the leader per ring size (default: half of --trials, at least 1).
+    #[arg(long)]
+    pub failover_trials: Option<u32>,
+    /// `config apply`s per ring size (default: --trials).
+    #[arg(long)]
+    pub config_trials: Option<u32>,
+    /// Seconds of the idle window (CPU, traffic) per ring size.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub idle_secs: u64,
+    /// Where the JSON report and the plots go.
+    #[arg(long, default_value = "target/local-bench")]
+    pub out: PathBuf,
+    /// First port of the range the members take (as `local up`).
+    #[arg(long, default_value_t = 19600)]
+    pub base_port: u16,
+    /// Seed of the choice of victims.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The simulator to run at the same sizes (default: `warren-sim` beside this binary;
+    /// `none` skips it).
+    #[arg(long)]
+    pub sim: Option<PathBuf>,
+    /// The plan every member runs (leader topology).
+    #[arg(long, default_value = "plans/hello")]
+    pub plan: PathBuf,
+    /// A TrueType font for the plots' text (default: DejaVu Sans from the usual system paths;
+    /// without one no plots are drawn).
+    #[arg(long)]
+    pub font: Option<PathBuf>,
+    /// Run nothing: draw the plots again from `<out>/report.json`.
+    #[arg(long)]
+    pub replot: bool,
 }
 
 /// How a control command reaches its supervisor.

@@ -269,6 +269,7 @@ pub(crate) fn record_ring(metrics: &Metrics, ring: &Ring, counters: &Counters) {
     });
     metrics.gossip.record(&GossipTotals {
         bytes_sent: counters.bytes_out,
+        datagrams_sent: counters.datagrams_out,
         bytes_received: counters.bytes_in,
         dropped: counters
             .dropped

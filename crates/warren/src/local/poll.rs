@@ -131,6 +131,12 @@ async fn observe(http: SocketAddr) -> Option<Observation> {
 /// `GET path` over HTTP/1.1 with `Connection: close`, the body parsed as JSON; `None` on any
 /// failure, a non-200 status or after 2 s.
 async fn get_json(addr: SocketAddr, path: &str) -> Option<Value> {
+    serde_json::from_str(&get_text(addr, path).await?).ok()
+}
+
+/// `GET path` over HTTP/1.1 with `Connection: close`, the body as text; `None` on any
+/// failure, a non-200 status or after 2 s.
+pub(crate) async fn get_text(addr: SocketAddr, path: &str) -> Option<String> {
     let fetch = async {
         let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
         let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
@@ -147,15 +153,16 @@ async fn get_json(addr: SocketAddr, path: &str) -> Option<Value> {
     if !head.starts_with("HTTP/1.1 200") {
         return None;
     }
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    serde_json::from_str(&body).ok()
+    Some(
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        },
+    )
 }
 
 /// Joins the chunks of a chunked body (sizes in hex, each chunk followed by CRLF).

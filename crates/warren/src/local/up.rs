@@ -34,16 +34,19 @@ const POLL_EVERY: Duration = Duration::from_millis(700);
 const TICK: Duration = Duration::from_millis(200);
 
 /// Everything needed to (re)start member i.
-struct Spec {
-    exe: PathBuf,
-    plans: Vec<PathBuf>,
-    run_args: Vec<String>,
-    ports: Vec<Ports>,
-    dir: PathBuf,
+pub(super) struct Spec {
+    pub(super) exe: PathBuf,
+    pub(super) plans: Vec<PathBuf>,
+    pub(super) run_args: Vec<String>,
+    pub(super) ports: Vec<Ports>,
+    pub(super) dir: PathBuf,
+    /// Give each member only member 0 as its peer (`local bench`'s formation from one seed),
+    /// rather than every other member.
+    pub(super) seed_only: bool,
 }
 
 impl Spec {
-    fn member_dir(&self, i: usize) -> PathBuf {
+    pub(super) fn member_dir(&self, i: usize) -> PathBuf {
         self.dir.join(i.to_string())
     }
 
@@ -51,7 +54,7 @@ impl Spec {
         self.member_dir(i).join("cuts")
     }
 
-    fn spawn(&self, i: usize) -> Result<Child> {
+    pub(super) fn spawn(&self, i: usize) -> Result<Child> {
         let p = self.ports.get(i).ok_or_else(|| anyhow!("no member {i}"))?;
         let root = self.member_dir(i);
         std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
@@ -79,7 +82,7 @@ impl Spec {
             .arg("--local-cut-file")
             .arg(self.cut_file(i));
         for (j, q) in self.ports.iter().enumerate() {
-            if j != i {
+            if j != i && (!self.seed_only || j == 0 || (i == 0 && j == 1)) {
                 cmd.arg("--peer").arg(format!("127.0.0.1:{}", q.gossip));
             }
         }
@@ -170,6 +173,7 @@ fn run(mut args: LocalUpArgs) -> Result<()> {
         run_args: args.run_args.clone(),
         ports,
         dir: dir.clone(),
+        seed_only: false,
     };
     // Services of a killed member are reparented to us rather than to init, so that they die
     // with it (see `Owner::reap_orphans`) instead of running on unseen.
@@ -656,7 +660,7 @@ fn tail(path: &std::path::Path, n: usize) -> Vec<String> {
 }
 
 /// The parent of `pid` from `/proc/PID/stat` (the field after the parenthesized name).
-fn parent_of(pid: u32) -> Option<u32> {
+pub(super) fn parent_of(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (_, after) = stat.rsplit_once(')')?;
     after.split_whitespace().nth(1)?.parse().ok()
