@@ -184,6 +184,10 @@ impl Package {
     /// `hooks/`. `plan.sh` is sourced by `bash` (see the module docs): this blocks for as
     /// long as that takes, at most [`PLAN_SOURCE_TIMEOUT`].
     pub fn from_plan_dir(dir: &Path) -> Result<Package, PlanError> {
+        // `pkg.path` (and every path derived from it) is absolute, as an installed package's is:
+        // a hook rendered from `warren plan render ./plan` runs from the service's directory.
+        let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let dir = absolute.as_path();
         let mut plan_dir = dir.to_path_buf();
         if !plan_dir.join("plan.sh").is_file() && dir.join("habitat/plan.sh").is_file() {
             plan_dir = dir.join("habitat");

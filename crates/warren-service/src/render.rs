@@ -164,6 +164,19 @@ pub struct WrittenFile {
     pub changed: bool,
 }
 
+/// One notice for each hook loaded from a deprecated file name.
+fn deprecated_hooks(templates: &PlanTemplates) -> impl Iterator<Item = String> + '_ {
+    templates.hooks.iter().filter_map(|hook| {
+        hook.deprecated_from.as_ref().map(|old| {
+            format!(
+                "deprecated hook file name hooks/{old}: loaded as hooks/{} (rename it; Habitat \
+                 deprecates the old name too)",
+                hook.output.display()
+            )
+        })
+    })
+}
+
 /// A package's templates, loaded once, rendered with any context.
 #[derive(Debug)]
 pub struct PlanRenderer {
@@ -188,6 +201,9 @@ impl PlanRenderer {
                 None => Vec::new(),
             },
         };
+        for notice in deprecated_hooks(&templates) {
+            tracing::warn!(pkg = %pkg.ident, "{notice}");
+        }
         Ok(PlanRenderer {
             renderer,
             templates,
@@ -432,6 +448,7 @@ pub fn render_lone(
         .take_warnings()
         .iter()
         .map(ToString::to_string)
+        .chain(deprecated_hooks(&renderer.templates))
         .collect();
     let rendered = renderer.render(&ctx)?;
     let files = write_outputs(out_dir, &rendered)?;

@@ -32,6 +32,17 @@ pub const HOOK_NAMES: [&str; 10] = [
     "uninstall",
 ];
 
+/// The file name Habitat accepts, deprecated, for `hook`: the underscore form of a hyphenated
+/// name (`health_check`, `post_run`, `file_updated`, `post_stop`), and `reload` for
+/// `reconfigure` (Habitat's deprecated reload hook ran where reconfigure runs now).
+fn deprecated_hook_name(hook: &str) -> Option<String> {
+    match hook {
+        "reconfigure" => Some("reload".to_owned()),
+        h if h.contains('-') => Some(h.replace('-', "_")),
+        _ => None,
+    }
+}
+
 /// How deep `config/` may nest; deeper means a symlink loop more likely than a real plan.
 const MAX_CONFIG_DEPTH: usize = 32;
 
@@ -128,6 +139,9 @@ pub struct RegisteredTemplate {
     /// Where its output goes: the path relative to `config/` for a config template, the hook
     /// name for a hook.
     pub output: PathBuf,
+    /// A hook loaded from the file name Habitat still accepts but deprecates (`health_check`
+    /// for `health-check`, `reload` for `reconfigure`): that file name, for the caller to warn.
+    pub deprecated_from: Option<String>,
 }
 
 /// What [`Renderer::register_plan`] loaded.
@@ -221,7 +235,11 @@ impl Renderer {
                 .collect::<Vec<_>>()
                 .join("/");
             self.register_file(&name, &config_dir.join(&rel))?;
-            registered.push(RegisteredTemplate { name, output: rel });
+            registered.push(RegisteredTemplate {
+                name,
+                output: rel,
+                deprecated_from: None,
+            });
         }
         Ok(registered)
     }
@@ -235,12 +253,21 @@ impl Renderer {
         let mut registered = Vec::new();
         for hook in HOOK_NAMES {
             let path = hooks_dir.join(hook);
+            // Habitat still loads a hook from its old file name when the current one is absent
+            // (with a deprecation notice), and renders it under the current name.
+            let (path, deprecated_from) = match deprecated_hook_name(hook) {
+                Some(old) if !path.is_file() && hooks_dir.join(&old).is_file() => {
+                    (hooks_dir.join(&old), Some(old))
+                }
+                _ => (path, None),
+            };
             if path.is_file() {
                 let name = format!("hooks/{hook}");
                 self.register_file(&name, &path)?;
                 registered.push(RegisteredTemplate {
                     name,
                     output: PathBuf::from(hook),
+                    deprecated_from,
                 });
             }
         }
@@ -484,13 +511,47 @@ mod tests {
     }
 
     #[test]
+    fn deprecated_hook_file_names_load_under_the_current_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let hooks = dir.path();
+        std::fs::write(hooks.join("health_check"), "echo {{cfg.x}}").unwrap();
+        std::fs::write(hooks.join("reload"), "echo reload").unwrap();
+        // Both forms present: the current one wins, as in Habitat.
+        std::fs::write(hooks.join("post-run"), "echo new").unwrap();
+        std::fs::write(hooks.join("post_run"), "echo old").unwrap();
+        std::fs::write(hooks.join("no_such_hook"), "echo x").unwrap();
+        let mut r = Renderer::new();
+        let got = r.register_hooks_dir(hooks).unwrap();
+        let summary: Vec<(String, Option<String>)> = got
+            .iter()
+            .map(|t| (t.output.display().to_string(), t.deprecated_from.clone()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("health-check".to_owned(), Some("health_check".to_owned())),
+                ("post-run".to_owned(), None),
+                ("reconfigure".to_owned(), Some("reload".to_owned())),
+            ]
+        );
+        let ctx = PreparedContext::from_json(serde_json::json!({"cfg": {"x": 7}}));
+        let out = r.render_prepared("hooks/health-check", &ctx);
+        assert_eq!(out.ok().as_deref(), Some("echo 7"));
+        assert_eq!(
+            r.render_prepared("hooks/post-run", &ctx).ok().as_deref(),
+            Some("echo new")
+        );
+    }
+
+    #[test]
     fn redis_plan_renders_leader_and_follower_configs() {
         let (r, loaded) = plan_renderer();
         assert_eq!(
             loaded.config,
             [RegisteredTemplate {
                 name: "redis.config".into(),
-                output: "redis.config".into()
+                output: "redis.config".into(),
+                deprecated_from: None,
             }]
         );
         let follower = r.render("redis.config", &census_context(2)).unwrap();
