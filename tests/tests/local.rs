@@ -272,6 +272,30 @@ fn local_up_shows_kills_and_partitions_and_stops_cleanly() {
     assert!(restarted, "member 0 did not restart:\n{}", lines.dump());
     seen_pids.extend(pids(&dir));
 
+    // `kill` answers once the member is gone, so a `start` right after it succeeds.
+    let mark = lines.len();
+    let out = local(Some(&dir), &["kill", "2"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("killed"));
+    let out = local(Some(&dir), &["start", "2"]);
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("member 2 started"),
+        "start right after kill: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // (Back within one poll of the view, it may never be seen "not answering": no new
+    // "answering" line is owed.)
+    let http2: std::net::SocketAddr = format!("127.0.0.1:{}", base + 21)
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let back = wait_until(Duration::from_secs(20), || {
+        lines.has(mark, "member 2 exited")
+            && lines.has(mark, "member 2 started (pid")
+            && http_get(http2, "/healthz").is_some()
+    });
+    assert!(back, "member 2 did not come back:\n{}", lines.dump());
+    seen_pids.extend(pids(&dir));
+
     // Ctrl-C: every member stops, the directory goes.
     let _ = Command::new("kill")
         .args(["-INT", &ring.0.id().to_string()])

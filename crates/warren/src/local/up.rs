@@ -318,6 +318,15 @@ impl Owner {
                 let _ = killpg(Pid::from_raw(p), Signal::SIGKILL);
             }
         }
+        // Reap it before answering (SIGKILL takes milliseconds), so that `warren local kill 1
+        // && warren local start 1` finds it stopped rather than "running".
+        if let Some(child) = self.members.get_mut(i).and_then(|m| m.child.as_mut()) {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        self.reap();
         Ok(format!(
             "member {i} killed (SIGKILL to pid {pid} and {} service process group(s))",
             services.len()
