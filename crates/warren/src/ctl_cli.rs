@@ -212,7 +212,8 @@ impl Sealing {
         };
         if !service_group.contains('@') {
             return Err(anyhow!(
-                "--user: the service key is named SERVICE.GROUP@ORG; give {service_group}@ORG                  or --org ORG; nothing was sent"
+                "--user: the service key is named SERVICE.GROUP@ORG; give {service_group}@ORG \
+                 or --org ORG; nothing was sent"
             ));
         }
         let cache =
