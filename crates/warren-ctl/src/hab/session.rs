@@ -413,7 +413,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                         service: ident.name,
                         shutdown_timeout_secs: req.timeout_in_seconds,
                     })
-                    .await?;
+                    .await
+                    .map_err(not_loaded_is_internal)?;
                 Ok(reply.into_outs())
             }
             "SvcStart" => {
@@ -441,13 +442,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 let req = ctl::SvcUpdate::decode(body)?;
                 let ident = need(req.ident.clone(), "ident")?;
                 let update = update_request(req, ident.name.clone())?;
-                h.update(update).await?;
+                h.update(update).await.map_err(not_loaded_is_internal)?;
                 // Habitat's words: the update is queued, the reply comes at once.
                 Ok(Reply::new(format!("Updating {}", ident_text(&ident))).into_outs())
             }
             "SupRestart" => {
                 ctl::SupRestart::decode(body)?;
-                Ok(h.restart().await?.into_outs())
+                // `hab sup restart` takes a NetOk or a NetErr and nothing else (a ConsoleLine
+                // would fail it), so the handler's words stay in the log.
+                let reply = h.restart().await?;
+                tracing::info!("hab sup restart: {}", reply.message);
+                Ok(vec![Out::ok()])
             }
             other => Err(Refusal::Net(
                 net::ErrCode::NotSupported,
@@ -485,6 +490,16 @@ pub(crate) fn err_code(e: &CtlError) -> net::ErrCode {
             net::ErrCode::InvalidPayload
         }
         CtlError::Internal(_) => net::ErrCode::Internal,
+    }
+}
+
+/// Habitat refuses `SvcUnload` and `SvcUpdate` of a service that is not loaded with `Internal`
+/// (not `NotFound`, which its `SvcStart`, `SvcStop` and `SvcStatus` use); scripts that match on
+/// the code see the same one here.
+fn not_loaded_is_internal(e: CtlError) -> Refusal {
+    match e {
+        CtlError::NotFound(message) => Refusal::Net(net::ErrCode::Internal, message),
+        other => other.into(),
     }
 }
 

@@ -557,3 +557,41 @@ async fn a_silent_client_gets_unauthorized_after_the_handshake_timeout() {
     // The session is over: the server side is closed.
     assert_eq!(client.read(&mut head).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn unloading_what_is_not_loaded_is_internal_as_in_habitat_but_stopping_it_is_not_found() {
+    let h = Harness::start(Fake::default()).await;
+    let mut c = HabClient::ready(&h).await;
+    *h.fake.fail.lock().unwrap() = Some(CtlError::NotFound("service nope is not loaded".into()));
+    let unload = ctl::SvcUnload {
+        ident: ident("core", "nope"),
+        timeout_in_seconds: None,
+    };
+    assert_eq!(
+        c.request("SvcUnload", &unload).await[0].err(),
+        (
+            net::ErrCode::Internal,
+            "service nope is not loaded".to_owned()
+        )
+    );
+    let stop = ctl::SvcStop {
+        ident: ident("core", "nope"),
+        timeout_in_seconds: None,
+    };
+    assert_eq!(
+        c.request("SvcStop", &stop).await[0].err().0,
+        net::ErrCode::NotFound
+    );
+    // Any other refusal keeps its own code.
+    *h.fake.fail.lock().unwrap() = Some(CtlError::Internal("disk full".into()));
+    assert_eq!(
+        c.request("SvcUnload", &unload).await[0].err().0,
+        net::ErrCode::Internal
+    );
+    *h.fake.fail.lock().unwrap() = Some(CtlError::InvalidArgument("bad".into()));
+    assert_eq!(
+        c.request("SvcUnload", &unload).await[0].err().0,
+        net::ErrCode::InvalidPayload
+    );
+    h.stop().await;
+}
