@@ -340,17 +340,9 @@ pub(crate) enum ConfigCommand {
         version: u64,
         /// The TOML file; `-` or nothing reads standard input.
         file: Option<PathBuf>,
-        /// Encrypt it (BOX-1) from this user's newest secret box key to the service group's
-        /// newest public key, `SERVICE.GROUP@ORG` (as `hab … --user`); only members holding the
-        /// service's secret key can read it.
-        #[arg(short = 'u', long)]
-        user: Option<String>,
-        /// Organization, when SERVICE.GROUP does not name one (`@ORG`).
-        #[arg(long)]
-        org: Option<String>,
-        /// Key cache for --user (default: <fs-root>/hab/cache/keys).
-        #[arg(long, value_name = "DIR")]
-        cache_key_path: Option<PathBuf>,
+        /// Encryption and organization.
+        #[command(flatten)]
+        seal: SealArgs,
         /// The supervisor.
         #[command(flatten)]
         remote: Remote,
@@ -369,21 +361,29 @@ pub(crate) enum FileCommand {
         version: u64,
         /// The file; its name is the name members write it under.
         file: PathBuf,
-        /// Encrypt it (BOX-1) from this user's newest secret box key to the service group's
-        /// newest public key, `SERVICE.GROUP@ORG` (as `hab … --user`); only members holding the
-        /// service's secret key can read it.
-        #[arg(short = 'u', long)]
-        user: Option<String>,
-        /// Organization, when SERVICE.GROUP does not name one (`@ORG`).
-        #[arg(long)]
-        org: Option<String>,
-        /// Key cache for --user (default: <fs-root>/hab/cache/keys).
-        #[arg(long, value_name = "DIR")]
-        cache_key_path: Option<PathBuf>,
+        /// Encryption and organization.
+        #[command(flatten)]
+        seal: SealArgs,
         /// The supervisor.
         #[command(flatten)]
         remote: Remote,
     },
+}
+
+/// `--user`, `--org`, `--cache-key-path` of `warren config apply` and `warren file upload`.
+#[derive(Args, Debug, Default)]
+pub(crate) struct SealArgs {
+    /// Encrypt it (BOX-1) from this user's newest secret box key to the service group's newest
+    /// public key, `SERVICE.GROUP@ORG` (as `hab … --user`); only members holding the service's
+    /// secret key can read it.
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Organization, when SERVICE.GROUP does not name one (`@ORG`).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Key cache for --user (default: <fs-root>/hab/cache/keys).
+    #[arg(long, value_name = "DIR")]
+    pub cache_key_path: Option<PathBuf>,
 }
 
 /// `warren sup …`

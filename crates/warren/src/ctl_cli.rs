@@ -14,8 +14,8 @@ use warren_ctl::{
 };
 
 use crate::cli::{
-    BindingModeArg, ConfigCommand, FileCommand, LoadArgs, Remote, StrategyArg, SupCommand,
-    SvcCommand, TopologyArg,
+    BindingModeArg, ConfigCommand, FileCommand, LoadArgs, Remote, SealArgs, StrategyArg,
+    SupCommand, SvcCommand, TopologyArg,
 };
 
 /// A control command, parsed.
@@ -112,9 +112,7 @@ async fn run(cmd: CtlCommand) -> Result<()> {
             service_group,
             version,
             file,
-            user,
-            org,
-            cache_key_path,
+            seal,
             remote,
         }) => {
             let toml = read_input(file.as_deref())?;
@@ -126,7 +124,7 @@ async fn run(cmd: CtlCommand) -> Result<()> {
                         .map_or_else(|| "standard input".to_owned(), |p| p.display().to_string())
                 )
             })?;
-            let sealed = Sealing::new(&service_group, org, user, cache_key_path, &remote)?;
+            let sealed = Sealing::new(&service_group, seal, &remote)?;
             let (service_group, toml, encrypted) = sealed.apply(toml)?;
             say(connect(&remote)
                 .await?
@@ -143,9 +141,7 @@ async fn run(cmd: CtlCommand) -> Result<()> {
             service_group,
             version,
             file,
-            user,
-            org,
-            cache_key_path,
+            seal,
             remote,
         }) => {
             let filename = file
@@ -155,7 +151,7 @@ async fn run(cmd: CtlCommand) -> Result<()> {
                 .to_owned();
             let content =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let sealed = Sealing::new(&service_group, org, user, cache_key_path, &remote)?;
+            let sealed = Sealing::new(&service_group, seal, &remote)?;
             let (service_group, content, encrypted) = sealed.apply(content)?;
             say(connect(&remote)
                 .await?
@@ -187,13 +183,12 @@ struct Sealing {
 }
 
 impl Sealing {
-    fn new(
-        service_group: &str,
-        org: Option<String>,
-        user: Option<String>,
-        cache_key_path: Option<std::path::PathBuf>,
-        remote: &Remote,
-    ) -> Result<Sealing> {
+    fn new(service_group: &str, seal: SealArgs, remote: &Remote) -> Result<Sealing> {
+        let SealArgs {
+            user,
+            org,
+            cache_key_path,
+        } = seal;
         use warren_wire::box_key::{Half, KeyCache};
         let service_group = match (service_group.contains('@'), org) {
             (false, Some(org)) => format!("{service_group}@{org}"),

@@ -186,9 +186,7 @@ pub(crate) fn config(cmd: LocalConfigCommand) -> ExitCode {
         service_group,
         version,
         file,
-        user: None,
-        org: None,
-        cache_key_path: None,
+        seal: crate::cli::SealArgs::default(),
         remote,
     }))
 }
