@@ -45,22 +45,22 @@ pub(crate) struct Ctl {
 const RESTART_REPLY_GRACE: Duration = Duration::from_millis(200);
 
 impl Ctl {
-    /// The directory a load request names: its `ident` resolved under `hab/pkgs`, else its
-    /// `plan_path`.
-    fn plan_dir(&self, req: &LoadRequest) -> Result<PathBuf, CtlError> {
-        match &req.ident {
-            Some(ident) => installed_package(&self.pkgs_root, ident),
-            None => Ok(req.plan_path.clone()),
-        }
-    }
-
-    async fn spec(&self, req: &LoadRequest, dir: &Path) -> Result<ServiceSpec, CtlError> {
-        // Reading a plan runs `bash` (plan.sh is sourced): off the async threads.
-        let dir = dir.to_path_buf();
-        let pkg = tokio::task::spawn_blocking(move || read_package(&dir))
-            .await
-            .map_err(|e| CtlError::Internal(format!("reading the plan failed: {e}")))?
-            .map_err(|e| CtlError::InvalidArgument(format!("{e:#}")))?;
+    /// The spec a load request asks for, and the directory it loads from: the request's
+    /// `ident` resolved under `hab/pkgs`, else its `plan_path`. Resolving reads directories and
+    /// reading a plan runs `bash` (plan.sh is sourced): both off the async threads.
+    async fn spec(&self, req: &LoadRequest) -> Result<(ServiceSpec, PathBuf), CtlError> {
+        let pkgs_root = self.pkgs_root.clone();
+        let (ident, plan_path) = (req.ident.clone(), req.plan_path.clone());
+        let (pkg, dir) = blocking(move || {
+            let dir = match ident {
+                Some(ident) => installed_package(&pkgs_root, &ident)?,
+                None => plan_path,
+            };
+            let pkg =
+                read_package(&dir).map_err(|e| CtlError::InvalidArgument(format!("{e:#}")))?;
+            Ok((pkg, dir))
+        })
+        .await?;
         let mut spec = ServiceSpec::new(pkg);
         spec.requested_ident.clone_from(&req.ident);
         spec.group.clone_from(&req.group);
@@ -87,7 +87,7 @@ impl Ctl {
         spec.backoff = self.backoff;
         spec.hook_timeouts.default = self.hook_timeout;
         spec.checked_binds().map_err(CtlError::InvalidArgument)?;
-        Ok(spec)
+        Ok((spec, dir))
     }
 
     fn service_group(text: &str) -> Result<ServiceGroup, CtlError> {
@@ -116,8 +116,7 @@ fn not_loaded(e: anyhow::Error) -> CtlError {
 #[warren_ctl::async_trait]
 impl warren_ctl::ControlHandler for Ctl {
     async fn load(&self, req: LoadRequest) -> Result<Reply, CtlError> {
-        let dir = self.plan_dir(&req)?;
-        let spec = self.spec(&req, &dir).await?;
+        let (spec, dir) = self.spec(&req).await?;
         let name = spec.package.name().to_owned();
         let sg = spec.service_group();
         let mut services = self.services.lock().await;
@@ -338,8 +337,18 @@ impl warren_ctl::ControlHandler for Ctl {
     }
 
     async fn package_dir(&self, ident: &str) -> Result<PathBuf, CtlError> {
-        installed_package(&self.pkgs_root, ident)
+        let (root, ident) = (self.pkgs_root.clone(), ident.to_owned());
+        blocking(move || installed_package(&root, &ident)).await
     }
+}
+
+/// `f` on tokio's blocking pool (it reads the file system or runs a child process).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, CtlError> + Send + 'static,
+) -> Result<T, CtlError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CtlError::Internal(format!("a blocking task failed: {e}")))?
 }
 
 /// `spec` with the fields of `req` that are given (Habitat's `merge_svc_update`).
