@@ -206,7 +206,7 @@ impl Metrics {
         );
         r.register(
             "warren_gossip_sent_bytes",
-            "Gossip bytes sent (UDP and TCP)",
+            "SWIM bytes sent in UDP datagrams (rumor pushes over TCP are counted in warren_gossip_rumors_sent_total, not here)",
             gossip.bytes_sent.clone(),
         );
         r.register(
@@ -216,7 +216,7 @@ impl Metrics {
         );
         r.register(
             "warren_gossip_received_bytes",
-            "Gossip bytes received (UDP and TCP)",
+            "SWIM bytes received in UDP datagrams (rumors over TCP are counted in warren_gossip_rumors_received_total, not here)",
             gossip.bytes_received.clone(),
         );
         r.register(
