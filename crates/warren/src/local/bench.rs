@@ -578,27 +578,24 @@ impl Bench<'_> {
         what: &str,
         done: impl Fn(&str) -> bool,
     ) -> Result<Vec<f64>> {
-        let mut at: Vec<Option<f64>> = vec![None; members.len()];
+        let mut arrivals = Arrivals::new(members, since);
         loop {
             self.check(since, what)
-                .map_err(|e| e.context(pending(members, &at)))?;
+                .map_err(|e| e.context(arrivals.pending()))?;
             let mut set = tokio::task::JoinSet::new();
-            for (k, i) in members.iter().enumerate() {
-                if at.get(k).is_some_and(Option::is_none) {
-                    let addr = ring.http(*i);
-                    set.spawn(async move { (k, poll::get_text(addr, path).await) });
-                }
+            for (k, i) in arrivals.waiting() {
+                let addr = ring.http(i);
+                set.spawn(async move { (k, poll::get_text(addr, path).await) });
             }
             while let Some(r) = set.join_next().await {
                 if let Ok((k, Some(text))) = r
                     && done(&text)
-                    && let Some(slot) = at.get_mut(k)
                 {
-                    *slot = Some(secs(since.elapsed()));
+                    arrivals.arrived(k);
                 }
             }
-            if at.iter().all(Option::is_some) {
-                return Ok(at.into_iter().flatten().collect());
+            if let Some(times) = arrivals.all() {
+                return Ok(times);
             }
             tokio::time::sleep(ROUND).await;
         }
@@ -629,20 +626,17 @@ impl Bench<'_> {
         what: &str,
         done: impl Fn(&str) -> bool,
     ) -> Result<Vec<f64>> {
-        let mut at: Vec<Option<f64>> = vec![None; members.len()];
+        let mut arrivals = Arrivals::new(members, since);
         loop {
             self.check(since, what)
-                .map_err(|e| e.context(pending(members, &at)))?;
-            for (k, i) in members.iter().enumerate() {
-                if at.get(k).is_some_and(Option::is_none)
-                    && ring.rendered(*i, self.pkg()).is_some_and(|c| done(&c))
-                    && let Some(slot) = at.get_mut(k)
-                {
-                    *slot = Some(secs(since.elapsed()));
+                .map_err(|e| e.context(arrivals.pending()))?;
+            for (k, i) in arrivals.waiting() {
+                if ring.rendered(i, self.pkg()).is_some_and(|c| done(&c)) {
+                    arrivals.arrived(k);
                 }
             }
-            if at.iter().all(Option::is_some) {
-                return Ok(at.into_iter().flatten().collect());
+            if let Some(times) = arrivals.all() {
+                return Ok(times);
             }
             tokio::time::sleep(FILE_ROUND).await;
         }
@@ -794,14 +788,49 @@ impl Bench<'_> {
 }
 
 /// Which of `members` have no time yet (for an error).
-fn pending(members: &[usize], at: &[Option<f64>]) -> String {
-    let left: Vec<String> = members
-        .iter()
-        .zip(at)
-        .filter(|(_, a)| a.is_none())
-        .map(|(i, _)| i.to_string())
-        .collect();
-    format!("still waiting for member(s) {}", left.join(", "))
+/// When each of some members got somewhere, counted from one instant.
+struct Arrivals<'a> {
+    members: &'a [usize],
+    since: Instant,
+    at: Vec<Option<f64>>,
+}
+
+impl<'a> Arrivals<'a> {
+    fn new(members: &'a [usize], since: Instant) -> Self {
+        Arrivals {
+            members,
+            since,
+            at: vec![None; members.len()],
+        }
+    }
+
+    /// `(k, member)` of those not there yet (`k` is the member's place in `members`).
+    fn waiting(&self) -> Vec<(usize, usize)> {
+        self.members
+            .iter()
+            .zip(&self.at)
+            .enumerate()
+            .filter(|(_, (_, a))| a.is_none())
+            .map(|(k, (i, _))| (k, *i))
+            .collect()
+    }
+
+    /// The `k`th member is there now (the first time counts).
+    fn arrived(&mut self, k: usize) {
+        if let Some(slot @ None) = self.at.get_mut(k) {
+            *slot = Some(secs(self.since.elapsed()));
+        }
+    }
+
+    /// Every member's time, once all are there.
+    fn all(&self) -> Option<Vec<f64>> {
+        self.at.iter().copied().collect()
+    }
+
+    fn pending(&self) -> String {
+        let left: Vec<String> = self.waiting().iter().map(|(_, i)| i.to_string()).collect();
+        format!("still waiting for member(s) {}", left.join(", "))
+    }
 }
 
 /// One member at one instant.
