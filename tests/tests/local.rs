@@ -112,8 +112,9 @@ fn pids(dir: &Path) -> Vec<u64> {
 #[test]
 fn local_up_shows_kills_and_partitions_and_stops_cleanly() {
     let dir = state_dir("local-up", 0).join("ring");
-    // A base port unlikely to collide with the other tests' (which take ephemeral ports).
-    let base = 20000 + (std::process::id() % 400) as u16 * 20;
+    // Three members take 30 ports (10 each): a step of 40 keeps rings of two test runs apart,
+    // below 28000 (local_bench.rs takes 28200..32200) and the ephemeral range (32768 up).
+    let base = 20000 + (std::process::id() % 200) as u16 * 40;
     let child = Command::new(warren_e2e::warren_bin())
         .current_dir(repo_path(""))
         .args([

@@ -40,9 +40,9 @@ fn a_tiny_bench_reports_every_measurement_and_leaves_nothing_behind() {
     let tmp = root.join("tmp");
     let out = root.join("out");
     std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
-    // A base port unlikely to collide with the other tests' (which take ephemeral ports, or
-    // 20000-28000 for `local up`; `local bench` defaults to 19600).
-    let base = 28200 + (std::process::id() % 90) as u16 * 20;
+    // Three members take 30 ports: a step of 40 keeps two test runs apart, and 28200..32200
+    // stays clear of `local up`'s test (20000..28000) and of ephemeral ports (32768 up).
+    let base = 28200 + (std::process::id() % 100) as u16 * 40;
     let result = Command::new(warren_e2e::warren_bin())
         .current_dir(repo_path(""))
         // The ring's directory is made under TMPDIR: here, so the test can see it is gone.
