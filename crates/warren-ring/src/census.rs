@@ -50,7 +50,11 @@ impl CensusElectionStatus {
     }
 }
 
-/// A package identifier `origin/name[/version[/release]]`.
+/// A package identifier `origin/name[/version[/release]]`, as a Service rumor carries it.
+///
+/// `warren_template::PackageIdent` is the same four fields with the render context's
+/// serialization and install paths; the sans-IO core keeps its own so that it depends on no
+/// rendering crate (the census view converts at the edge).
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PackageIdent {
     /// Origin.

@@ -19,18 +19,7 @@
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
-/// A package identifier as a user gives it: origin and name, optionally version and release.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ident {
-    /// Origin, e.g. `core`.
-    pub origin: String,
-    /// Name, e.g. `redis`.
-    pub name: String,
-    /// Version, if given.
-    pub version: Option<String>,
-    /// Release, if given (needs a version).
-    pub release: Option<String>,
-}
+pub use warren_template::PackageIdent;
 
 /// Why an identifier could not be resolved. Nothing changes on any error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,47 +39,21 @@ pub enum IdentError {
     },
 }
 
-impl Ident {
-    /// Parses `ORIGIN/NAME[/VERSION[/RELEASE]]`: 2 to 4 non-empty parts, none `.` or `..`, no
-    /// whitespace or backslash (each part becomes a directory name under `hab/pkgs`).
-    pub fn parse(text: &str) -> Result<Ident, IdentError> {
-        let parts: Vec<&str> = text.split('/').collect();
-        let plain = |p: &&str| {
-            !p.is_empty()
-                && *p != "."
-                && *p != ".."
-                && !p
-                    .chars()
-                    .any(|c| c.is_whitespace() || c == '\\' || c == '\0')
-        };
-        if !(2..=4).contains(&parts.len()) || !parts.iter().all(plain) {
-            return Err(IdentError::Invalid(text.to_owned()));
-        }
-        let part = |i: usize| parts.get(i).map(|p| (*p).to_owned());
-        Ok(Ident {
-            origin: parts[0].to_owned(),
-            name: parts[1].to_owned(),
-            version: part(2),
-            release: part(3),
-        })
-    }
-
-    /// Whether all four parts are given.
-    pub fn fully_qualified(&self) -> bool {
-        self.release.is_some()
-    }
-}
-
-impl std::fmt::Display for Ident {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.origin, self.name)?;
-        if let Some(v) = &self.version {
-            write!(f, "/{v}")?;
-        }
-        if let Some(r) = &self.release {
-            write!(f, "/{r}")?;
-        }
-        Ok(())
+/// Parses `ORIGIN/NAME[/VERSION[/RELEASE]]` as a user gives it: 2 to 4 non-empty parts, none
+/// `.` or `..`, no whitespace or backslash (each part becomes a directory name under
+/// `hab/pkgs`), so stricter than [`PackageIdent::parse`], which reads identifiers Warren wrote.
+pub fn parse(text: &str) -> Result<PackageIdent, IdentError> {
+    let plain = |p: &str| {
+        !p.is_empty()
+            && p != "."
+            && p != ".."
+            && !p
+                .chars()
+                .any(|c| c.is_whitespace() || c == '\\' || c == '\0')
+    };
+    match PackageIdent::parse(text) {
+        Some(ident) if text.split('/').all(plain) => Ok(ident),
+        _ => Err(IdentError::Invalid(text.to_owned())),
     }
 }
 
@@ -100,7 +63,7 @@ pub enum PlanArg {
     /// A plan directory or an installed package directory.
     Dir(PathBuf),
     /// A package identifier, to resolve under `hab/pkgs`.
-    Ident(Ident),
+    Ident(PackageIdent),
 }
 
 impl PlanArg {
@@ -113,12 +76,10 @@ impl PlanArg {
             return PlanArg::Dir(arg.to_path_buf());
         }
         match arg.to_str() {
-            Some(text) if !text.starts_with('/') && !text.starts_with('.') => {
-                match Ident::parse(text) {
-                    Ok(ident) => PlanArg::Ident(ident),
-                    Err(_) => PlanArg::Dir(arg.to_path_buf()),
-                }
-            }
+            Some(text) if !text.starts_with('/') && !text.starts_with('.') => match parse(text) {
+                Ok(ident) => PlanArg::Ident(ident),
+                Err(_) => PlanArg::Dir(arg.to_path_buf()),
+            },
             _ => PlanArg::Dir(arg.to_path_buf()),
         }
     }
@@ -205,7 +166,7 @@ fn subdirs(dir: &Path) -> Vec<String> {
 
 /// The directory of the newest installed package satisfying `ident` under `pkgs_root`
 /// (`<fs-root>/hab/pkgs`). The error lists what is installed for that origin/name.
-pub fn resolve(pkgs_root: &Path, ident: &Ident) -> Result<PathBuf, IdentError> {
+pub fn resolve(pkgs_root: &Path, ident: &PackageIdent) -> Result<PathBuf, IdentError> {
     let all = installed(pkgs_root, &ident.origin, &ident.name);
     let newest = all
         .iter()
@@ -239,7 +200,7 @@ pub fn resolve(pkgs_root: &Path, ident: &Ident) -> Result<PathBuf, IdentError> {
 
 /// [`resolve`] from text.
 pub fn resolve_text(pkgs_root: &Path, ident: &str) -> Result<PathBuf, IdentError> {
-    resolve(pkgs_root, &Ident::parse(ident)?)
+    resolve(pkgs_root, &parse(ident)?)
 }
 
 #[cfg(test)]
@@ -293,10 +254,10 @@ mod tests {
 
     #[test]
     fn identifiers_parse_and_print() {
-        let id = Ident::parse("core/redis/4.0.14/20190319155852").unwrap();
+        let id = parse("core/redis/4.0.14/20190319155852").unwrap();
         assert_eq!(id.to_string(), "core/redis/4.0.14/20190319155852");
-        assert!(id.fully_qualified());
-        assert_eq!(Ident::parse("core/redis").unwrap().version, None);
+        assert_eq!(id.release.as_deref(), Some("20190319155852"));
+        assert_eq!(parse("core/redis").unwrap().version, None);
         for bad in [
             "core",
             "core/",
@@ -306,7 +267,7 @@ mod tests {
             "a b/c",
             "",
         ] {
-            assert!(Ident::parse(bad).is_err(), "{bad:?}");
+            assert!(parse(bad).is_err(), "{bad:?}");
         }
     }
 
