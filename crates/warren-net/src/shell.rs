@@ -98,6 +98,13 @@ pub trait Hooks: Send {
     fn event(&mut self, event: &Event);
     /// Something changed (at most once per `snapshot_interval`, and once at start).
     fn snapshot(&mut self, ring: &Ring, counters: &Counters, now: Time);
+    /// Nothing happened since the last snapshot, but time passed (every `snapshot_interval`
+    /// plus half a second in a quiet ring): traffic counters moved, and what depends on time
+    /// (a leader's lease) may have. The default takes a whole snapshot; an owner whose
+    /// snapshot is costly can publish only what changed.
+    fn refresh(&mut self, ring: &Ring, counters: &Counters, now: Time) {
+        self.snapshot(ring, counters, now);
+    }
     /// Time to write the rumor file (every `persist_interval` and at the end).
     fn persist(&mut self, ring: &Ring);
 }
@@ -455,7 +462,11 @@ impl Gossip {
             // least every `COUNTERS_EVERY` past the snapshot interval (`/metrics` would
             // otherwise show the counts of the last membership change).
             if (dirty || t >= next_snapshot + COUNTERS_EVERY) && t >= next_snapshot {
-                hooks.snapshot(&ring, &out.counters, now());
+                if dirty {
+                    hooks.snapshot(&ring, &out.counters, now());
+                } else {
+                    hooks.refresh(&ring, &out.counters, now());
+                }
                 dirty = false;
                 next_snapshot = t + cfg.snapshot_interval;
             }

@@ -638,6 +638,19 @@ impl Hooks for StateHooks {
             .send_modify(|s| *s = Arc::new(snap.with_services(Arc::clone(&s.services))));
     }
 
+    /// A quiet ring: the metrics take the counters; the documents are rebuilt only when the
+    /// census moved with time (a lease ran out) or readiness came, since rendering `/butterfly`
+    /// and `/census` every second was most of an idle member's CPU.
+    fn refresh(&mut self, ring: &Ring, counters: &Counters, now: Time) {
+        let was_ready = self.snapshots.borrow().gossip_ready;
+        let census = CensusRing::build(ring, now, self.census.as_ref());
+        if census.changed || self.readiness.gossip_ready(ring) != was_ready {
+            self.snapshot(ring, counters, now);
+            return;
+        }
+        crate::feed::record_ring(&self.metrics, ring, counters);
+    }
+
     fn persist(&mut self, ring: &Ring) {
         let mut members: Vec<Membership> = ring
             .members()
