@@ -474,14 +474,15 @@ pub fn habitat_render_data(
             path: path.to_owned(),
             syntax,
         })?;
-        let cfg = serde_json::to_value(table).map_err(|e| RenderError::UserToml {
-            path: path.to_owned(),
-            syntax: TomlSyntax {
-                line: None,
-                column: None,
-                message: e.to_string(),
-            },
-        })?;
+        let cfg =
+            warren_template::toml_document_to_json(&table).map_err(|e| RenderError::UserToml {
+                path: path.to_owned(),
+                syntax: TomlSyntax {
+                    line: None,
+                    column: None,
+                    message: e.to_string(),
+                },
+            })?;
         Ok(serde_json::json!({ "cfg": cfg }))
     };
     let mut data = serde_json::json!({});
@@ -1050,5 +1051,21 @@ mod tests {
             err.contains("cannot read") && err.contains("none.toml"),
             "{err}"
         );
+    }
+
+    /// `hab plan render` keeps default.toml's key order (tables after values) and appends the
+    /// keys a user.toml adds; `{{#each}}` walks that order.
+    #[test]
+    fn habitat_form_walks_tables_in_document_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let default = dir.path().join("default.toml");
+        let user = dir.path().join("user.toml");
+        fs::write(&default, "[limits]\nsoft = 1\nhard = 2\n").unwrap();
+        fs::write(&user, "[limits]\nburst = 3\nsoft = 9\n").unwrap();
+        let tmpl = dir.path().join("t.conf");
+        fs::write(&tmpl, "{{#each cfg.limits}}{{@key}}={{this}};{{/each}}").unwrap();
+        let data = habitat_render_data(&default, Some(&user), None).unwrap();
+        let (text, _) = render_template_file(&tmpl, data).unwrap();
+        assert_eq!(text, "soft=9;hard=2;burst=3;");
     }
 }

@@ -426,7 +426,7 @@ impl Serialize for CensusMember {
             suspect: self.health == Health::Suspect,
             confirmed: self.health == Health::Confirmed,
             departed: self.health == Health::Departed,
-            cfg: TomlTable(&self.cfg),
+            cfg: TomlTable(&self.cfg, KeyOrder::Stored),
         }
         .serialize(serializer)
     }
@@ -705,7 +705,7 @@ impl Serialize for RenderContext {
         let mut map = serializer.serialize_map(Some(5))?;
         map.serialize_entry("sys", &self.sys)?;
         map.serialize_entry("pkg", &self.pkg)?;
-        map.serialize_entry("cfg", &TomlTable(&self.cfg))?;
+        map.serialize_entry("cfg", &TomlTable(&self.cfg, KeyOrder::CfgRoot))?;
         map.serialize_entry("svc", &self.svc)?;
         map.serialize_entry("bind", &self.bind)?;
         map.end()
@@ -729,15 +729,58 @@ pub fn exported_cfg(exports: &BTreeMap<String, String>, cfg: &toml::Table) -> to
     out
 }
 
-/// Serializes a TOML table for templates: like serde's own impl, except that datetimes become
-/// their TOML text.
-struct TomlTable<'a>(&'a toml::Table);
+/// The order in which Habitat hands a TOML table's keys to templates. Habitat keeps every
+/// table in document order (its `toml` and `serde_json` are built with `preserve_order`), but
+/// its serializers move some kinds of value to the back; `{{#each}}`, `toJson`, `toToml` and
+/// `toYaml` see the result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyOrder {
+    /// As stored (a gossiped member's `cfg` at its top level).
+    Stored,
+    /// The `toml` crate's own rule for a table value: plain values and arrays without tables
+    /// first, then arrays holding tables, then tables; each group in stored order.
+    ValuesFirst,
+    /// The rule of the supervisor's merged `cfg` root: values that are neither arrays nor
+    /// tables, then every array, then tables.
+    CfgRoot,
+}
+
+/// `table`'s entries in `order`.
+pub fn ordered_entries(table: &toml::Table, order: KeyOrder) -> Vec<(&String, &toml::Value)> {
+    let holds_table = |v: &toml::Value| {
+        v.as_array()
+            .is_some_and(|a| a.iter().any(toml::Value::is_table))
+    };
+    let group = |v: &toml::Value| -> u8 {
+        match order {
+            KeyOrder::Stored => 0,
+            KeyOrder::ValuesFirst if v.is_table() => 2,
+            KeyOrder::ValuesFirst if holds_table(v) => 1,
+            KeyOrder::ValuesFirst => 0,
+            KeyOrder::CfgRoot if v.is_table() => 2,
+            KeyOrder::CfgRoot if v.is_array() => 1,
+            KeyOrder::CfgRoot => 0,
+        }
+    };
+    let mut entries: Vec<_> = table.iter().collect();
+    // A stable sort keeps the stored order inside each group.
+    entries.sort_by_key(|(_, v)| group(v));
+    entries
+}
+
+/// Serializes a TOML table for templates in Habitat's key order (the root in `.1`, nested
+/// tables [`KeyOrder::ValuesFirst`]), except that datetimes become their TOML text.
+struct TomlTable<'a>(&'a toml::Table, KeyOrder);
 
 struct TomlValue<'a>(&'a toml::Value);
 
 impl Serialize for TomlTable<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(k, v)| (k, TomlValue(v))))
+        serializer.collect_map(
+            ordered_entries(self.0, self.1)
+                .into_iter()
+                .map(|(k, v)| (k, TomlValue(v))),
+        )
     }
 }
 
@@ -750,7 +793,37 @@ impl Serialize for TomlValue<'_> {
             toml::Value::Boolean(b) => serializer.serialize_bool(*b),
             toml::Value::Datetime(d) => serializer.collect_str(d),
             toml::Value::Array(a) => serializer.collect_seq(a.iter().map(TomlValue)),
-            toml::Value::Table(t) => TomlTable(t).serialize(serializer),
+            toml::Value::Table(t) => TomlTable(t, KeyOrder::ValuesFirst).serialize(serializer),
+        }
+    }
+}
+
+/// A TOML document as `hab plan render` turns it into JSON: every table in
+/// [`KeyOrder::ValuesFirst`], datetimes as the `toml` crate serializes them.
+pub fn toml_document_to_json(table: &toml::Table) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::to_value(DocTable(table))
+}
+
+struct DocTable<'a>(&'a toml::Table);
+
+struct DocValue<'a>(&'a toml::Value);
+
+impl Serialize for DocTable<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            ordered_entries(self.0, KeyOrder::ValuesFirst)
+                .into_iter()
+                .map(|(k, v)| (k, DocValue(v))),
+        )
+    }
+}
+
+impl Serialize for DocValue<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            toml::Value::Array(a) => serializer.collect_seq(a.iter().map(DocValue)),
+            toml::Value::Table(t) => DocTable(t).serialize(serializer),
+            leaf => leaf.serialize(serializer),
         }
     }
 }
@@ -1018,11 +1091,59 @@ mod tests {
     fn cfg_datetimes_render_as_toml_text() {
         let cfg: toml::Table =
             toml::from_str("when = 1979-05-27T07:32:00Z\n[a]\nb = [1.5]\n").unwrap();
-        let json = serde_json::to_value(TomlTable(&cfg)).unwrap();
+        let json = serde_json::to_value(TomlTable(&cfg, KeyOrder::CfgRoot)).unwrap();
         assert_eq!(
             json,
             serde_json::json!({ "when": "1979-05-27T07:32:00Z", "a": { "b": [1.5] } })
         );
+    }
+
+    fn object_keys(v: &Value) -> Vec<&str> {
+        v.as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// A made-up document whose keys are out of alphabetical order and mix plain values,
+    /// plain arrays, arrays of tables and tables.
+    const MIXED: &str = "zeta = 1\n\
+        [mid]\nq = 2\nb = 1\n\
+        [[rows]]\nn = 1\n";
+
+    fn mixed() -> toml::Table {
+        let mut t: toml::Table = toml::from_str(MIXED).unwrap();
+        // Keys added after the tables, as a later layer would add them.
+        t.insert("list".into(), toml::Value::Array(vec![1.into()]));
+        t.insert("alpha".into(), "x".into());
+        t
+    }
+
+    #[test]
+    fn the_cfg_root_puts_values_then_arrays_then_tables_each_in_stored_order() {
+        let json = serde_json::to_value(TomlTable(&mixed(), KeyOrder::CfgRoot)).unwrap();
+        assert_eq!(object_keys(&json), ["zeta", "alpha", "rows", "list", "mid"]);
+        assert_eq!(object_keys(&json["mid"]), ["q", "b"]);
+    }
+
+    #[test]
+    fn a_toml_document_puts_plain_arrays_with_values_and_tables_last() {
+        let json = toml_document_to_json(&mixed()).unwrap();
+        assert_eq!(object_keys(&json), ["zeta", "list", "alpha", "rows", "mid"]);
+    }
+
+    #[test]
+    fn a_member_cfg_root_keeps_its_stored_order() {
+        let json = serde_json::to_value(TomlTable(&mixed(), KeyOrder::Stored)).unwrap();
+        assert_eq!(object_keys(&json), ["zeta", "mid", "rows", "list", "alpha"]);
+    }
+
+    #[test]
+    fn the_document_form_keeps_the_toml_crate_datetime_shape() {
+        let cfg: toml::Table = toml::from_str("when = 1979-05-27\n").unwrap();
+        let json = toml_document_to_json(&cfg).unwrap();
+        assert!(json["when"].is_object(), "{json}");
     }
 
     #[test]

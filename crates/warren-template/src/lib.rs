@@ -25,8 +25,9 @@ mod legacy;
 mod render;
 
 pub use context::{
-    BindContext, CensusGroup, CensusMember, ContextError, ElectionStatus, Health, MemberSys,
-    PackageIdent, PkgInfo, RenderContext, SvcContext, SysInfo, exported_cfg,
+    BindContext, CensusGroup, CensusMember, ContextError, ElectionStatus, Health, KeyOrder,
+    MemberSys, PackageIdent, PkgInfo, RenderContext, SvcContext, SysInfo, exported_cfg,
+    ordered_entries, toml_document_to_json,
 };
 pub use legacy::LegacySyntaxWarning;
 pub use render::{

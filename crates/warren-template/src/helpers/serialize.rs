@@ -118,11 +118,11 @@ mod tests {
     fn to_json_is_pretty() {
         expect![[r#"
             {
+              "enabled": false,
               "ciphers": [
                 "A",
                 "B"
-              ],
-              "enabled": false
+              ]
             }"#]]
         .assert_eq(&render("{{toJson cfg.tls}}", &data()).unwrap());
         assert_eq!(render("{{toJson cfg.port}}", &data()).unwrap(), "6379");
@@ -132,13 +132,13 @@ mod tests {
     #[test]
     fn to_toml_table_is_a_document_with_tables_last() {
         expect![[r#"
-            name = "redis"
             port = 6379
+            name = "redis"
             ratio = 0.5
 
             [tls]
-            ciphers = ["A", "B"]
             enabled = false
+            ciphers = ["A", "B"]
 
             [[users]]
             name = "x"
@@ -163,10 +163,10 @@ mod tests {
     #[test]
     fn to_yaml_matches_serde_yaml() {
         expect![[r#"
+            enabled: false
             ciphers:
             - A
             - B
-            enabled: false
         "#]]
         .assert_eq(&render("{{toYaml cfg.tls}}", &data()).unwrap());
         assert_eq!(render("{{toYaml cfg.name}}", &data()).unwrap(), "redis\n");
