@@ -1,10 +1,12 @@
 //! The shell on real sockets: a full-state sync larger than one pusher queue (and than a
-//! receiver's rate-limit burst) reaches the other member whole.
+//! receiver's rate-limit burst) reaches the other member whole; and in a quiet ring a lone
+//! member, after its first snapshot, takes only refreshes (its owner's cheap path for counters
+//! and time-bound state), still at least once a second.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -97,4 +99,45 @@ async fn a_sync_larger_than_a_push_queue_arrives_whole() {
     shutdown.cancel();
     ta.await.unwrap().unwrap();
     tb.await.unwrap().unwrap();
+}
+
+/// Counts the calls: (snapshots, refreshes).
+#[derive(Clone, Default)]
+struct Calls(Arc<Mutex<(u32, u32)>>);
+
+impl Hooks for Calls {
+    fn incarnation_changed(&mut self, _: u64) {}
+    fn event(&mut self, _: &Event) {}
+    fn snapshot(&mut self, _: &Ring, _: &Counters, _: Time) {
+        self.0.lock().unwrap().0 += 1;
+    }
+    fn refresh(&mut self, _: &Ring, _: &Counters, _: Time) {
+        self.0.lock().unwrap().1 += 1;
+    }
+    fn persist(&mut self, _: &Ring) {}
+}
+
+#[tokio::test]
+async fn a_quiet_member_refreshes_instead_of_snapshotting() {
+    let config = gossip_config('q', Vec::new(), Vec::new());
+    let gossip = Gossip::bind(config).await.unwrap();
+    let calls = Calls::default();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(gossip.run(calls.clone(), shutdown.clone()));
+    // Let start-up settle (its own events make a snapshot), then watch a quiet stretch.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = *calls.0.lock().unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after = *calls.0.lock().unwrap();
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+    assert!(before.0 >= 1, "no snapshot at start: {before:?}");
+    assert_eq!(
+        after.0, before.0,
+        "snapshots in a quiet ring (before {before:?}, after {after:?})"
+    );
+    assert!(
+        after.1 >= before.1 + 3,
+        "fewer than one refresh a second in a quiet ring (before {before:?}, after {after:?})"
+    );
 }
