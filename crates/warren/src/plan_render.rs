@@ -22,6 +22,15 @@ use crate::cli::PlanRenderArgs;
 
 /// Runs the command; prints the outputs (a `*` marks those written this time) on stdout.
 pub(crate) fn main(args: &PlanRenderArgs) -> ExitCode {
+    // What the libraries warn of while loading (a syntax error bash went past in plan.sh, a
+    // deprecated hook name) goes to stderr, as the rest of the command's messages.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .without_time()
+        .with_target(false)
+        .with_ansi(false)
+        .try_init();
     match render(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

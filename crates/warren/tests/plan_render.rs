@@ -158,3 +158,28 @@ fn a_plan_that_bash_cannot_source_fails_quoting_bash() {
     assert!(stderr.contains("plan.sh: cannot load the plan"), "{stderr}");
     assert!(stderr.contains("syntax error"), "{stderr}");
 }
+
+/// bash goes on after a syntax error that is not on the last line, and `source` may return 0;
+/// the plan loads as Habitat's build would take it, but the user is told what bash said.
+#[test]
+fn a_syntax_error_bash_goes_past_is_reported_as_a_warning() {
+    let plan = tempfile::tempdir().unwrap();
+    fs::write(
+        plan.path().join("plan.sh"),
+        "pkg_name=midway\npkg_origin=me\npkg_exports=(\n  [port]=port\npkg_exposes=(port)\npkg_version=1.0\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let result = warren(&[
+        "plan".as_ref(),
+        "render".as_ref(),
+        plan.path().as_os_str(),
+        "--out".as_ref(),
+        out.path().as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("plan.sh has a syntax error"), "{stderr}");
+    assert!(stderr.contains("unexpected token"), "{stderr}");
+}

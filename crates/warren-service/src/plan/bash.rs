@@ -280,7 +280,18 @@ fn source_within(
         Err(e) => return Err(e.into()),
     };
     match parse_dump(&bytes, names)? {
-        Outcome::Vars(vars) => Ok(vars),
+        Outcome::Vars(vars) => {
+            // bash reports a syntax error before the last line and goes on, and `source` can
+            // still return 0: the variables after it are missing, which nothing else would say.
+            if stderr.contains("syntax error") {
+                tracing::warn!(
+                    plan = %plan_sh.display(),
+                    "plan.sh has a syntax error; variables after it are missing: {}",
+                    stderr.trim_end()
+                );
+            }
+            Ok(vars)
+        }
         Outcome::Failed(code) => Err(BashError::Failed {
             what: format!("`source plan.sh` returned status {code}"),
             stderr,
