@@ -17,9 +17,8 @@
 //!    refused request (not found, conflict, too large) keeps it open, as the reply is complete.
 //!
 //! `SvcUpdate` replies `ConsoleLine("Updating IDENT")` then `NetOk` as soon as the handler has
-//! accepted the change (Habitat queues it for its main loop); `SupRestart` replies the handler's
-//! line and `NetOk` before the supervisor restarts (Habitat sends nothing and exits; the `hab`
-//! CLI reads either as success).
+//! accepted the change (Habitat queues it for its main loop); `SupRestart` gets no reply, as in
+//! Habitat: the connection ends with the supervisor's restart (a refusal is a `NetErr`).
 //!
 //! Not here: accepting and telling protocols apart, and TLS (`crate::server`), and anything a
 //! request means to the supervisor (the handler's). Encrypted config and files
@@ -448,11 +447,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
             "SupRestart" => {
                 ctl::SupRestart::decode(body)?;
-                // `hab sup restart` takes a NetOk or a NetErr and nothing else (a ConsoleLine
-                // would fail it), so the handler's words stay in the log.
+                // As Habitat: no reply; the connection ends when the supervisor does (its
+                // re-exec closes every socket), which the `hab` CLI takes as done. A refusal is
+                // still a NetErr. The handler's words go to the log.
                 let reply = h.restart().await?;
                 tracing::info!("hab sup restart: {}", reply.message);
-                Ok(vec![Out::ok()])
+                Ok(Vec::new())
             }
             other => Err(Refusal::Net(
                 net::ErrCode::NotSupported,
