@@ -15,6 +15,17 @@ fn warren(args: &[&std::ffi::OsStr]) -> Output {
         .unwrap()
 }
 
+/// `warren plan render PLAN --out OUT`.
+fn render_into(plan: &Path, out: &Path) -> Output {
+    warren(&[
+        "plan".as_ref(),
+        "render".as_ref(),
+        plan.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ])
+}
+
 fn plans() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plans")
 }
@@ -23,13 +34,7 @@ fn plans() -> PathBuf {
 fn renders_hello_into_the_given_directory() {
     let out = tempfile::tempdir().unwrap();
     let plan = plans().join("hello");
-    let result = warren(&[
-        "plan".as_ref(),
-        "render".as_ref(),
-        plan.as_os_str(),
-        "--out".as_ref(),
-        out.path().as_os_str(),
-    ]);
+    let result = render_into(&plan, out.path());
     let stdout = String::from_utf8_lossy(&result.stdout);
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(result.status.success(), "{stdout}\n{stderr}");
@@ -55,13 +60,7 @@ fn a_broken_template_fails_with_its_file_and_line() {
     )
     .unwrap();
     let out = tempfile::tempdir().unwrap();
-    let result = warren(&[
-        "plan".as_ref(),
-        "render".as_ref(),
-        plan.path().as_os_str(),
-        "--out".as_ref(),
-        out.path().as_os_str(),
-    ]);
+    let result = render_into(plan.path(), out.path());
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(!result.status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -170,13 +169,7 @@ fn a_syntax_error_bash_goes_past_is_reported_as_a_warning() {
     )
     .unwrap();
     let out = tempfile::tempdir().unwrap();
-    let result = warren(&[
-        "plan".as_ref(),
-        "render".as_ref(),
-        plan.path().as_os_str(),
-        "--out".as_ref(),
-        out.path().as_os_str(),
-    ]);
+    let result = render_into(plan.path(), out.path());
     let stdout = String::from_utf8_lossy(&result.stdout);
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(result.status.success(), "{stdout}\n{stderr}");
