@@ -38,6 +38,11 @@ struct Fake {
 }
 
 impl Fake {
+    /// Every call from now on fails with `error`.
+    fn fail_with(&self, error: CtlError) {
+        *self.fail.lock().unwrap() = Some(error);
+    }
+
     fn record(&self, call: Call, name: &str) -> Result<Reply, CtlError> {
         self.calls.lock().unwrap().push(call);
         match self.fail.lock().unwrap().clone() {
@@ -715,7 +720,7 @@ async fn handler_errors_reach_the_client_with_their_code() {
         (CtlError::Internal("disk full".into()), Code::Internal),
     ];
     for (error, code) in cases {
-        *h.fake.fail.lock().unwrap() = Some(error.clone());
+        h.fake.fail_with(error.clone());
         let e = c
             .start(StartRequest {
                 service: "redis".into(),

@@ -188,7 +188,8 @@ async fn no_services_is_a_bare_net_ok_and_unknown_service_is_not_found() {
         .await;
     assert_eq!(replies.len(), 1);
     assert_eq!(replies[0].id, "NetOk");
-    *h.fake.fail.lock().unwrap() = Some(CtlError::NotFound("service nope is not loaded".into()));
+    h.fake
+        .fail_with(CtlError::NotFound("service nope is not loaded".into()));
     let replies = c
         .request(
             "SvcStatus",
@@ -562,7 +563,8 @@ async fn a_silent_client_gets_unauthorized_after_the_handshake_timeout() {
 async fn unloading_what_is_not_loaded_is_internal_as_in_habitat_but_stopping_it_is_not_found() {
     let h = Harness::start(Fake::default()).await;
     let mut c = HabClient::ready(&h).await;
-    *h.fake.fail.lock().unwrap() = Some(CtlError::NotFound("service nope is not loaded".into()));
+    h.fake
+        .fail_with(CtlError::NotFound("service nope is not loaded".into()));
     let unload = ctl::SvcUnload {
         ident: ident("core", "nope"),
         timeout_in_seconds: None,
@@ -583,12 +585,12 @@ async fn unloading_what_is_not_loaded_is_internal_as_in_habitat_but_stopping_it_
         net::ErrCode::NotFound
     );
     // Any other refusal keeps its own code.
-    *h.fake.fail.lock().unwrap() = Some(CtlError::Internal("disk full".into()));
+    h.fake.fail_with(CtlError::Internal("disk full".into()));
     assert_eq!(
         c.request("SvcUnload", &unload).await[0].err().0,
         net::ErrCode::Internal
     );
-    *h.fake.fail.lock().unwrap() = Some(CtlError::InvalidArgument("bad".into()));
+    h.fake.fail_with(CtlError::InvalidArgument("bad".into()));
     assert_eq!(
         c.request("SvcUnload", &unload).await[0].err().0,
         net::ErrCode::InvalidPayload
