@@ -116,14 +116,27 @@ impl Snapshot {
         previous: Option<&CensusRing>,
     ) -> (Self, CensusRing) {
         let census = CensusRing::build(ring, now, previous);
-        let snap = Snapshot {
+        (
+            Self::from_census(ring, counters, gossip_ready, &census),
+            census,
+        )
+    }
+
+    /// [`Snapshot::from_ring`] with the census already built (by [`CensusRing::build`] from the
+    /// same `ring`), for a caller that built it to see whether anything changed.
+    pub fn from_census(
+        ring: &Ring,
+        counters: &UpdateCounters,
+        gossip_ready: bool,
+        census: &CensusRing,
+    ) -> Self {
+        Snapshot {
             butterfly: to_bytes(&render_with(ring, counters)),
-            census: to_bytes(&crate::census::render(&census)),
+            census: to_bytes(&crate::census::render(census)),
             gossip_ready,
             ready_from: None,
             services: Arc::new(ServiceDocs::default()),
-        };
-        (snap, census)
+        }
     }
 
     /// This snapshot with `services` (already serialized by [`ServiceDocs::build`]).

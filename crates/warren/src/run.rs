@@ -614,6 +614,24 @@ impl Readiness {
     }
 }
 
+impl StateHooks {
+    /// Renders the ring's documents around `census` (built from `ring` just now) and publishes
+    /// them, with the census and the metrics.
+    fn publish(&mut self, ring: &Ring, counters: &Counters, census: CensusRing) {
+        let ready = self.readiness.gossip_ready(ring);
+        let snap = Snapshot::from_census(ring, &self.counters, ready, &census)
+            .with_ready_from(self.readiness.ready_from);
+        if census.changed || self.census_tx.borrow().is_none() {
+            self.census_tx.send_replace(Some(Arc::new(census.clone())));
+        }
+        self.census = Some(census);
+        crate::feed::record_ring(&self.metrics, ring, counters);
+        // The ring's documents are new; the services' are the feed task's.
+        self.snapshots
+            .send_modify(|s| *s = Arc::new(snap.with_services(Arc::clone(&s.services))));
+    }
+}
+
 impl Hooks for StateHooks {
     fn incarnation_changed(&mut self, incarnation: u64) {
         let _ = self.writer.send(StateJob::Incarnation(incarnation));
@@ -624,18 +642,8 @@ impl Hooks for StateHooks {
     }
 
     fn snapshot(&mut self, ring: &Ring, counters: &Counters, now: Time) {
-        let ready = self.readiness.gossip_ready(ring);
-        let (snap, census) =
-            Snapshot::from_ring(ring, &self.counters, ready, now, self.census.as_ref());
-        let snap = snap.with_ready_from(self.readiness.ready_from);
-        if census.changed || self.census_tx.borrow().is_none() {
-            self.census_tx.send_replace(Some(Arc::new(census.clone())));
-        }
-        self.census = Some(census);
-        crate::feed::record_ring(&self.metrics, ring, counters);
-        // The ring's documents are new; the services' are the feed task's.
-        self.snapshots
-            .send_modify(|s| *s = Arc::new(snap.with_services(Arc::clone(&s.services))));
+        let census = CensusRing::build(ring, now, self.census.as_ref());
+        self.publish(ring, counters, census);
     }
 
     /// A quiet ring: the metrics take the counters; the documents are rebuilt only when the
@@ -645,7 +653,7 @@ impl Hooks for StateHooks {
         let was_ready = self.snapshots.borrow().gossip_ready;
         let census = CensusRing::build(ring, now, self.census.as_ref());
         if census.changed || self.readiness.gossip_ready(ring) != was_ready {
-            self.snapshot(ring, counters, now);
+            self.publish(ring, counters, census);
             return;
         }
         crate::feed::record_ring(&self.metrics, ring, counters);
