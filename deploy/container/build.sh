@@ -14,8 +14,8 @@
 #
 # Usage: deploy/container/build.sh [--binary PATH]
 #   (default: the shipping build, `cargo build --profile dist -p warren`: fat LTO, one codegen
-#   unit; its smaller code keeps an empty member under 10 MiB resident, where a release build
-#   is about 0.5 MiB over)
+#   unit, and the functions an idle member runs placed together (crates/warren/hot-code.txt), so
+#   that an empty member keeps about 6 MiB resident instead of 10.5)
 # Prints each image's size. Safe to run repeatedly: unchanged files give the same image.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,9 +30,19 @@ if [ -z "$binary" ]; then
   (cd "$repo" && cargo build --profile dist -p warren)
   binary=$repo/target/dist/warren
 fi
-for tool in docker busybox bash redis-server redis-cli ldd tar strip; do
+for tool in docker busybox bash redis-server redis-cli ldd tar strip nm; do
   command -v "$tool" >/dev/null || { echo "build.sh: $tool is missing (run scripts/setup.sh)" >&2; exit 1; }
 done
+# The hot-code list names functions of one build; after a dependency upgrade many names change
+# and the binary silently loses its compact layout (more memory, nothing else).
+hot=$repo/crates/warren/hot-code.txt
+listed=$(grep -vc '^#' "$hot" || true)
+found=$({ grep -v '^#' "$hot" || true; } | sort -u | comm -12 - <(nm --defined-only "$binary" | awk '{print $3}' | sort -u) | wc -l)
+echo "build.sh: $found of the $listed functions in crates/warren/hot-code.txt are in $binary" >&2
+if [ "$found" -lt $((listed * 9 / 10)) ]; then
+  echo "build.sh: warning: the hot-code list is stale, so an empty member holds more code" \
+    "resident; regenerate it with deploy/container/hot-code.sh and rebuild" >&2
+fi
 busybox=$(command -v busybox)
 # ldd fails on a static executable, which is what this wants.
 if [[ "$(LC_ALL=C ldd "$busybox" 2>&1 || true)" != *'not a dynamic executable'* ]]; then

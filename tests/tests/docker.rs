@@ -890,7 +890,8 @@ fn warren_in_containers_elects_fails_over_and_replaces_members() {
     let max_rss = rss_kib.iter().copied().max().unwrap_or(0);
     assert!(
         max_rss <= 10 * 1024,
-        "an empty-mode member holds {max_rss} KiB resident (target ≤ 10 MiB)"
+        "an empty-mode member holds {max_rss} KiB resident (target ≤ 10 MiB); if build.sh \
+         warned that crates/warren/hot-code.txt is stale, run deploy/container/hot-code.sh"
     );
     drop(run);
 }
