@@ -35,7 +35,7 @@ pub fn budget(mult: u32, n: usize) -> u32 {
 }
 
 /// Added to `2·ln(n + 1)` for [`join_budget`].
-pub const JOIN_MARGIN: u32 = 4;
+pub const JOIN_MARGIN: u32 = 2;
 
 /// The send budget of a member record new to this member (a join) in a ring of `n` members: at
 /// least `2·ln(n + 1) + JOIN_MARGIN`, else [`budget`].
@@ -167,11 +167,15 @@ mod tests {
         for n in [1, 9, 50, 99, 300, 500, 999, 1000, 5000] {
             let b = join_budget(4, n);
             assert!(b >= budget(4, n), "n {n}");
-            // Expected (member, record) pairs missed in a ring formed at once: N²·e^-b < 0.02.
+            // Expected (member, record) pairs missed in a ring formed at once, before what
+            // piggybacking adds: N²·e^-b < e^-JOIN_MARGIN.
             let missed = (n as f64).powi(2) * (-(b as f64)).exp();
-            assert!(missed < 0.02, "n {n}: budget {b} misses {missed} pairs");
+            assert!(missed < 0.14, "n {n}: budget {b} misses {missed} pairs");
         }
-        assert_eq!(join_budget(4, 500), 17);
+        assert_eq!(join_budget(4, 300), 14);
+        assert_eq!(join_budget(4, 500), 15);
+        // Where log10 already gives enough, a join costs what any update does.
+        assert_eq!(join_budget(4, 1000), budget(4, 1000));
     }
 
     #[test]
