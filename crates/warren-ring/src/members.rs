@@ -7,7 +7,7 @@
 //! nothing and keeps no timers; it enforces no size bound either (the ring decides whom to evict
 //! when `Config::max_members` is reached, from [`MemberList::oldest`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::member::{Health, Member, MemberId, Membership};
 use crate::time::Time;
@@ -48,10 +48,6 @@ pub struct MemberList {
     by_health: [BTreeSet<MemberId>; 4],
     /// Confirmed (0) and Departed (1) records by when their health last changed, oldest first.
     dead_by_age: [BTreeSet<(Time, MemberId)>; 2],
-    /// The ids of each health in no useful order, and where each id sits in its pool: what
-    /// [`MemberList::pick`] draws from in O(1) (`by_health` is in id order but has no index).
-    pools: [Vec<MemberId>; 4],
-    pool_pos: HashMap<MemberId, usize>,
     update_counter: u64,
 }
 
@@ -118,12 +114,6 @@ impl MemberList {
             None => {
                 self.update_counter += 1;
                 self.by_health[slot(incoming.health)].insert(incoming.member.id.clone());
-                Self::pool_insert(
-                    &mut self.pools,
-                    &mut self.pool_pos,
-                    &incoming.member.id,
-                    incoming.health,
-                );
                 if let Some(d) = dead_slot(incoming.health) {
                     self.dead_by_age[d].insert((now, incoming.member.id.clone()));
                 }
@@ -146,18 +136,6 @@ impl MemberList {
                 if previous != incoming.health {
                     self.by_health[slot(previous)].remove(&incoming.member.id);
                     self.by_health[slot(incoming.health)].insert(incoming.member.id.clone());
-                    Self::pool_remove(
-                        &mut self.pools,
-                        &mut self.pool_pos,
-                        &incoming.member.id,
-                        previous,
-                    );
-                    Self::pool_insert(
-                        &mut self.pools,
-                        &mut self.pool_pos,
-                        &incoming.member.id,
-                        incoming.health,
-                    );
                     if let Some(d) = dead_slot(previous) {
                         self.dead_by_age[d]
                             .remove(&(rec.health_changed_at, incoming.member.id.clone()));
@@ -178,53 +156,11 @@ impl MemberList {
     pub fn remove(&mut self, id: &MemberId) -> Option<MemberRecord> {
         let rec = self.records.remove(id)?;
         self.by_health[slot(rec.health)].remove(id);
-        Self::pool_remove(&mut self.pools, &mut self.pool_pos, id, rec.health);
         if let Some(d) = dead_slot(rec.health) {
             self.dead_by_age[d].remove(&(rec.health_changed_at, id.clone()));
         }
         self.update_counter += 1;
         Some(rec)
-    }
-
-    fn pool_insert(
-        pools: &mut [Vec<MemberId>; 4],
-        pos: &mut HashMap<MemberId, usize>,
-        id: &MemberId,
-        health: Health,
-    ) {
-        let pool = &mut pools[slot(health)];
-        pos.insert(id.clone(), pool.len());
-        pool.push(id.clone());
-    }
-
-    fn pool_remove(
-        pools: &mut [Vec<MemberId>; 4],
-        pos: &mut HashMap<MemberId, usize>,
-        id: &MemberId,
-        health: Health,
-    ) {
-        let Some(i) = pos.remove(id) else { return };
-        let pool = &mut pools[slot(health)];
-        if i < pool.len() {
-            pool.swap_remove(i);
-            if let Some(moved) = pool.get(i) {
-                pos.insert(moved.clone(), i);
-            }
-        }
-    }
-
-    /// The `i`-th record of the records held with one of `healths`, counting through each
-    /// health's pool in turn (pool order is arbitrary but deterministic): O(1), for drawing
-    /// random members without listing them all. `None` when `i` is out of range.
-    pub fn pick(&self, healths: &[Health], mut i: usize) -> Option<&MemberRecord> {
-        for h in healths {
-            let pool = &self.pools[slot(*h)];
-            if i < pool.len() {
-                return pool.get(i).and_then(|id| self.records.get(id));
-            }
-            i -= pool.len();
-        }
-        None
     }
 
     /// How many times a record was added, changed or removed.
@@ -336,52 +272,5 @@ mod tests {
         l.set(&ms("a", 1, Health::Alive), at(7));
         assert!(ids(&l, Health::Confirmed).is_empty());
         assert_eq!(ids(&l, Health::Departed), ["d", "c"]);
-    }
-
-    /// `pick` maps 0..count(Alive)+count(Suspect) one to one onto the Alive and Suspect records,
-    /// whatever order they were learned in and however their health moved: a uniform index is a
-    /// uniform member. Built as a forming ring builds it (a full sync in id order, then joiners
-    /// in arrival order), with suspicions, refutations, confirmations and removals mixed in.
-    #[test]
-    fn pick_is_one_to_one_on_the_live_pools() {
-        let mut l = MemberList::new();
-        let t = Time::ZERO;
-        let id = |i: usize| format!("m{:03}", (i * 37) % 200);
-        for i in 0..200 {
-            l.set(&ms(&id(i), 0, Health::Alive), t);
-        }
-        for i in (0..200).step_by(7) {
-            l.set(&ms(&id(i), 0, Health::Suspect), t);
-        }
-        for i in (0..200).step_by(14) {
-            l.set(&ms(&id(i), 1, Health::Alive), t);
-        }
-        for i in (0..200).step_by(11) {
-            l.set(&ms(&id(i), 2, Health::Confirmed), t);
-        }
-        for i in (0..200).step_by(13) {
-            l.remove(&MemberId::from(id(i).as_str()));
-        }
-        let live = [Health::Alive, Health::Suspect];
-        let total = l.count(Health::Alive) + l.count(Health::Suspect);
-        let mut seen: Vec<String> = (0..total)
-            .map(|i| {
-                let r = l
-                    .pick(&live, i)
-                    .map(|r| (r.member.id.as_str().to_owned(), r.health));
-                let (id, h) = r.unwrap_or_else(|| panic!("index {i} of {total} picks nothing"));
-                assert!(live.contains(&h), "{id} picked with {h:?}");
-                id
-            })
-            .collect();
-        assert!(l.pick(&live, total).is_none());
-        seen.sort();
-        let mut want: Vec<String> = live
-            .iter()
-            .flat_map(|h| l.with_health(*h))
-            .map(|r| r.member.id.as_str().to_owned())
-            .collect();
-        want.sort();
-        assert_eq!(seen, want);
     }
 }

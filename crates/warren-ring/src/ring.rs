@@ -56,10 +56,6 @@ use crate::store::{Entry, Outcome, RumorStore};
 use crate::suspicion::Suspicion;
 use crate::time::Time;
 
-/// Rings up to this size draw random members from a full list (the draws the small-ring scenarios
-/// and tests were tuned on); larger ones draw by index (`MemberList::pick`).
-const SMALL_RING: usize = 64;
-
 /// At most this many forwarded Pings await their Ack at once (the oldest is forgotten first).
 const MAX_RELAYS: usize = 1024;
 
@@ -821,8 +817,9 @@ impl Ring {
         if rec.health == Health::Departed {
             self.dissem.forget_holder(id);
         }
-        if previous.is_none() {
-            // A join must reach every member, not most (see `join_budget`).
+        if previous.is_none() && rec.health == Health::Alive {
+            // A join must reach every member, not most (see `join_budget`). Not a dead record
+            // learned late: that one is on its way to collection and must not spread wider.
             let b = join_budget(self.cfg.retransmit_mult, self.cluster_size());
             self.dissem.start(RumorKey::Member(id.clone()), b, relayer);
         } else {
@@ -1130,40 +1127,12 @@ impl Ring {
     // ----- sending ---------------------------------------------------------------------------
 
     /// Up to `n` random members among those held with one of `healths`, passing `pred`.
-    ///
-    /// In a small ring the draw is from the full list. In a larger one, members are drawn by
-    /// index until `n` pass `pred`, so the work is in `n`, not in the ring's size; only if `pred`
-    /// turns most of them down (several times `n` draws in vain) does it fall back to the full
-    /// list. Each draw is uniform over the pools, whatever their order.
     fn random_members(
         &mut self,
         n: usize,
         healths: &[Health],
         pred: impl Fn(&MemberRecord) -> bool,
     ) -> Vec<Member> {
-        let total: usize = healths.iter().map(|h| self.members.count(*h)).sum();
-        if total > SMALL_RING && n > 0 {
-            let mut drawn: Vec<usize> = Vec::with_capacity(n);
-            let mut out = Vec::with_capacity(n);
-            for _ in 0..(4 * n + 8) {
-                if out.len() == n || drawn.len() == total {
-                    break;
-                }
-                let i = self.rng.random_range(0..total);
-                if drawn.contains(&i) {
-                    continue;
-                }
-                drawn.push(i);
-                if let Some(r) = self.members.pick(healths, i)
-                    && pred(r)
-                {
-                    out.push(r.member.clone());
-                }
-            }
-            if out.len() == n {
-                return out;
-            }
-        }
         let pool: Vec<&MemberRecord> = healths
             .iter()
             .flat_map(|h| self.members.with_health(*h))
