@@ -1,7 +1,7 @@
 //! Asks the linker to place the functions an idle member runs (`hot-code.txt`, written by
 //! `deploy/container/hot-code.sh`) together at the start of the `warren` binary's code, so that
 //! the kernel's 64 KiB fault-around maps them and little else: an empty-mode member then keeps
-//! about 2 MB less code resident (BENCHMARKS.md, "Resident code").
+//! about 4 MiB less code resident (BENCHMARKS.md, "Resident code").
 //!
 //! Only the layout changes, never the code. Only on x86_64 Linux with the GNU environment,
 //! where Rust links with its own LLD (which reads `--symbol-ordering-file`); names in the list

@@ -63,7 +63,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use warren_metrics::Metrics;
-use warren_ring::{CensusRing, Ring, Time};
+use warren_ring::{CensusRing, Ring};
 
 use crate::auth::AuthToken;
 use crate::butterfly::{UpdateCounters, render_with};
@@ -104,26 +104,9 @@ impl Default for Snapshot {
 }
 
 impl Snapshot {
-    /// Renders `ring` at `now` (see [`crate::butterfly`] and [`crate::census`]) into a
-    /// snapshot with no services; `previous` is the census of the last snapshot (for its
-    /// `changed` flags). Keep the services of the snapshot it replaces with
-    /// [`Snapshot::with_services`].
-    pub fn from_ring(
-        ring: &Ring,
-        counters: &UpdateCounters,
-        gossip_ready: bool,
-        now: Time,
-        previous: Option<&CensusRing>,
-    ) -> (Self, CensusRing) {
-        let census = CensusRing::build(ring, now, previous);
-        (
-            Self::from_census(ring, counters, gossip_ready, &census),
-            census,
-        )
-    }
-
-    /// [`Snapshot::from_ring`] with the census already built (by [`CensusRing::build`] from the
-    /// same `ring`), for a caller that built it to see whether anything changed.
+    /// Renders `ring` (see [`crate::butterfly`]) and `census` (built from the same `ring` by
+    /// [`CensusRing::build`], see [`crate::census`]) into a snapshot with no services. Keep the
+    /// services of the snapshot it replaces with [`Snapshot::with_services`].
     pub fn from_census(
         ring: &Ring,
         counters: &UpdateCounters,

@@ -616,9 +616,8 @@ impl Readiness {
 
 impl StateHooks {
     /// Renders the ring's documents around `census` (built from `ring` just now) and publishes
-    /// them, with the census and the metrics.
-    fn publish(&mut self, ring: &Ring, counters: &Counters, census: CensusRing) {
-        let ready = self.readiness.gossip_ready(ring);
+    /// them, with the census, the metrics and `ready` (gossip readiness, just computed).
+    fn publish(&mut self, ring: &Ring, counters: &Counters, census: CensusRing, ready: bool) {
         let snap = Snapshot::from_census(ring, &self.counters, ready, &census)
             .with_ready_from(self.readiness.ready_from);
         if census.changed || self.census_tx.borrow().is_none() {
@@ -643,7 +642,8 @@ impl Hooks for StateHooks {
 
     fn snapshot(&mut self, ring: &Ring, counters: &Counters, now: Time) {
         let census = CensusRing::build(ring, now, self.census.as_ref());
-        self.publish(ring, counters, census);
+        let ready = self.readiness.gossip_ready(ring);
+        self.publish(ring, counters, census, ready);
     }
 
     /// A quiet ring: the metrics take the counters; the documents are rebuilt only when the
@@ -652,8 +652,9 @@ impl Hooks for StateHooks {
     fn refresh(&mut self, ring: &Ring, counters: &Counters, now: Time) {
         let was_ready = self.snapshots.borrow().gossip_ready;
         let census = CensusRing::build(ring, now, self.census.as_ref());
-        if census.changed || self.readiness.gossip_ready(ring) != was_ready {
-            self.publish(ring, counters, census);
+        let ready = self.readiness.gossip_ready(ring);
+        if census.changed || ready != was_ready {
+            self.publish(ring, counters, census, ready);
             return;
         }
         crate::feed::record_ring(&self.metrics, ring, counters);

@@ -13,7 +13,7 @@ use warren_gateway::{
     ServiceDocs, ServiceView, Snapshot, SupervisorSys, SupervisorView, Topology, UpdateCounters,
 };
 use warren_ring::{
-    CensusElectionStatus, Config, Election, ElectionStatus, Identity, Member, MemberId,
+    CensusElectionStatus, CensusRing, Config, Election, ElectionStatus, Identity, Member, MemberId,
     PackageIdent, Ring, Rumor, Service, Swim, SwimKind, SysInfo, Time,
 };
 
@@ -163,12 +163,7 @@ pub fn redis_view() -> ServiceView {
 /// The whole snapshot: ring documents from [`leader_ring`], services from [`redis_view`].
 pub fn snapshot() -> Snapshot {
     let ring = leader_ring();
-    let (snap, _census) = Snapshot::from_ring(
-        &ring,
-        &UpdateCounters::default(),
-        true,
-        Time::from_millis(20),
-        None,
-    );
+    let census = CensusRing::build(&ring, Time::from_millis(20), None);
+    let snap = Snapshot::from_census(&ring, &UpdateCounters::default(), true, &census);
     snap.with_services(ServiceDocs::build(&supervisor(), &[redis_view()]))
 }
