@@ -319,15 +319,26 @@ pub fn merge_election(s: &Election, r: &Election) -> Merged<Election> {
     if r.status == finished && s.status == finished && r.term == s.term {
         // Two results of one term (possible only after a split). Habitat takes whichever arrived
         // last, so two members can swap results forever; Warren keeps the better candidate.
-        // Copies of the same result differ only in votes: a member that came back after the
-        // result finished votes into it. Take the union, so every holder ends with the same
-        // voters; a holder left with fewer would judge the committed electorate by them, and
-        // one of them dying would leave it without quorum for good (a member killed, back on its
-        // state before it was confirmed dead, then cut off: `warren-sim restart-cut`).
+        // Copies of the same result differ only in votes (a member that came back after the
+        // result finished votes into it) and in whether they carry the winner's seal. Take the
+        // union, so every holder ends with the same votes, and keep the seal: Warren members
+        // judge the committed electorate by the seal (see `elections::judge::judge_and_seal`), and by the
+        // votes only for a result without one (a Habitat leader's), where a holder left with
+        // fewer votes would lose quorum for good when one of them died (a member killed, back on
+        // its state before it was confirmed dead, then cut off: `warren-sim restart-cut`).
         return match (r.suitability, &r.member_id).cmp(&(s.suitability, &s.member_id)) {
             Ordering::Greater => Merged::Replaced(r.clone()),
             Ordering::Less => Merged::KeepSharing,
-            Ordering::Equal => absorb_votes(s, r),
+            Ordering::Equal => match absorb_votes(s, r) {
+                // A copy of the result sealed by its winner (`warren:committed` at its own term)
+                // meets one a Habitat peer forwarded without the tag: keep the seal.
+                _ if !sealed(s) && sealed(r) => {
+                    let mut merged = r.clone();
+                    union_votes(&mut merged.votes, &s.votes, MAX_VOTES);
+                    Merged::Replaced(merged)
+                }
+                m => m,
+            },
         };
     }
     if r.term >= s.term && r.status == finished {
@@ -351,6 +362,11 @@ pub fn merge_election(s: &Election, r: &Election) -> Merged<Election> {
         union_votes(&mut winner.votes, &s.votes, MAX_VOTES);
         Merged::Replaced(winner)
     }
+}
+
+/// Whether `e` carries its own term's voters, as a Warren winner seals its result.
+fn sealed(e: &Election) -> bool {
+    e.committed.as_ref().is_some_and(|c| c.term == e.term)
 }
 
 fn absorb_votes(s: &Election, r: &Election) -> Merged<Election> {
@@ -477,6 +493,38 @@ mod tests {
         let reordered = election("a", 3, 0, ElectionStatus::Finished, &["c", "a", "b"]);
         assert_eq!(merge_election(&more, &reordered), Merged::Unchanged);
         assert_eq!(merge_election(&reordered, &more), Merged::Unchanged);
+    }
+
+    #[test]
+    fn a_sealed_result_keeps_its_seal_whatever_copy_it_meets() {
+        let seal = Committed {
+            term: 3,
+            voters: vec![MemberId::from("a"), MemberId::from("b")],
+        };
+        let mut sealed = election("a", 3, 0, ElectionStatus::Finished, &["a", "b"]);
+        sealed.committed = Some(seal.clone());
+        // A copy a Habitat peer forwarded (no tag) with a vote absorbed since.
+        let bare = election("a", 3, 0, ElectionStatus::Finished, &["a", "b", "c"]);
+        let Merged::Replaced(m) = merge_election(&bare, &sealed) else {
+            panic!("the bare copy takes the seal")
+        };
+        assert_eq!(m.committed.as_ref(), Some(&seal));
+        assert_eq!(m.votes.len(), 3, "and keeps the union of the votes");
+        let Merged::Replaced(m) = merge_election(&sealed, &bare) else {
+            panic!("the sealed copy takes the absorbed vote")
+        };
+        assert_eq!(
+            m.committed.as_ref(),
+            Some(&seal),
+            "but not a new electorate"
+        );
+        // A stale candidacy of the same term absorbed into the result changes votes, never the
+        // seal.
+        let stale = election("d", 3, 0, ElectionStatus::Running, &["d", "e"]);
+        let Merged::Replaced(m) = merge_election(&sealed, &stale) else {
+            panic!("Habitat's rule: a finished result absorbs the votes")
+        };
+        assert_eq!(m.committed.as_ref(), Some(&seal));
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use warren_ring::members::MemberList;
 use warren_ring::{
-    Departure, Health, Member, MemberId, Membership, Rumor, RumorStore, Service, ServiceConfig,
-    ServiceFile, SysInfo, Time,
+    Committed, Departure, Election, ElectionStatus, Health, Member, MemberId, Membership, Rumor,
+    RumorStore, Service, ServiceConfig, ServiceFile, SysInfo, Time,
 };
 
 fn health() -> impl Strategy<Value = Health> {
@@ -75,6 +75,48 @@ fn rumor() -> impl Strategy<Value = Rumor> {
     ]
 }
 
+/// A copy of one finished result (candidate m0, term 3) as some holder has it: the votes it has
+/// absorbed so far, and the winner's seal or not (a Habitat peer forwards it without).
+fn result_copy() -> impl Strategy<Value = Rumor> {
+    (prop::collection::vec(1u8..5, 0..5), any::<bool>()).prop_map(|(more, sealed)| {
+        let id = |n: u8| MemberId::new(format!("m{n}"));
+        let mut votes = vec![id(0)];
+        for n in more {
+            if !votes.contains(&id(n)) {
+                votes.push(id(n));
+            }
+        }
+        Rumor::Election(Arc::new(Election {
+            member_id: id(0),
+            service_group: "a.default".into(),
+            term: 3,
+            suitability: 0,
+            status: ElectionStatus::Finished,
+            votes,
+            committed: sealed.then(|| Committed {
+                term: 3,
+                voters: vec![id(0), id(1)],
+            }),
+        }))
+    })
+}
+
+/// The voters (as a set) and the committed electorate of the one election stored.
+fn result_state(rumors: &[Rumor]) -> (Vec<MemberId>, Option<Committed>) {
+    let mut s = RumorStore::new();
+    for r in rumors {
+        s.merge(r.clone(), Time::ZERO);
+    }
+    match s.iter().next().map(|(_, e)| e.rumor.clone()) {
+        Some(Rumor::Election(e)) => {
+            let mut votes = e.votes.clone();
+            votes.sort();
+            (votes, e.committed.clone())
+        }
+        _ => (Vec::new(), None),
+    }
+}
+
 fn store_state(rumors: &[Rumor]) -> Vec<(String, Rumor)> {
     let mut s = RumorStore::new();
     for r in rumors {
@@ -106,6 +148,18 @@ proptest! {
             shuffled.swap(i, j);
         }
         prop_assert_eq!(store_state(&rs), store_state(&shuffled));
+    }
+
+    /// Copies of one result converge on the union of their votes and on the winner's seal,
+    /// whatever order they arrive in.
+    #[test]
+    fn copies_of_a_result_converge_on_its_votes_and_its_seal(rs in prop::collection::vec(result_copy(), 1..8)) {
+        let mut rev = rs.clone();
+        rev.reverse();
+        let state = result_state(&rs);
+        prop_assert_eq!(&state, &result_state(&rev));
+        let any_sealed = rs.iter().any(|r| matches!(r, Rumor::Election(e) if e.committed.is_some()));
+        prop_assert_eq!(state.1.is_some(), any_sealed);
     }
 
     #[test]

@@ -478,6 +478,9 @@ pub fn replace(p: &Params) -> Result<Value> {
                 _ => group[(r + 1) % group.len()],
             };
             let t0 = sim.now;
+            if std::env::var_os("WARREN_SIM_TRACE_ELECTIONS").is_some() {
+                trace_group(&sim, &group, &format!("{kind:?} step {r}, victim {victim}"));
+            }
             // Time without any member acting as leader, sampled every 50 ms from the victim's
             // stop until the group (newcomer included) agrees again.
             let tick = Duration::from_millis(50);

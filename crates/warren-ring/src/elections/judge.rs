@@ -225,11 +225,14 @@ impl Elections {
         e: &Election,
         seen: Seen,
     ) {
+        let warren = cx.cfg.election.rules == ElectionRules::Warren;
         let (term, voters, carried) = match (e.status, &e.committed) {
-            (ElectionStatus::Finished, _) => (e.term, &e.votes, false),
-            (_, Some(c)) if cx.cfg.election.rules == ElectionRules::Warren => {
-                (c.term, &c.voters, true)
+            // A result sealed by its winner: its voters as they were when it finished.
+            (ElectionStatus::Finished, Some(c)) if warren && c.term == e.term => {
+                (e.term, &c.voters, false)
             }
+            (ElectionStatus::Finished, _) => (e.term, &e.votes, false),
+            (_, Some(c)) if warren => (c.term, &c.voters, true),
             _ => return,
         };
         let Some(g) = self.groups.get_mut(&(kind, e.service_group.clone())) else {
@@ -307,7 +310,7 @@ impl Elections {
             votes: vec![me.clone()],
             committed,
         };
-        judge_status(&me, &mut e, &view);
+        judge_and_seal(cx.cfg.election.rules, &me, &mut e, &view);
         if replace {
             cx.store.remove(&kind.key(sg));
         }
@@ -383,7 +386,8 @@ impl Elections {
             }
             OnReceive::Merge => {}
         }
-        judge_status(&me, &mut r, &self.view_of(kind, &sg));
+        let view = self.view_of(kind, &sg);
+        judge_and_seal(rules, &me, &mut r, &view);
         let candidate = r.member_id.clone();
         let (r_term, r_finished) = (r.term, r.status == ElectionStatus::Finished);
         let outcome = cx.store.merge(wrap(kind, r), now);
@@ -458,7 +462,7 @@ impl Elections {
         }
         let mut e = s.clone();
         let status = s.status;
-        judge_status(&cx.me.id, &mut e, &view);
+        judge_and_seal(cx.cfg.election.rules, &cx.me.id, &mut e, &view);
         if e.status == ElectionStatus::Running && !view.quorum {
             e.status = ElectionStatus::NoQuorum;
         } else if e.status == ElectionStatus::NoQuorum && view.quorum {
@@ -607,4 +611,49 @@ impl Elections {
             }
         }
     }
+}
+
+/// [`judge_status`], and under Warren's rules, when it finishes my own candidacy, the seal: the
+/// result carries its voters as the committed electorate of its own term (the
+/// `warren:committed:<t>:...` tag, replacing the older electorate the candidacy carried), and
+/// [`Elections`] learns `V_t` from that seal rather than from the votes. The voters are the
+/// electorate it finished with (`view`: every Alive member I count, each of whom voted), not
+/// every id in the votes, which say less than they seem:
+///
+/// - Habitat's merge keeps absorbing votes into a Finished rumor (a stale candidacy of the same
+///   term, heard late), and differently on each side of a split: a side that absorbed more would
+///   count a majority of an electorate the other side never had, and each side could elect a
+///   leader with "quorum" (`warren-sim election-fuzz --partition-storm`, seed 4583, with a wider
+///   join budget).
+/// - A member outside the group merges my re-run at term t + 1 into the result of term t it
+///   relays and hands the new candidacy all of term t's votes, the dead voters' too (spec §6.3,
+///   rule 5). A dead member sealed into `V_{t+1}` counts against its majority until it departs:
+///   one more death then strands the group (`warren-sim replace --group-size 3 --seconds 5
+///   --seed 4`, with the wider join budget).
+///
+/// A result is sealed once, when it finishes (a copy of it judged again keeps the first seal);
+/// a group larger than [`MAX_COMMITTED`] is not sealed and is judged by its votes, as before.
+///
+/// [`MAX_COMMITTED`]: crate::rumor::MAX_COMMITTED
+fn judge_and_seal(rules: ElectionRules, me: &MemberId, e: &mut Election, view: &Electorate) {
+    let before = e.status;
+    judge_status(me, e, view);
+    if rules != ElectionRules::Warren
+        || e.member_id != *me
+        || before == ElectionStatus::Finished
+        || e.status != ElectionStatus::Finished
+        || view.electorate.len() > crate::rumor::MAX_COMMITTED
+    {
+        return;
+    }
+    let voters = e
+        .votes
+        .iter()
+        .filter(|v| view.electorate.contains(*v))
+        .cloned()
+        .collect();
+    e.committed = Some(Committed {
+        term: e.term,
+        voters,
+    });
 }

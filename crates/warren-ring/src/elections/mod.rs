@@ -433,7 +433,7 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
-    use crate::rumor::SysInfo;
+    use crate::rumor::{Committed, SysInfo};
 
     const GROUP: &str = "redis.default";
 
@@ -562,6 +562,159 @@ mod tests {
         assert_eq!(el.leader(p.view(), GROUP, ElectionKind::Leader, now), None);
         let gap = el.quorum_gap(p.view(), GROUP, ElectionKind::Leader, now);
         assert!(gap.is_some_and(|g| !g.met_ring));
+    }
+
+    fn ident(n: u32) -> MemberId {
+        MemberId::new(format!("{n:032x}"))
+    }
+
+    /// The committed electorate of a result is its voters when it finished (seed 4583 of
+    /// `election-fuzz --partition-storm`): votes absorbed into it later, from a stale candidacy
+    /// of the same term, do not widen it, so both sides of a split judge majorities of one set.
+    #[test]
+    fn a_result_commits_the_voters_it_finished_with_not_votes_absorbed_later() {
+        let mut p = Parts::new();
+        let mut el = Elections::default();
+        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        let now = run(&mut el, &mut p, Time::ZERO, 3);
+        let Some(won) = p.view().election(GROUP, ElectionKind::Leader).cloned() else {
+            panic!("no election stored")
+        };
+        assert_eq!(won.status, ElectionStatus::Finished);
+        let me = p.me.id.clone();
+        let sealed = Committed {
+            term: won.term,
+            voters: vec![me.clone()],
+        };
+        assert_eq!(
+            won.committed.as_ref(),
+            Some(&sealed),
+            "the winner seals its result"
+        );
+        // Two members that stood for another candidate in the same term, heard late.
+        let stale = Election {
+            member_id: ident(2),
+            service_group: GROUP.into(),
+            term: won.term,
+            suitability: 0,
+            status: ElectionStatus::Running,
+            votes: vec![ident(2), ident(3)],
+            committed: None,
+        };
+        el.handle_election(&mut p.cx(), ElectionKind::Leader, stale, now);
+        let Some(merged) = p.view().election(GROUP, ElectionKind::Leader).cloned() else {
+            panic!("no election stored")
+        };
+        assert_eq!(merged.votes.len(), 3, "Habitat's merge absorbs the votes");
+        assert_eq!(merged.committed.as_ref(), Some(&sealed));
+        let agreed = el.agreed_results();
+        assert_eq!(agreed.len(), 1);
+        assert_eq!(
+            agreed[0].voters,
+            vec![me.clone()],
+            "the electorate did not grow"
+        );
+
+        // Another member learns the result from a copy with the absorbed votes: it learns the
+        // sealed voters too.
+        let mut q = Parts::new();
+        q.me.id = ident(4);
+        let mut other = Elections::default();
+        other.start(&mut q.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        other.handle_election(&mut q.cx(), ElectionKind::Leader, merged, now);
+        let agreed = other.agreed_results();
+        assert_eq!(agreed.len(), 1);
+        assert_eq!(agreed[0].term, won.term);
+        assert_eq!(agreed[0].voters, vec![me]);
+    }
+
+    /// A relay outside the group hands my re-run the votes of the result it held, dead voters'
+    /// too (spec §6.3, rule 5): the seal keeps only the electorate I finished with.
+    #[test]
+    fn a_dead_voter_relayed_into_my_votes_is_not_sealed() {
+        use crate::member::{Health, Membership};
+        let mut p = Parts::new();
+        let mut el = Elections::default();
+        let group: Vec<MemberId> = (1..=4).map(ident).collect();
+        for (n, id) in group.iter().enumerate().skip(1) {
+            let mut m = p.me.clone();
+            m.id = id.clone();
+            let health = if n == 3 {
+                Health::Confirmed
+            } else {
+                Health::Alive
+            };
+            p.members.set(&Membership { member: m, health }, Time::ZERO);
+            p.store.merge(
+                Rumor::Service(Arc::new(Service {
+                    incarnation: 1,
+                    member_id: id.clone(),
+                    service_group: GROUP.into(),
+                    pkg: "core/redis/7.2.4/20260101000000".into(),
+                    pkg_incarnation: 0,
+                    initialized: false,
+                    cfg: Vec::new(),
+                    sys: SysInfo::default(),
+                    withdrawn: false,
+                })),
+                Time::ZERO,
+            );
+        }
+        // The group agreed on term 0 with all four, member 4 leading; it has died since.
+        p.store.merge(
+            Rumor::Election(Arc::new(Election {
+                member_id: ident(4),
+                service_group: GROUP.into(),
+                term: 0,
+                suitability: 0,
+                status: ElectionStatus::Finished,
+                votes: group.clone(),
+                committed: None,
+            })),
+            Time::ZERO,
+        );
+        el.restore_agreed(
+            vec![AgreedResult {
+                kind: ElectionKind::Leader,
+                service_group: GROUP.into(),
+                term: 0,
+                voters: group.clone(),
+            }],
+            Time::ZERO,
+        );
+        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        // Past the settling time a member waits before it judges.
+        let now = run(&mut el, &mut p, Time::ZERO, 10);
+        let Some(mine) = p.view().election(GROUP, ElectionKind::Leader).cloned() else {
+            panic!("no candidacy")
+        };
+        assert_eq!(
+            mine.member_id, p.me.id,
+            "I stand in the dead leader's place"
+        );
+        assert_eq!(mine.term, 1);
+        assert_ne!(
+            mine.status,
+            ElectionStatus::Finished,
+            "2 and 3 have not voted"
+        );
+        // My candidacy comes back through a relay with every vote, the dead member's too.
+        let mut back = mine.clone();
+        back.votes = group.clone();
+        el.handle_election(&mut p.cx(), ElectionKind::Leader, back, now);
+        let Some(won) = p.view().election(GROUP, ElectionKind::Leader).cloned() else {
+            panic!("no election stored")
+        };
+        assert_eq!(won.status, ElectionStatus::Finished);
+        assert_eq!(won.votes.len(), 4, "the votes are Habitat's");
+        run(&mut el, &mut p, now, 1);
+        let agreed = el.agreed_results();
+        assert_eq!(agreed[0].term, won.term);
+        assert_eq!(
+            agreed[0].voters,
+            group[..3].to_vec(),
+            "the dead voter is not committed"
+        );
     }
 
     #[test]
