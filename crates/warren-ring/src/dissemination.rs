@@ -34,6 +34,22 @@ pub fn budget(mult: u32, n: usize) -> u32 {
     mult.saturating_mul(log)
 }
 
+/// Added to `2·ln(n + 1)` for [`join_budget`].
+pub const JOIN_MARGIN: u32 = 2;
+
+/// The send budget of a member record new to this member (a join) in a ring of `n` members: at
+/// least `2·ln(n + 1) + JOIN_MARGIN`, else [`budget`].
+///
+/// Each member that learns a record sends it to `b` random members, so a given member misses it
+/// with probability about `e^-b`; a ring is formed only when every one of the N² (member, record)
+/// pairs is covered, so a join needs `N²·e^-b` well below one: `b > 2·ln N`. `budget` gives
+/// `1.74·ln N` at some sizes (12 at 500 and at 999 members, where `2·ln N` is 12.4 and 13.8),
+/// and a ring then formed only when no pair was missed, else it waited for anti-entropy (30–60 s).
+pub fn join_budget(mult: u32, n: usize) -> u32 {
+    let floor = (2.0 * ((n as f64) + 1.0).ln()).ceil() as u32 + JOIN_MARGIN;
+    budget(mult, n).max(floor)
+}
+
 impl Dissemination {
     /// No hot rumors.
     pub fn new() -> Self {
@@ -144,6 +160,22 @@ mod tests {
         assert_eq!(budget(4, 9), 4);
         assert_eq!(budget(4, 50), 8);
         assert_eq!(budget(4, 1000), 16);
+    }
+
+    #[test]
+    fn a_join_budget_covers_every_pair_of_the_ring() {
+        for n in [1, 9, 50, 99, 300, 500, 999, 1000, 5000] {
+            let b = join_budget(4, n);
+            assert!(b >= budget(4, n), "n {n}");
+            // Expected (member, record) pairs missed in a ring formed at once, before what
+            // piggybacking adds: N²·e^-b < e^-JOIN_MARGIN.
+            let missed = (n as f64).powi(2) * (-(b as f64)).exp();
+            assert!(missed < 0.14, "n {n}: budget {b} misses {missed} pairs");
+        }
+        assert_eq!(join_budget(4, 300), 14);
+        assert_eq!(join_budget(4, 500), 15);
+        // Where log10 already gives enough, a join costs what any update does.
+        assert_eq!(join_budget(4, 1000), budget(4, 1000));
     }
 
     #[test]

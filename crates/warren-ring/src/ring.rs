@@ -44,7 +44,7 @@ pub use boot::{Boot, LocalService};
 pub use stats::Stats;
 
 use crate::config::Config;
-use crate::dissemination::{Dissemination, budget};
+use crate::dissemination::{Dissemination, budget, join_budget};
 use crate::election::ElectionKind;
 use crate::elections::Elections;
 use crate::member::{Health, Member, MemberId, Membership};
@@ -817,7 +817,14 @@ impl Ring {
         if rec.health == Health::Departed {
             self.dissem.forget_holder(id);
         }
-        self.start_hot(RumorKey::Member(id.clone()), relayer);
+        if previous.is_none() && rec.health == Health::Alive {
+            // A join must reach every member, not most (see `join_budget`). Not a dead record
+            // learned late: that one is on its way to collection and must not spread wider.
+            let b = join_budget(self.cfg.retransmit_mult, self.cluster_size());
+            self.dissem.start(RumorKey::Member(id.clone()), b, relayer);
+        } else {
+            self.start_hot(RumorKey::Member(id.clone()), relayer);
+        }
         match rec.health {
             Health::Suspect => {
                 let fresh = self

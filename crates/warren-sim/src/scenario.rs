@@ -154,6 +154,11 @@ pub(crate) fn header(name: &str, p: &Params, sim: &Sim) -> serde_json::Map<Strin
 /// Builds a simulation of `p.nodes` members, all joining through member 0 within the first second,
 /// and runs it until every member holds every other as Alive.
 pub fn form_ring(p: &Params, cfg: Config) -> Result<(Sim, f64)> {
+    form_ring_within(p, cfg, Duration::from_secs(120))
+}
+
+/// [`form_ring`], giving up after `limit` of simulated time.
+pub fn form_ring_within(p: &Params, cfg: Config, limit: Duration) -> Result<(Sim, f64)> {
     let mut sim = Sim::new(cfg, NetConfig::default(), p.seed);
     // Debugging aid: WARREN_SIM_TRACE=3,17 prints every verdict about members 3 and 17.
     if let Ok(list) = std::env::var("WARREN_SIM_TRACE") {
@@ -177,7 +182,6 @@ pub fn form_ring(p: &Params, cfg: Config) -> Result<(Sim, f64)> {
         sim.run_until(at);
         sim.start(i, &[0]);
     }
-    let limit = Duration::from_secs(120);
     let formed = sim.run_until_cond(Duration::from_millis(50), limit, fast_converged);
     if !formed || !sim.converged() {
         return Err(ScenarioError(format!(
