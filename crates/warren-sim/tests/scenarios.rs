@@ -346,9 +346,10 @@ fn ring_of_500_forms_by_dissemination_alone() {
 /// members, so one member misses it with probability about e^-budget; a ring is formed only when
 /// all N² (member, record) pairs are covered. With the plain budget (12 at 300 members) seeds 22
 /// and 33 each left a pair uncovered, and the ring waited for anti-entropy (seed 22: formed at
-/// 74 s); a join's budget is now sized for N² pairs (`join_budget`).
+/// 74 s); a join's budget is now sized for N² pairs (`join_budget`). That makes a miss rare, not
+/// impossible: seeds 1–60 all form within 2.2 s but seed 57 (31 s), as `N²·e^-budget` predicts.
 #[test]
-fn rings_of_300_form_within_seconds_for_every_seed() {
+fn rings_of_300_form_within_seconds_on_twenty_seeds() {
     let mut slow = Vec::new();
     for seed in 21..=40 {
         let p = params(300, seed);
