@@ -30,7 +30,7 @@ use warren_gateway::{
     SupervisorSys, SupervisorView, Topology, UpdateCounters,
 };
 use warren_ring::{
-    CensusElectionStatus, Config, Election, ElectionStatus, Identity, Member, MemberId,
+    CensusElectionStatus, CensusRing, Config, Election, ElectionStatus, Identity, Member, MemberId,
     PackageIdent, Ring, Rumor, Service, Swim, SwimKind, SysInfo, Time,
 };
 
@@ -154,14 +154,10 @@ fn setup() -> Bench {
         .enable_all()
         .build()
         .unwrap_or_else(|e| fail("runtime", e));
-    let (snap, _census) = Snapshot::from_ring(
-        &ring(),
-        &UpdateCounters::default(),
-        true,
-        Time::from_millis(20),
-        None,
-    );
-    let snap = snap.with_services(services());
+    let ring = ring();
+    let census = CensusRing::build(&ring, Time::from_millis(20), None);
+    let snap = Snapshot::from_census(&ring, &UpdateCounters::default(), true, &census)
+        .with_services(services());
     let (tx, rx) = watch::channel(Arc::new(snap));
     let stop = CancellationToken::new();
     let senders = rt.block_on(async {
