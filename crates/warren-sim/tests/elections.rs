@@ -368,6 +368,41 @@ fn election_fuzz_finds_no_hang_and_no_split_brain() {
     assert_eq!(num(&v, "runs_with_overlap"), 0.0, "{v}");
 }
 
+/// Runs that went wrong with the join budget before results were sealed with the electorate
+/// they finished with: partition-storm runs 4583 (a leader on each side, each with a
+/// "majority" of a different V_1, as each side had absorbed different stale votes into it) and
+/// 813 (two acting leaders), and a rolling replacement whose leader's re-run got a dead voter's
+/// vote from a relay, so one more death stranded the group.
+#[test]
+fn results_sealed_with_their_electorate_keep_one_leader() {
+    for seed in [4583, 813] {
+        let p = Params {
+            runs: 1,
+            seed,
+            partition_storm: true,
+            ..Params::default()
+        };
+        let v = scenario::run("election-fuzz", &p).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(num(&v, "stuck"), 0.0, "seed {seed}: {v}");
+        assert_eq!(num(&v, "dual_leaders_with_quorum"), 0.0, "seed {seed}: {v}");
+        assert_eq!(num(&v, "runs_with_overlap"), 0.0, "seed {seed}: {v}");
+    }
+    let p = Params {
+        nodes: 10,
+        seed: 4,
+        group_size: 3,
+        seconds: Some(5.0),
+        ..Params::default()
+    };
+    let r = scenario::run("replace", &p).unwrap_or_else(|e| panic!("seed 4: {e}"));
+    assert_eq!(num(&r, "stuck"), 0.0, "seed 4: {r}");
+    assert_eq!(
+        num(&r, "instants_with_two_acting_leaders"),
+        0.0,
+        "seed 4: {r}"
+    );
+}
+
 #[test]
 fn the_census_shows_the_group_with_its_leader_and_followers() {
     let seed = 4;
