@@ -437,6 +437,21 @@ mod tests {
 
     const GROUP: &str = "redis.default";
 
+    /// Member `id`'s Service rumor in the group.
+    fn in_group(id: &MemberId) -> Rumor {
+        Rumor::Service(Arc::new(Service {
+            incarnation: 1,
+            member_id: id.clone(),
+            service_group: GROUP.into(),
+            pkg: "core/redis/7.2.4/20260101000000".into(),
+            pkg_incarnation: 0,
+            initialized: false,
+            cfg: Vec::new(),
+            sys: SysInfo::default(),
+            withdrawn: false,
+        }))
+    }
+
     /// The ring parts the component borrows, owned by the test.
     struct Parts {
         me: Member,
@@ -462,20 +477,7 @@ mod tests {
                 departed: false,
             };
             let mut store = RumorStore::new();
-            store.merge(
-                Rumor::Service(Arc::new(Service {
-                    incarnation: 1,
-                    member_id: me.id.clone(),
-                    service_group: GROUP.into(),
-                    pkg: "core/redis/7.2.4/20260101000000".into(),
-                    pkg_incarnation: 0,
-                    initialized: false,
-                    cfg: Vec::new(),
-                    sys: SysInfo::default(),
-                    withdrawn: false,
-                })),
-                Time::ZERO,
-            );
+            store.merge(in_group(&me.id), Time::ZERO);
             Parts {
                 me,
                 cfg: Config::default(),
@@ -645,20 +647,7 @@ mod tests {
                 Health::Alive
             };
             p.members.set(&Membership { member: m, health }, Time::ZERO);
-            p.store.merge(
-                Rumor::Service(Arc::new(Service {
-                    incarnation: 1,
-                    member_id: id.clone(),
-                    service_group: GROUP.into(),
-                    pkg: "core/redis/7.2.4/20260101000000".into(),
-                    pkg_incarnation: 0,
-                    initialized: false,
-                    cfg: Vec::new(),
-                    sys: SysInfo::default(),
-                    withdrawn: false,
-                })),
-                Time::ZERO,
-            );
+            p.store.merge(in_group(id), Time::ZERO);
         }
         // The group agreed on term 0 with all four, member 4 leading; it has died since.
         p.store.merge(
