@@ -138,8 +138,19 @@ pub struct Election {
     /// the last finished result its candidate held), so that a member that joined the group after
     /// that result judges quorum against it rather than against every member it has heard of. On
     /// the wire it is the envelope tag [`Committed::to_tag`], which Habitat ignores (and drops
-    /// when it forwards the rumor).
+    /// when it forwards the rumor). On a Finished result a Warren winner replaces it with the
+    /// result's own electorate, at the result's own term: the seal ([`Election::seal`]).
     pub committed: Option<Committed>,
+}
+
+impl Election {
+    /// The electorate a Warren winner sealed its Finished result with (`committed` at the
+    /// result's own term), if it carries one.
+    pub fn seal(&self) -> Option<&Committed> {
+        self.committed
+            .as_ref()
+            .filter(|c| self.status == ElectionStatus::Finished && c.term == self.term)
+    }
 }
 
 /// The term and voters of a finished election: who a group was when it last agreed on a leader.
@@ -322,23 +333,20 @@ pub fn merge_election(s: &Election, r: &Election) -> Merged<Election> {
         // Copies of the same result differ only in votes (a member that came back after the
         // result finished votes into it) and in whether they carry the winner's seal. Take the
         // union, so every holder ends with the same votes, and keep the seal: Warren members
-        // judge the committed electorate by the seal (see `elections::judge::judge_and_seal`), and by the
-        // votes only for a result without one (a Habitat leader's), where a holder left with
-        // fewer votes would lose quorum for good when one of them died (a member killed, back on
-        // its state before it was confirmed dead, then cut off: `warren-sim restart-cut`).
+        // judge the committed electorate by the seal (`Election::seal`), and by the votes only
+        // for a result without one (a Habitat leader's), where a holder left with fewer votes
+        // would lose quorum for good when one of them died (a member killed, back on its state
+        // before it was confirmed dead, then cut off: `warren-sim restart-cut`).
         return match (r.suitability, &r.member_id).cmp(&(s.suitability, &s.member_id)) {
             Ordering::Greater => Merged::Replaced(r.clone()),
             Ordering::Less => Merged::KeepSharing,
-            Ordering::Equal => match absorb_votes(s, r) {
-                // A copy of the result sealed by its winner (`warren:committed` at its own term)
-                // meets one a Habitat peer forwarded without the tag: keep the seal.
-                _ if !sealed(s) && sealed(r) => {
-                    let mut merged = r.clone();
-                    union_votes(&mut merged.votes, &s.votes, MAX_VOTES);
-                    Merged::Replaced(merged)
-                }
-                m => m,
-            },
+            // A copy sealed by its winner meets one a Habitat peer forwarded without the tag.
+            Ordering::Equal if s.seal().is_none() && r.seal().is_some() => {
+                let mut merged = r.clone();
+                union_votes(&mut merged.votes, &s.votes, MAX_VOTES);
+                Merged::Replaced(merged)
+            }
+            Ordering::Equal => absorb_votes(s, r),
         };
     }
     if r.term >= s.term && r.status == finished {
@@ -362,11 +370,6 @@ pub fn merge_election(s: &Election, r: &Election) -> Merged<Election> {
         union_votes(&mut winner.votes, &s.votes, MAX_VOTES);
         Merged::Replaced(winner)
     }
-}
-
-/// Whether `e` carries its own term's voters, as a Warren winner seals its result.
-fn sealed(e: &Election) -> bool {
-    e.committed.as_ref().is_some_and(|c| c.term == e.term)
 }
 
 fn absorb_votes(s: &Election, r: &Election) -> Merged<Election> {

@@ -226,13 +226,11 @@ impl Elections {
         seen: Seen,
     ) {
         let warren = cx.cfg.election.rules == ElectionRules::Warren;
-        let (term, voters, carried) = match (e.status, &e.committed) {
-            // A result sealed by its winner: its voters as they were when it finished.
-            (ElectionStatus::Finished, Some(c)) if warren && c.term == e.term => {
-                (e.term, &c.voters, false)
-            }
-            (ElectionStatus::Finished, _) => (e.term, &e.votes, false),
-            (_, Some(c)) if warren => (c.term, &c.voters, true),
+        let (term, voters, carried) = match (e.status, e.seal(), &e.committed) {
+            // A result sealed by its winner: the electorate it finished with.
+            (_, Some(seal), _) if warren => (e.term, &seal.voters, false),
+            (ElectionStatus::Finished, _, _) => (e.term, &e.votes, false),
+            (_, _, Some(c)) if warren => (c.term, &c.voters, true),
             _ => return,
         };
         let Some(g) = self.groups.get_mut(&(kind, e.service_group.clone())) else {

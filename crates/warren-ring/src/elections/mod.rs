@@ -508,6 +508,14 @@ mod tests {
             }
         }
 
+        /// The group's leader election as stored.
+        fn stored(&self) -> Election {
+            self.view()
+                .election(GROUP, ElectionKind::Leader)
+                .cloned()
+                .unwrap_or_else(|| panic!("no election stored"))
+        }
+
         fn view(&self) -> RingView<'_> {
             RingView {
                 me: &self.me,
@@ -579,9 +587,7 @@ mod tests {
         let mut el = Elections::default();
         el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
         let now = run(&mut el, &mut p, Time::ZERO, 3);
-        let Some(won) = p.view().election(GROUP, ElectionKind::Leader).cloned() else {
-            panic!("no election stored")
-        };
+        let won = p.stored();
         assert_eq!(won.status, ElectionStatus::Finished);
         let me = p.me.id.clone();
         let sealed = Committed {
@@ -604,9 +610,7 @@ mod tests {
             committed: None,
         };
         el.handle_election(&mut p.cx(), ElectionKind::Leader, stale, now);
-        let Some(merged) = p.view().election(GROUP, ElectionKind::Leader).cloned() else {
-            panic!("no election stored")
-        };
+        let merged = p.stored();
         assert_eq!(merged.votes.len(), 3, "Habitat's merge absorbs the votes");
         assert_eq!(merged.committed.as_ref(), Some(&sealed));
         let agreed = el.agreed_results();
@@ -674,9 +678,7 @@ mod tests {
         el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
         // Past the settling time a member waits before it judges.
         let now = run(&mut el, &mut p, Time::ZERO, 10);
-        let Some(mine) = p.view().election(GROUP, ElectionKind::Leader).cloned() else {
-            panic!("no candidacy")
-        };
+        let mine = p.stored();
         assert_eq!(
             mine.member_id, p.me.id,
             "I stand in the dead leader's place"
@@ -691,9 +693,7 @@ mod tests {
         let mut back = mine.clone();
         back.votes = group.clone();
         el.handle_election(&mut p.cx(), ElectionKind::Leader, back, now);
-        let Some(won) = p.view().election(GROUP, ElectionKind::Leader).cloned() else {
-            panic!("no election stored")
-        };
+        let won = p.stored();
         assert_eq!(won.status, ElectionStatus::Finished);
         assert_eq!(won.votes.len(), 4, "the votes are Habitat's");
         run(&mut el, &mut p, now, 1);
