@@ -94,7 +94,8 @@ pub fn acting_leaders(sim: &Sim, group: &[usize]) -> Vec<usize> {
         .collect()
 }
 
-/// Prints every member's election state (for `WARREN_SIM_TRACE_ELECTIONS`).
+/// Prints every member's election state (for `WARREN_SIM_TRACE_ELECTIONS`), and with
+/// `WARREN_SIM_TRACE_SERVICES` the group's Service rumors and the member list each one holds.
 fn trace_group(sim: &Sim, group: &[usize], what: &str) {
     eprintln!("t={:.3} {what}:", sim.now.as_secs_f64());
     for &i in group {
@@ -132,6 +133,19 @@ fn trace_group(sim: &Sim, group: &[usize], what: &str) {
                     .filter_map(|m| sim.index_of(m))
                     .collect::<Vec<_>>()),
             );
+            if std::env::var_os("WARREN_SIM_TRACE_SERVICES").is_some() {
+                let svcs: Vec<_> = r
+                    .rumors()
+                    .services_in(GROUP)
+                    .map(|id| (sim.index_of(id), r.members().health(id)))
+                    .collect();
+                let mem: Vec<_> = r
+                    .members()
+                    .iter()
+                    .map(|m| (sim.index_of(&m.member.id), m.health, m.member.incarnation))
+                    .collect();
+                eprintln!("     svcs={svcs:?}\n     members={mem:?}");
+            }
         }
     }
 }
