@@ -463,6 +463,7 @@ mod tests {
         stats: Stats,
         events: VecDeque<Event>,
         out: Vec<Output>,
+        initial_peers: Vec<std::net::SocketAddr>,
     }
 
     impl Parts {
@@ -488,6 +489,7 @@ mod tests {
                 stats: Stats::default(),
                 events: VecDeque::new(),
                 out: Vec::new(),
+                initial_peers: Vec::new(),
             }
         }
 
@@ -498,7 +500,7 @@ mod tests {
                 left: false,
                 members: &self.members,
                 heard: &self.heard,
-                initial_peers: &[],
+                initial_peers: &self.initial_peers,
                 suspicion_max: Duration::from_secs(9),
                 store: &mut self.store,
                 rng: &mut self.rng,
@@ -572,6 +574,42 @@ mod tests {
         assert_eq!(el.leader(p.view(), GROUP, ElectionKind::Leader, now), None);
         let gap = el.quorum_gap(p.view(), GROUP, ElectionKind::Leader, now);
         assert!(gap.is_some_and(|g| !g.met_ring));
+    }
+
+    /// Runs 207824 and 229697 of `election-fuzz --partition-storm --churn`: two members started
+    /// on a side of a split with none of the ring's older members reach only each other. Each
+    /// one's peer addresses name an Alive member, but neither knows the ring: one that reached
+    /// it would know most of those addresses as members, dead or alive.
+    #[test]
+    fn a_newcomer_that_reached_only_another_newcomer_has_not_met_the_ring() {
+        use crate::member::{Health, Membership};
+        let mut p = Parts::new();
+        let at = |port: u16| std::net::SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        p.initial_peers = vec![at(9701), at(9702), at(9703)];
+        let member = |n: u32, port: u16, health: Health, p: &mut Parts| {
+            let mut m = p.me.clone();
+            m.id = ident(n);
+            m.swim_port = port;
+            m.gossip_port = port;
+            p.members.set(&Membership { member: m, health }, Time::ZERO);
+        };
+        // The other newcomer, at one of my peer addresses, not in the group.
+        member(2, 9701, Health::Alive, &mut p);
+        let mut el = Elections::default();
+        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        let now = run(&mut el, &mut p, Time::ZERO, 30);
+        assert_eq!(el.leader(p.view(), GROUP, ElectionKind::Leader, now), None);
+        let gap = el.quorum_gap(p.view(), GROUP, ElectionKind::Leader, now);
+        assert!(gap.as_ref().is_some_and(|g| !g.met_ring), "{gap:?}");
+        // The ring's records reach me: the members at my other addresses have died since.
+        member(3, 9702, Health::Confirmed, &mut p);
+        member(4, 9703, Health::Confirmed, &mut p);
+        let now = run(&mut el, &mut p, now, 30);
+        assert_eq!(
+            el.leader(p.view(), GROUP, ElectionKind::Leader, now),
+            Some(&p.me.id),
+            "alone in the group, once I know the ring"
+        );
     }
 
     fn ident(n: u32) -> MemberId {
