@@ -321,7 +321,8 @@ pub const MAX_VOTES: usize = 4096;
 /// (higher suitability, then greater member id) stays, where Habitat takes the later arrival; `r`
 /// finished at a term ≥ ours → take it; same term and ours finished → absorb `r`'s votes; our term newer → keep and keep sharing;
 /// otherwise the higher suitability wins, ties to the greater member id, and the winner absorbs the
-/// loser's votes (set union, existing order kept, at most [`MAX_VOTES`]; O((n + m) log(n + m))).
+/// loser's votes (set union, existing order kept, at most [`MAX_VOTES`]; O((n + m) log(n + m))),
+/// except that `r` winning at a newer term takes none of ours (Warren; Habitat hands them over).
 pub fn merge_election(s: &Election, r: &Election) -> Merged<Election> {
     if s == r {
         return Merged::Unchanged;
@@ -365,6 +366,13 @@ pub fn merge_election(s: &Election, r: &Election) -> Merged<Election> {
     };
     if s_wins {
         absorb_votes(s, r)
+    } else if r.term > s.term {
+        // Warren: a candidacy of a newer term does not take the votes of an older one. Habitat
+        // hands them over, so a member that voted in term t (or a relay holding that result)
+        // "votes" for whoever stands in t + 1 without judging it: a follower that still hears its
+        // leader, and so must not vote, is counted for its rival (run 219920 of `election-fuzz
+        // --partition-storm --churn`: two members acting as leader for 0.5 s).
+        Merged::Replaced(r.clone())
     } else {
         let mut winner = r.clone();
         union_votes(&mut winner.votes, &s.votes, MAX_VOTES);
@@ -463,6 +471,23 @@ mod tests {
         };
         assert_eq!(m.member_id.as_str(), "b");
         assert_eq!(m.votes, vec![MemberId::from("b"), MemberId::from("a")]);
+    }
+
+    /// Run 219920 of `election-fuzz --partition-storm --churn`: Habitat hands a newer term's
+    /// winning candidacy the older term's votes, so members that voted in term 1 counted as votes
+    /// for a rival in term 2 they never judged. Warren keeps votes within their term.
+    #[test]
+    fn a_newer_term_does_not_take_the_votes_of_an_older_one() {
+        let s = election("a", 1, 0, ElectionStatus::Finished, &["a", "b", "c"]);
+        let r = election("z", 2, 0, ElectionStatus::Running, &["z"]);
+        assert_eq!(merge_election(&s, &r), Merged::Replaced(r.clone()));
+        // Within one term the winner still absorbs the loser's votes.
+        let same = election("z", 1, 0, ElectionStatus::Running, &["z"]);
+        let older = election("a", 1, 0, ElectionStatus::Running, &["a", "b"]);
+        let Merged::Replaced(m) = merge_election(&older, &same) else {
+            panic!("expected replace")
+        };
+        assert_eq!(m.votes.len(), 3);
     }
 
     #[test]
