@@ -497,7 +497,7 @@ pub fn on_receive(
         ElectionRules::Warren => {
             if r.status == Finished {
                 OnReceive::Adopt
-            } else if s.status == Finished
+            } else if (s.status == Finished || (s.suitability == u64::MAX && s.member_id != *me))
                 && !i_won
                 && leader == LeaderSeen::Alive
                 && r.member_id != s.member_id
@@ -508,7 +508,10 @@ pub fn on_receive(
                 // with a stale view must not pull the group into a term it can win without the
                 // leader's vote); the leader itself re-runs in the new term with the highest
                 // suitability and we follow it then, and if the leader is really gone we restart
-                // on our own when we see it.
+                // on our own when we see it. The same holds while the stored election is the
+                // leader's re-run (the highest suitability): the leader still acts on its lease
+                // (run 218955 of `election-fuzz --partition-storm --churn`: followers that voted
+                // in a rival's newer term during the re-run made a second acting leader).
                 OnReceive::Ignore
             } else {
                 OnReceive::StartThenMerge {
@@ -904,6 +907,51 @@ mod tests {
                 suitability: 5
             }
         );
+    }
+
+    /// Run 218955 of `election-fuzz --partition-storm --churn`: while the leader re-runs its
+    /// result (the highest suitability, one term up) it still acts on its lease, so a follower
+    /// that sees it alive does not join a rival's newer term, as it would not during the result.
+    #[test]
+    fn warren_followers_of_a_re_running_leader_ignore_a_rival_term() {
+        let me = id("m");
+        let mut rerun = election("l", 2, Running, &["l", "m"]);
+        rerun.suitability = u64::MAX;
+        let rival = election("x", 3, Running, &["x"]);
+        let warren = |stored: &Election, seen| {
+            on_receive(ElectionRules::Warren, &me, Some(stored), &rival, 5, seen)
+        };
+        assert_eq!(warren(&rerun, LeaderSeen::Alive), OnReceive::Ignore);
+        let follow = OnReceive::StartThenMerge {
+            stored: Stored::Replace,
+            suitability: 5,
+        };
+        assert_eq!(
+            warren(&rerun, LeaderSeen::NotAlive),
+            follow,
+            "the leader is gone"
+        );
+        // An ordinary candidacy is no lease: a newer term replaces it.
+        let plain = election("l", 2, Running, &["l", "m"]);
+        assert_eq!(warren(&plain, LeaderSeen::Alive), follow);
+        // Once the leader votes in the rival's term, its followers do too.
+        let mut joined = rival.clone();
+        joined.votes.push(id("l"));
+        assert_eq!(
+            on_receive(
+                ElectionRules::Warren,
+                &me,
+                Some(&rerun),
+                &joined,
+                5,
+                LeaderSeen::Alive
+            ),
+            follow
+        );
+        // The re-running leader itself meets the rival's term as before.
+        let mut mine = rerun.clone();
+        mine.member_id = me.clone();
+        assert_eq!(warren(&mine, LeaderSeen::Alive), follow);
     }
 
     #[test]
