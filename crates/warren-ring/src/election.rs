@@ -270,8 +270,6 @@ pub struct Population {
     /// Members that left by quorum while dead: they come back only by being Alive.
     removed: BTreeSet<MemberId>,
     initialized: bool,
-    /// The committed electorate the population was last folded with.
-    committed: Option<BTreeSet<MemberId>>,
 }
 
 impl Population {
@@ -292,9 +290,8 @@ impl Population {
     /// `Config::departure_timeout`).
     ///
     /// Until [`Settled::Yes`] (this member has met the ring and settled in the group) the
-    /// population is re-seeded on every call with every member not Departed that counts, and so
-    /// it is once when `agreed` changes. `agreed` is the voters of the last finished election:
-    /// when given, quorum also needs a majority of them Alive.
+    /// population is re-seeded on every call with every member not Departed. `agreed` is the voters of the last
+    /// finished election: when given, quorum also needs a majority of them Alive.
     pub fn update(
         &mut self,
         group: &[Candidate],
@@ -303,15 +300,6 @@ impl Population {
         agreed: Option<&BTreeSet<MemberId>>,
     ) -> Electorate {
         let joined = settled == Settled::Yes;
-        // A newer result says who the group is now, for every member that holds it: the
-        // population starts again from it, as when this member first settled (run 210679 of
-        // `election-fuzz --partition-storm --churn`: a population of this member and one dead
-        // voter of an older result could neither drop the dead voter nor admit the new result's
-        // voters, each needing quorum of it, and the group never elected again).
-        let recommitted = agreed.is_some_and(|v| self.committed.as_ref() != Some(v));
-        if let Some(v) = agreed {
-            self.committed = Some(v.clone());
-        }
         let health: BTreeMap<&MemberId, &Candidate> = group.iter().map(|c| (&c.id, c)).collect();
         let present = |c: &Candidate| matches!(c.health, Some(h) if h != Health::Departed);
         // A departure is explicit and ring-wide (a graceful leave, `sup depart`, or the
@@ -334,7 +322,7 @@ impl Population {
             present(c)
                 && (c.health == Some(Health::Alive) || agreed.is_none_or(|v| v.contains(&c.id)))
         };
-        if !self.initialized || !joined || recommitted {
+        if !self.initialized || !joined {
             // Until this member has met the ring and settled, what it knows of the group is still
             // arriving: the population is simply everything it has heard of that counts.
             self.initialized = true;
@@ -1167,31 +1155,6 @@ mod tests {
                 .update(&all, GRACE, Settled::Yes, None)
                 .quorum
         );
-    }
-
-    /// Run 210679 of `election-fuzz --partition-storm --churn`: my population is me and a voter
-    /// of an older result who has died; 1 of 2 is no quorum, so neither can the dead voter leave
-    /// nor the newer result's voters join. The newer result says who the group is: the population
-    /// starts again from it.
-    #[test]
-    fn a_newer_result_reseeds_a_population_stuck_on_a_dead_voter() {
-        let mut pop = Population::default();
-        let old: BTreeSet<MemberId> = [id("dead"), id("me")].into();
-        let two = vec![cand("dead", Some(Alive), 0), cand("me", Some(Alive), 0)];
-        assert!(pop.update(&two, GRACE, Settled::Yes, Some(&old)).quorum);
-        let now = vec![
-            cand("dead", Some(Confirmed), 600),
-            cand("me", Some(Alive), 0),
-            cand("b", Some(Alive), 0),
-            cand("c", Some(Alive), 0),
-        ];
-        let e = pop.update(&now, GRACE, Settled::Yes, Some(&old));
-        assert!(!e.quorum, "1 of 2 of the old result's voters");
-        assert_eq!(e.population, old, "nothing changes without quorum");
-        let newer: BTreeSet<MemberId> = [id("me"), id("b"), id("c")].into();
-        let e = pop.update(&now, GRACE, Settled::Yes, Some(&newer));
-        assert_eq!(e.population, newer);
-        assert!(e.quorum);
     }
 
     #[test]

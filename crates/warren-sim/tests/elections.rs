@@ -423,25 +423,6 @@ fn newcomers_that_reach_only_each_other_elect_no_leader() {
     }
 }
 
-/// Runs 210679, 218189 and 219633 of `election-fuzz --partition-storm --churn` stayed stuck:
-/// a member's population held itself and a dead voter of an older result, and it could change
-/// neither way without quorum of it. A newer result now reseeds the population.
-#[test]
-fn a_population_stuck_on_a_dead_voter_follows_the_newer_result() {
-    for seed in [210679, 218189, 219633] {
-        let p = Params {
-            runs: 1,
-            seed,
-            partition_storm: true,
-            churn: true,
-            ..Params::default()
-        };
-        let v = scenario::run("election-fuzz", &p).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(num(&v, "stuck"), 0.0, "seed {seed}: {v}");
-        assert_eq!(num(&v, "dual_leaders_with_quorum"), 0.0, "seed {seed}: {v}");
-    }
-}
-
 #[test]
 fn the_census_shows_the_group_with_its_leader_and_followers() {
     let seed = 4;
