@@ -423,6 +423,26 @@ fn newcomers_that_reach_only_each_other_elect_no_leader() {
     }
 }
 
+/// Runs 218955, 219920 and 220828 of `election-fuzz --partition-storm --churn`: followers that
+/// still heard their leader counted for a rival's newer term, through votes a newer-term
+/// candidacy took from the older term in the merge, or by joining it during the leader's re-run,
+/// and two members acted as leader for up to 0.5 s.
+#[test]
+fn followers_of_a_leader_on_its_lease_count_for_no_rival() {
+    for seed in [218955, 219920, 220828] {
+        let p = Params {
+            runs: 1,
+            seed,
+            partition_storm: true,
+            churn: true,
+            ..Params::default()
+        };
+        let v = scenario::run("election-fuzz", &p).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(num(&v, "stuck"), 0.0, "seed {seed}: {v}");
+        assert_eq!(num(&v, "runs_with_overlap"), 0.0, "seed {seed}: {v}");
+    }
+}
+
 #[test]
 fn the_census_shows_the_group_with_its_leader_and_followers() {
     let seed = 4;
