@@ -406,7 +406,7 @@ fn results_sealed_with_their_electorate_keep_one_leader() {
 /// Runs 207824 and 229697 of `election-fuzz --partition-storm --churn`: members started on a
 /// side of a split with none of the group's older members reached only each other, and one of
 /// them led a group of itself beside the group's leader (for up to 5.5 s). A member has met the
-/// ring only once it knows most of its peer addresses as members.
+/// ring only once it knows at least half of its peer addresses as members.
 #[test]
 fn newcomers_that_reach_only_each_other_elect_no_leader() {
     for seed in [207824, 229697] {

@@ -80,7 +80,7 @@ impl Elections {
 
     /// Notes whether this member has met the ring it was told to join, and returns it: it was
     /// given no peers ([`Elections::expect_peers`] not called and no peer addresses), or one of
-    /// its peer addresses is an Alive member and most of them are members it knows. Two
+    /// its peer addresses is an Alive member and at least half of them are members it knows. Two
     /// newcomers that reach only each other are not a ring. A peer address that never matches a member (a load-balancing virtual IP) falls back
     /// to knowing any Alive member for `ElectionConfig::peer_fallback`. Once met, for good.
     fn update_met_peer(&mut self, cx: &ElectionCtx<'_>, now: Time) -> bool {
@@ -100,14 +100,14 @@ impl Elections {
             peers.contains(&r.member.swim_addr())
                 || (peers.is_empty() && cx.heard.contains_key(&r.member.id))
         });
-        // A member that reached the ring learns the ring's members from it, so it knows most of
-        // the addresses it was given (whatever their health). One that reached only another
-        // newcomer (both started cut off from the ring) knows few of them: the two are not the
-        // ring, and would make up a group of themselves.
+        // A member that reached the ring learns the ring's members from it, so it knows at least
+        // half of the addresses it was given (whatever their health; half, so that one peer
+        // address that is not a member yet does not hold up a member given two). One that
+        // reached only another newcomer (both started cut off from the ring) knows few of them:
+        // the two are not the ring, and would make up a group of themselves.
         let known: HashSet<std::net::SocketAddr> =
             cx.members.iter().map(|r| r.member.swim_addr()).collect();
-        let most_known = peers.is_empty()
-            || 2 * peers.iter().filter(|p| known.contains(p)).count() > peers.len();
+        let most_known = 2 * peers.iter().filter(|p| known.contains(p)).count() >= peers.len();
         if cx.members.count(Health::Alive) == 0 {
             self.met_ring_at = None;
         } else if self.met_ring_at.is_none() {
