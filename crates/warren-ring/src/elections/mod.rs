@@ -579,7 +579,7 @@ mod tests {
     /// Runs 207824 and 229697 of `election-fuzz --partition-storm --churn`: two members started
     /// on a side of a split with none of the ring's older members reach only each other. Each
     /// one's peer addresses name an Alive member, but neither knows the ring: one that reached
-    /// it would know most of those addresses as members, dead or alive.
+    /// it would know at least half of those addresses as members, dead or alive.
     #[test]
     fn a_newcomer_that_reached_only_another_newcomer_has_not_met_the_ring() {
         use crate::member::{Health, Membership};
