@@ -81,8 +81,9 @@ impl Elections {
     /// Notes whether this member has met the ring it was told to join, and returns it: it was
     /// given no peers ([`Elections::expect_peers`] not called and no peer addresses), or one of
     /// its peer addresses is an Alive member and at least half of them are members it knows. Two
-    /// newcomers that reach only each other are not a ring. A peer address that never matches a member (a load-balancing virtual IP) falls back
-    /// to knowing any Alive member for `ElectionConfig::peer_fallback`. Once met, for good.
+    /// newcomers that reach only each other are not a ring. A peer address that never matches a
+    /// member (a load-balancing virtual IP) falls back to knowing any Alive member for
+    /// `ElectionConfig::peer_fallback`. Once met, for good.
     fn update_met_peer(&mut self, cx: &ElectionCtx<'_>, now: Time) -> bool {
         if self.met_peer {
             return true;
@@ -105,9 +106,11 @@ impl Elections {
         // address that is not a member yet does not hold up a member given two). One that
         // reached only another newcomer (both started cut off from the ring) knows few of them:
         // the two are not the ring, and would make up a group of themselves.
-        let known: HashSet<std::net::SocketAddr> =
-            cx.members.iter().map(|r| r.member.swim_addr()).collect();
-        let most_known = 2 * peers.iter().filter(|p| known.contains(p)).count() >= peers.len();
+        let half_known = || {
+            let known: HashSet<std::net::SocketAddr> =
+                cx.members.iter().map(|r| r.member.swim_addr()).collect();
+            2 * peers.iter().filter(|p| known.contains(p)).count() >= peers.len()
+        };
         if cx.members.count(Health::Alive) == 0 {
             self.met_ring_at = None;
         } else if self.met_ring_at.is_none() {
@@ -125,7 +128,7 @@ impl Elections {
             || self
                 .heard_rumors
                 .is_some_and(|t| now >= t + cx.cfg.election.rumor_settle);
-        self.met_peer = alone || (synced && ((alive_peer && most_known) || fallback));
+        self.met_peer = alone || (synced && ((alive_peer && half_known()) || fallback));
         self.met_peer
     }
 
