@@ -425,6 +425,22 @@ pub enum LeaderSeen {
     NotAlive,
 }
 
+/// Whether the stored election is the leader's re-run of the result this member holds (the
+/// result's leader, one term up, standing with [`RERUN_SUITABILITY`]), as [`on_receive`] weighs
+/// it: the leader still acts on its lease while it re-runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReRun {
+    /// The stored election continues the held result.
+    OfHeldResult,
+    /// Anything else (or nothing is held).
+    No,
+}
+
+/// The suitability a leader stands with when it re-runs its own result (to commit a change of
+/// the group's electorate, or to answer a member that started a term without it): above any
+/// other member's, so it wins the re-run and the group keeps its leader.
+pub const RERUN_SUITABILITY: u64 = u64::MAX;
+
 /// What to do with an election rumor received for a group this member belongs to, before it is
 /// merged (spec §6.4, and Warren's change to it).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -445,7 +461,8 @@ pub enum OnReceive {
 }
 
 /// Decides how a received election `r` meets the stored `s` (spec §6.4). `leader` says whether
-/// the stored election's candidate is alive to this member.
+/// the stored election's candidate is alive to this member, `rerun` whether the stored election
+/// is the leader's re-run of the result this member holds.
 pub fn on_receive(
     rules: ElectionRules,
     me: &MemberId,
@@ -453,6 +470,7 @@ pub fn on_receive(
     r: &Election,
     my_suitability: u64,
     leader: LeaderSeen,
+    rerun: ReRun,
 ) -> OnReceive {
     use crate::rumor::ElectionStatus::Finished;
     let Some(s) = stored else {
@@ -470,7 +488,11 @@ pub fn on_receive(
     // (A win with my own vote alone, in a group I did not know yet, is no reason either.)
     let i_won = s.member_id == *me
         && (rules == ElectionRules::Habitat || (s.status == Finished && s.votes.len() > 1));
-    let suitability = if i_won { u64::MAX } else { my_suitability };
+    let suitability = if i_won {
+        RERUN_SUITABILITY
+    } else {
+        my_suitability
+    };
     match rules {
         ElectionRules::Habitat => {
             if i_won || r.member_id == s.member_id {
@@ -485,7 +507,7 @@ pub fn on_receive(
         ElectionRules::Warren => {
             if r.status == Finished {
                 OnReceive::Adopt
-            } else if (s.status == Finished || (s.suitability == u64::MAX && s.member_id != *me))
+            } else if (s.status == Finished || (rerun == ReRun::OfHeldResult && s.member_id != *me))
                 && !i_won
                 && leader == LeaderSeen::Alive
                 && r.member_id != s.member_id
@@ -497,7 +519,7 @@ pub fn on_receive(
                 // leader's vote); the leader itself re-runs in the new term with the highest
                 // suitability and we follow it then, and if the leader is really gone we restart
                 // on our own when we see it. The same holds while the stored election is the
-                // leader's re-run (the highest suitability): the leader still acts on its lease
+                // leader's re-run of the result we hold: the leader still acts on its lease
                 // (run 218955 of `election-fuzz --partition-storm --churn`: followers that voted
                 // in a rival's newer term during the re-run made a second acting leader).
                 OnReceive::Ignore
@@ -838,7 +860,8 @@ mod tests {
                 Some(&s),
                 &r,
                 5,
-                LeaderSeen::NotAlive
+                LeaderSeen::NotAlive,
+                ReRun::No
             ),
             OnReceive::Ignore
         );
@@ -849,7 +872,8 @@ mod tests {
                 Some(&s),
                 &r,
                 5,
-                LeaderSeen::NotAlive
+                LeaderSeen::NotAlive,
+                ReRun::No
             ),
             OnReceive::StartThenMerge {
                 stored: Stored::Replace,
@@ -864,7 +888,8 @@ mod tests {
                 Some(&s),
                 &done,
                 5,
-                LeaderSeen::NotAlive
+                LeaderSeen::NotAlive,
+                ReRun::No
             ),
             OnReceive::Adopt
         );
@@ -872,10 +897,18 @@ mod tests {
         let mine = election("m", 1, Finished, &["m", "x"]);
         for rules in [ElectionRules::Habitat, ElectionRules::Warren] {
             assert_eq!(
-                on_receive(rules, &me, Some(&mine), &r, 5, LeaderSeen::NotAlive),
+                on_receive(
+                    rules,
+                    &me,
+                    Some(&mine),
+                    &r,
+                    5,
+                    LeaderSeen::NotAlive,
+                    ReRun::No
+                ),
                 OnReceive::StartThenMerge {
                     stored: Stored::Replace,
-                    suitability: u64::MAX
+                    suitability: RERUN_SUITABILITY
                 }
             );
         }
@@ -888,7 +921,8 @@ mod tests {
                 Some(&alone),
                 &r,
                 5,
-                LeaderSeen::NotAlive
+                LeaderSeen::NotAlive,
+                ReRun::No
             ),
             OnReceive::StartThenMerge {
                 stored: Stored::Replace,
@@ -904,42 +938,35 @@ mod tests {
     fn warren_followers_of_a_re_running_leader_ignore_a_rival_term() {
         let me = id("m");
         let mut rerun = election("l", 2, Running, &["l", "m"]);
-        rerun.suitability = u64::MAX;
+        rerun.suitability = RERUN_SUITABILITY;
         let rival = election("x", 3, Running, &["x"]);
-        let warren = |stored: &Election, seen| {
-            on_receive(ElectionRules::Warren, &me, Some(stored), &rival, 5, seen)
+        let warren = |stored: &Election, r: &Election, seen, rerun| {
+            on_receive(ElectionRules::Warren, &me, Some(stored), r, 5, seen, rerun)
         };
-        assert_eq!(warren(&rerun, LeaderSeen::Alive), OnReceive::Ignore);
+        let (alive, re_run) = (LeaderSeen::Alive, ReRun::OfHeldResult);
+        assert_eq!(warren(&rerun, &rival, alive, re_run), OnReceive::Ignore);
         let follow = OnReceive::StartThenMerge {
             stored: Stored::Replace,
             suitability: 5,
         };
         assert_eq!(
-            warren(&rerun, LeaderSeen::NotAlive),
+            warren(&rerun, &rival, LeaderSeen::NotAlive, re_run),
             follow,
             "the leader is gone"
         );
-        // An ordinary candidacy is no lease: a newer term replaces it.
+        // A candidacy that does not continue the result this member holds is no lease, even at
+        // the highest suitability (someone else's old re-run, say): a newer term replaces it.
+        assert_eq!(warren(&rerun, &rival, alive, ReRun::No), follow);
         let plain = election("l", 2, Running, &["l", "m"]);
-        assert_eq!(warren(&plain, LeaderSeen::Alive), follow);
+        assert_eq!(warren(&plain, &rival, alive, ReRun::No), follow);
         // Once the leader votes in the rival's term, its followers do too.
         let mut joined = rival.clone();
         joined.votes.push(id("l"));
-        assert_eq!(
-            on_receive(
-                ElectionRules::Warren,
-                &me,
-                Some(&rerun),
-                &joined,
-                5,
-                LeaderSeen::Alive
-            ),
-            follow
-        );
+        assert_eq!(warren(&rerun, &joined, alive, re_run), follow);
         // The re-running leader itself meets the rival's term as before.
         let mut mine = rerun.clone();
         mine.member_id = me.clone();
-        assert_eq!(warren(&mine, LeaderSeen::Alive), follow);
+        assert_eq!(warren(&mine, &rival, alive, re_run), follow);
     }
 
     #[test]
@@ -1040,7 +1067,8 @@ mod tests {
                 Some(&s),
                 &r,
                 0,
-                LeaderSeen::Alive
+                LeaderSeen::Alive,
+                ReRun::No
             ),
             OnReceive::Ignore
         );
@@ -1052,7 +1080,8 @@ mod tests {
                 Some(&s),
                 &with_leader,
                 0,
-                LeaderSeen::Alive
+                LeaderSeen::Alive,
+                ReRun::No
             ),
             OnReceive::StartThenMerge { .. }
         ));
@@ -1063,7 +1092,8 @@ mod tests {
                 Some(&s),
                 &r,
                 0,
-                LeaderSeen::NotAlive
+                LeaderSeen::NotAlive,
+                ReRun::No
             ),
             OnReceive::StartThenMerge { .. }
         ));

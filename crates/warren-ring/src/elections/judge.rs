@@ -9,11 +9,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{ElectionCtx, Elections, QUORUM_REPORT_AFTER};
+use super::{ElectionCtx, Elections, QUORUM_REPORT_AFTER, continues};
 use crate::election::{
     Agreed, Candidate, ElectionKind, ElectionRules, Electorate, GroupElection, LeaderSeen, Lease,
-    OnReceive, Restart, Settled, Stored, habitat_electorate, judge_status, on_receive,
-    restart_needed,
+    OnReceive, RERUN_SUITABILITY, ReRun, Restart, Settled, Stored, habitat_electorate,
+    judge_status, on_receive, restart_needed,
 };
 use crate::member::{Health, MemberId};
 use crate::message::Event;
@@ -374,7 +374,25 @@ impl Elections {
         } else {
             LeaderSeen::NotAlive
         };
-        match on_receive(rules, &me, stored.as_ref(), &r, my_suitability, leader) {
+        let held = self
+            .groups
+            .get(&(kind, sg.clone()))
+            .and_then(|g| g.finished.as_ref());
+        let rerun = match (held, stored.as_ref()) {
+            (Some(h), Some(s)) if s.status != ElectionStatus::Finished && continues(h, s) => {
+                ReRun::OfHeldResult
+            }
+            _ => ReRun::No,
+        };
+        match on_receive(
+            rules,
+            &me,
+            stored.as_ref(),
+            &r,
+            my_suitability,
+            leader,
+            rerun,
+        ) {
             OnReceive::Ignore => {
                 cx.stats.elections_ignored += 1;
                 return Outcome::Unchanged;
@@ -575,7 +593,9 @@ impl Elections {
                 // would, and whether or not it has quorum, so its old win is gone for good.
                 let suitability = match kind {
                     ElectionKind::Update => 0,
-                    ElectionKind::Leader if s.member_id == me && !why.steps_down() => u64::MAX,
+                    ElectionKind::Leader if s.member_id == me && !why.steps_down() => {
+                        RERUN_SUITABILITY
+                    }
                     ElectionKind::Leader => self.my_suitability(kind, &sg),
                 };
                 cx.stats.elections_restarted += 1;

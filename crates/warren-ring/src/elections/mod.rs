@@ -52,7 +52,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::config::Config;
 use crate::election::{
-    Agreed, AgreedResult, ElectionKind, ElectionRules, GroupElection, HeldResult, Stored,
+    Agreed, AgreedResult, ElectionKind, ElectionRules, GroupElection, HeldResult,
+    RERUN_SUITABILITY, Stored,
 };
 use crate::member::{Member, MemberId};
 use crate::members::MemberList;
@@ -226,7 +227,7 @@ fn continues(h: &HeldResult, e: &Election) -> bool {
     e.member_id == h.leader
         && match e.status {
             ElectionStatus::Finished => e.term == h.term,
-            _ => e.term == h.term.saturating_add(1) && e.suitability == u64::MAX,
+            _ => e.term == h.term.saturating_add(1) && e.suitability == RERUN_SUITABILITY,
         }
 }
 
