@@ -67,8 +67,14 @@ pub struct Config {
     pub max_piggyback: usize,
     /// Largest encoded SWIM datagram, including envelope and encryption (Habitat's buffer: 1024).
     pub max_datagram: usize,
-    /// Full-state push to one random member this often (anti-entropy).
+    /// Anti-entropy push to one random member this often.
     pub sync_interval: Duration,
+    /// A periodic anti-entropy push carries everything this member holds while that fits in
+    /// `sync_window_mult × ceil(log10(N + 1))` records (member records and rumors together);
+    /// beyond, it carries what changed in the last two `sync_interval`s and the next window of a
+    /// rotation through everything, so its size grows as log N, not N. A member new to us,
+    /// restarted or back from Confirmed is still sent everything.
+    pub sync_window_mult: u32,
     /// Ping one random Confirmed member (and unanswered initial peers) this often, so that
     /// partitions heal.
     pub reconnect_interval: Duration,
@@ -119,6 +125,7 @@ impl Default for Config {
             max_piggyback: 16,
             max_datagram: 1024,
             sync_interval: Duration::from_secs(30),
+            sync_window_mult: 48,
             reconnect_interval: Duration::from_secs(10),
             departure_timeout: Duration::from_secs(3600),
             gc_age: Duration::from_secs(3600),

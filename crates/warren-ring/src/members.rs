@@ -21,6 +21,8 @@ pub struct MemberRecord {
     pub health: Health,
     /// When `health` last changed.
     pub health_changed_at: Time,
+    /// When the record last changed in any way (health, incarnation, address, ...).
+    pub changed_at: Time,
 }
 
 /// What [`MemberList::merge`] or [`MemberList::set`] did.
@@ -123,6 +125,7 @@ impl MemberList {
                         member: incoming.member.clone(),
                         health: incoming.health,
                         health_changed_at: now,
+                        changed_at: now,
                     },
                 );
                 Change::Added
@@ -147,6 +150,7 @@ impl MemberList {
                 }
                 rec.member = incoming.member.clone();
                 rec.health = incoming.health;
+                rec.changed_at = now;
                 Change::Updated(previous)
             }
         }

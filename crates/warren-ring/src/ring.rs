@@ -83,6 +83,19 @@ enum Probe {
     Indirect { target: MemberId, deadline: Time },
 }
 
+/// What an anti-entropy push carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SyncKind {
+    /// Everything: for a member new to us, restarted, or back from Confirmed, which may hold
+    /// nothing of the ring yet.
+    Full,
+    /// The periodic push to a random member: everything while it fits one window, else every
+    /// record that changed in the last two sync intervals (what dissemination may have missed
+    /// lately) plus the next window of a rotation through the rest, so that every record still
+    /// reaches some member every `N / window` pushes and the push grows as log N, not N.
+    Periodic,
+}
+
 /// One member of a gossip ring, as a pure state machine. See the module docs for call order.
 pub struct Ring {
     cfg: Config,
@@ -107,6 +120,9 @@ pub struct Ring {
     next_probe: Time,
     next_gossip: Time,
     next_sync: Time,
+    /// Where the next windowed anti-entropy push starts in the rotation through member records
+    /// (id order), then rumors (key order).
+    sync_pos: usize,
     next_gc: Time,
     next_reconnect: Time,
     local_health: u32,
@@ -177,6 +193,10 @@ impl Ring {
             next_probe,
             next_gossip,
             next_sync,
+            // Members start their rotations at different places (from the seed, so the random
+            // stream is untouched): a member missing a record hears it from some pusher's window
+            // sooner than if every rotation moved in step.
+            sync_pos: (seed ^ (seed >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15) as usize,
             next_gc,
             next_reconnect,
             local_health: 0,
@@ -559,7 +579,7 @@ impl Ring {
         if !self.left && now >= self.next_sync {
             self.next_sync = now + self.cfg.sync_interval;
             if let Some(t) = self.random_members(1, &[Health::Alive], |_| true).pop() {
-                self.sync_to(&t, now);
+                self.sync_to(&t, now, SyncKind::Periodic);
             }
         }
         if !self.left && now >= self.next_reconnect {
@@ -663,7 +683,7 @@ impl Ring {
                 && self.rng.random_bool(p)
                 && let Some(m) = self.members.get(&id).map(|r| r.member.clone())
             {
-                self.sync_to(&m, now);
+                self.sync_to(&m, now, SyncKind::Full);
             }
             // A member we synced before that reached us at a higher incarnation, learned from
             // others first: it may have restarted, and the sync of the member that met it first
@@ -674,7 +694,7 @@ impl Ring {
             });
             if behind && let Some(m) = self.members.get(&id).map(|r| r.member.clone()) {
                 self.last_sync.remove(&id);
-                self.sync_to(&m, now);
+                self.sync_to(&m, now, SyncKind::Full);
             }
             return;
         }
@@ -699,7 +719,7 @@ impl Ring {
             && health == Health::Alive
             && let Some(m) = self.members.get(&id).map(|r| r.member.clone())
         {
-            self.sync_to(&m, now);
+            self.sync_to(&m, now, SyncKind::Full);
         }
     }
 
@@ -1073,27 +1093,49 @@ impl Ring {
         }
     }
 
-    /// Anti-entropy: every member record and every rumor, to one member.
-    fn sync_to(&mut self, target: &Member, now: Time) {
+    /// Anti-entropy to one member: everything this member holds when `how` is
+    /// [`SyncKind::Full`] or when it fits one window (`Config::sync_window_mult`); else a window
+    /// of it (see [`SyncKind::Periodic`]).
+    fn sync_to(&mut self, target: &Member, now: Time, how: SyncKind) {
         if let Some((last, _)) = self.last_sync.get(&target.id)
             && now.saturating_since(*last) < self.cfg.sync_interval / 2
         {
             return;
         }
-        self.last_sync
-            .insert(target.id.clone(), (now, target.incarnation));
         self.stats.syncs += 1;
-        let mut rumors = Vec::with_capacity(self.members.len() + self.store.len() + 1);
+        let total = self.members.len() + self.store.len();
+        let window = budget(self.cfg.sync_window_mult, self.cluster_size()) as usize;
+        // The rotation's window and the oldest change that goes in regardless, when windowed.
+        let windowed = (how == SyncKind::Periodic && total > window).then(|| {
+            self.stats.windowed_syncs += 1;
+            let start = self.sync_pos % total;
+            self.sync_pos = (start + window) % total;
+            let since = now - (self.cfg.sync_interval * 2).min(now.as_duration());
+            (start, since)
+        });
+        if windowed.is_none() {
+            // Only a push of everything counts as a sync of the target: a window must not stand
+            // in for the full sync a young or restarted member is owed.
+            self.last_sync
+                .insert(target.id.clone(), (now, target.incarnation));
+        }
+        let goes = |pos: usize, changed_at: Time| match windowed {
+            None => true,
+            Some((start, since)) => (pos + total - start) % total < window || changed_at >= since,
+        };
+        let mut rumors = Vec::with_capacity(if windowed.is_some() { window } else { total } + 1);
         if let Some(m) = self.membership_of(&self.me.id.clone()) {
             rumors.push(Rumor::Member {
                 from: self.me.id.clone(),
                 membership: m,
             });
         }
-        for r in self.members.iter() {
+        let mut sent = Vec::new();
+        for (pos, r) in self.members.iter().enumerate() {
             // Departed records teach nothing to a member that does not know them (it ignores
             // them) and the departure itself was disseminated when it happened.
-            if r.member.id == target.id || r.health == Health::Departed {
+            if r.member.id == target.id || r.health == Health::Departed || !goes(pos, r.changed_at)
+            {
                 continue;
             }
             rumors.push(Rumor::Member {
@@ -1103,19 +1145,33 @@ impl Ring {
                     health: r.health,
                 },
             });
+            if windowed.is_some() {
+                sent.push(RumorKey::Member(r.member.id.clone()));
+            }
         }
-        for (key, e) in self.store.iter() {
+        let first_rumor = self.members.len();
+        for (pos, (key, e)) in self.store.iter().enumerate() {
             // What we are about to collect would only be stored afresh by a member that already
             // collected it, and come back to us from there: a ping-pong that never collects.
-            if self.owner_gone(key, true) || self.collectable(key, e, now) {
+            if !goes(first_rumor + pos, e.changed_at)
+                || self.owner_gone(key, true)
+                || self.collectable(key, e, now)
+            {
                 continue;
             }
             rumors.push(e.rumor.clone());
+            sent.push(key.clone());
+        }
+        for key in &sent {
             self.dissem.add_holder(key, &target.id);
         }
-        for r in self.members.iter() {
-            self.dissem
-                .add_holder(&RumorKey::Member(r.member.id.clone()), &target.id);
+        if windowed.is_none() {
+            // Every member key counts as held after a full push, Departed ones too (their
+            // departure spread when it happened).
+            for r in self.members.iter() {
+                self.dissem
+                    .add_holder(&RumorKey::Member(r.member.id.clone()), &target.id);
+            }
         }
         self.transmits.push_back(Transmit::Rumors {
             to: target.gossip_addr(),

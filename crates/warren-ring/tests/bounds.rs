@@ -1,6 +1,7 @@
 //! Bounded state under hostile or huge input: a flood of new member ids stays within
 //! `Config::max_members` without losing the members already known, and gossiped config and files
-//! of groups nobody runs any more are collected while a live group keeps its own.
+//! of groups nobody runs any more are collected while a live group keeps its own, and a periodic
+//! anti-entropy push stays a window, not the whole ring.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -380,4 +381,174 @@ fn config_and_files_of_groups_without_live_members_are_collected_after_gc_age() 
         );
     }
     assert_eq!(r.members().health(&id(1)), Some(Health::Alive));
+}
+
+/// A periodic anti-entropy push in a ring whose state does not fit one window carries my own
+/// record, every record that changed in the last two sync intervals, and the next window of a
+/// rotation through the rest: its size grows with the window (log N), not with the ring, and the
+/// rotation still carries every record in turn.
+#[test]
+fn windowed_anti_entropy_is_bounded_and_covers_every_record() {
+    let cfg = Config {
+        sync_window_mult: 2,
+        ..Config::default()
+    };
+    let mut r = ring(cfg);
+    let n = 40;
+    for i in 1..=n {
+        hear(&mut r, member(i), Vec::new(), Time::ZERO);
+    }
+    // Member 7 restarts at 600 s (we hear it from member 3): its record changed lately.
+    let changed = 7;
+    let changed_at = Time::from_millis(600_000);
+    let recent = |t: Time| t > changed_at && t <= changed_at + Duration::from_secs(60);
+    let me = id(0);
+    let mut covered = std::collections::BTreeSet::new();
+    let (mut pushes, mut recent_pushes, mut carrying_change) = (0, 0, 0);
+    let mut t = Time::ZERO;
+    while t < Time::from_millis(1_200_000) {
+        t = t + Duration::from_millis(500);
+        if t == changed_at {
+            let restarted = Member {
+                incarnation: 1,
+                ..member(changed)
+            };
+            let relayed = Membership {
+                member: restarted,
+                health: Health::Alive,
+            };
+            hear(&mut r, member(3), vec![relayed], t);
+        }
+        r.handle_timeout(t);
+        let mut acks = Vec::new();
+        while let Some(tx) = r.poll_transmit() {
+            let (to_id, rumors) = match tx {
+                warren_ring::Transmit::Rumors { to_id, rumors, .. } => (to_id, rumors),
+                // Everyone answers its probes, so the ring stays whole.
+                warren_ring::Transmit::Swim { to, msg } => {
+                    if matches!(msg.kind, SwimKind::Ping { .. } | SwimKind::ProbePing)
+                        && let IpAddr::V4(ip) = to.ip()
+                    {
+                        let [_, a, b, c] = ip.octets();
+                        acks.push(u32::from_be_bytes([0, a, b, c]));
+                    }
+                    continue;
+                }
+            };
+            let mine_first = matches!(rumors.first(),
+                Some(Rumor::Member { membership, .. }) if membership.member.id == me);
+            // Every record changed at time 0, so pushes carry everything for two intervals; the
+            // restarted member itself is sent everything (it may hold nothing).
+            if !mine_first || t <= Time::from_millis(61_000) || to_id == id(changed) {
+                continue;
+            }
+            pushes += 1;
+            // My own record, the window (2 × ceil(log10(41 + 1)) = 4), and the changed record.
+            let bound = if recent(t) { 6 } else { 5 };
+            assert!(
+                rumors.len() <= bound,
+                "push {pushes} at {t:?} carried {} rumors",
+                rumors.len()
+            );
+            if recent(t) {
+                recent_pushes += 1;
+            }
+            for x in &rumors[1..] {
+                if let Rumor::Member { membership, .. } = x {
+                    covered.insert(membership.member.id.clone());
+                    if recent(t) && membership.member.id == id(changed) {
+                        assert_eq!(membership.member.incarnation, 1);
+                        carrying_change += 1;
+                    }
+                }
+            }
+        }
+        for i in acks {
+            let from = member(i);
+            let src = SocketAddr::new(from.address, from.swim_port);
+            let ack = Swim {
+                from,
+                kind: SwimKind::Ack { forward_to: None },
+                membership: Vec::new(),
+            };
+            r.handle_datagram(src, ack, t);
+        }
+        drain(&mut r);
+    }
+    assert!(r.stats().windowed_syncs >= 10, "{:?}", r.stats());
+    assert_eq!(covered.len(), n as usize, "pushes: {pushes}");
+    assert!(
+        recent_pushes >= 1,
+        "no push in the two intervals after the change"
+    );
+    assert_eq!(
+        carrying_change, recent_pushes,
+        "every push in the two intervals after a change carries it"
+    );
+}
+
+/// A windowed push is not a sync of its target: a member heard of from others and then met
+/// directly while young is still owed the full sync (here with certainty: 3 / N ≥ 1), even if
+/// a periodic window reached it first. (Counting the window as a sync left newcomers in
+/// `warren-sim churn` without the records a full sync would have given them, and their dead
+/// records outlived `departure_timeout + gc_age`.)
+#[test]
+fn a_window_does_not_stand_in_for_a_young_members_full_sync() {
+    let cfg = Config {
+        sync_window_mult: 1,
+        sync_interval: Duration::from_secs(1),
+        reconnect_interval: Duration::from_secs(600),
+        // No probes: member 2 must not reach us (an Ack is contact) before the window does.
+        probe_interval: Duration::from_secs(3600),
+        ..Config::default()
+    };
+    let mut r = ring(cfg);
+    // Member 1 reaches us and tells us of member 2, which has not reached us yet.
+    let two = Membership {
+        member: member(2),
+        health: Health::Alive,
+    };
+    hear(&mut r, member(1), vec![two], Time::ZERO);
+    assert_eq!(r.members().health(&id(2)), Some(Health::Alive));
+    // Periodic pushes until one (windowed: 2 records do not fit a window of 1) goes to member 2.
+    let mut t = Time::ZERO;
+    let mut windows_to_two = 0;
+    while windows_to_two == 0 {
+        assert!(
+            t < Time::from_millis(300_000),
+            "no periodic push to member 2"
+        );
+        t = t + Duration::from_millis(100);
+        let windowed = r.stats().windowed_syncs;
+        r.handle_timeout(t);
+        while let Some(tx) = r.poll_transmit() {
+            if let warren_ring::Transmit::Rumors { to_id, .. } = tx
+                && to_id == id(2)
+                && r.stats().windowed_syncs > windowed
+            {
+                windows_to_two += 1;
+            }
+        }
+        drain(&mut r);
+    }
+    // Member 2 now reaches us directly, still young: it gets everything we hold.
+    let from = member(2);
+    let src = SocketAddr::new(from.address, from.swim_port);
+    r.handle_datagram(src, ping(from, Vec::new()), t);
+    let full: Vec<Vec<Rumor>> = std::iter::from_fn(|| r.poll_transmit())
+        .filter_map(|tx| match tx {
+            warren_ring::Transmit::Rumors { to_id, rumors, .. } if to_id == id(2) => Some(rumors),
+            _ => None,
+        })
+        .collect();
+    let carries_one = |rumors: &Vec<Rumor>| {
+        rumors
+            .iter()
+            .any(|x| matches!(x, Rumor::Member { membership, .. } if membership.member.id == id(1)))
+    };
+    assert!(
+        full.iter()
+            .any(|rumors| rumors.len() >= 2 && carries_one(rumors)),
+        "no full sync to the young member: {full:?}"
+    );
 }

@@ -20,8 +20,11 @@ pub struct Stats {
     pub confirmed_by_probe_ping: u64,
     /// Confirmed verdicts rejected because the member answered our ProbePing.
     pub confirmations_refuted: u64,
-    /// Full-state syncs sent.
+    /// Anti-entropy pushes sent (full or windowed).
     pub syncs: u64,
+    /// Of those, windowed ones (`Config::sync_window_mult`): what this member holds did not fit
+    /// one window.
+    pub windowed_syncs: u64,
     /// SWIM messages dropped (from myself, unknown PingReq target, after leaving).
     pub dropped_datagrams: u64,
     /// Rumors received that changed nothing.
