@@ -27,6 +27,8 @@ python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]
 # Protocol assertions only: wall-clock speed depends on the machine and its load (the wall_s each
 # report prints is for BENCHMARKS.md, not a pass/fail bound).
 check 'd["completeness"] == 1' crash --nodes 1000 --seconds 60
+# Anti-entropy grows as log N (issue 14 item 6): an idle ring of 1000 sends at most 1.5 KB/s per member.
+check 'd["converged_at_end"] and d["bytes_per_member_per_s"] <= 1500' steady --nodes 1000
 check 'd["rumor_store_entries_after"] <= 1.05 * d["rumor_store_entries_before"]' churn --nodes 50
 # Elections (issue 4): failover after SIGKILL of the leader, graceful hand-over, randomized faults.
 check 'd["stuck"] == 0 and d["dual_leaders_with_quorum"] == 0 and d["failover_p99_s"] <= 8' election --nodes 50 --group-size 5

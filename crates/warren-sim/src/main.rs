@@ -12,8 +12,8 @@ use warren_sim::scenario::{self, Params};
 #[derive(Parser, Debug)]
 #[command(name = "warren-sim", version, about)]
 struct Args {
-    /// One of: converge, crash, loss, slow, rumor, join, churn, election, election-fuzz, graceful,
-    /// replace, restart-cut.
+    /// One of: converge, crash, steady, loss, slow, rumor, join, churn, election, election-fuzz,
+    /// graceful, replace, restart-cut.
     scenario: String,
     /// Ring size.
     #[arg(long, default_value_t = 50)]

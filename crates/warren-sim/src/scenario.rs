@@ -86,6 +86,7 @@ pub(crate) type Result<T> = std::result::Result<T, ScenarioError>;
 pub const SCENARIOS: &[&str] = &[
     "converge",
     "crash",
+    "steady",
     "loss",
     "slow",
     "rumor",
@@ -104,6 +105,7 @@ pub fn run(name: &str, p: &Params) -> Result<Value> {
     let mut v = match name {
         "converge" => converge(p)?,
         "crash" => crash(p)?,
+        "steady" => steady(p)?,
         "loss" => loss(p)?,
         "slow" => slow(p)?,
         "rumor" => rumor(p)?,
@@ -281,6 +283,36 @@ pub fn crash(p: &Params) -> Result<Value> {
         json!(round3(times.len() as f64 / survivors.len().max(1) as f64)),
     );
     m.insert("false_deaths".into(), json!(sim.obs.false_deaths));
+    traffic(&sim, t0, &mut m);
+    Ok(Value::Object(m))
+}
+
+/// An idle ring once every record is old news: what each member sends per second (probes and
+/// their piggyback, anti-entropy pushes), over `--seconds` (60) after three sync intervals.
+pub fn steady(p: &Params) -> Result<Value> {
+    let cfg = Config::profile(p.profile);
+    let warmup = cfg.sync_interval * 3;
+    let (mut sim, formed) = form_ring(p, cfg)?;
+    settle(&mut sim, Duration::from_secs(20));
+    sim.run_for(warmup);
+    let syncs = |sim: &Sim| -> (u64, u64) {
+        sim.nodes
+            .iter()
+            .filter_map(|n| n.ring.as_ref())
+            .fold((0, 0), |(a, w), r| {
+                (a + r.stats().syncs, w + r.stats().windowed_syncs)
+            })
+    };
+    let before = syncs(&sim);
+    sim.reset_traffic();
+    let t0 = sim.now;
+    sim.run_for(p.seconds_or(60.0));
+    let after = syncs(&sim);
+    let mut m = header("steady", p, &sim);
+    m.insert("formed_s".into(), json!(round3(formed)));
+    m.insert("syncs".into(), json!(after.0 - before.0));
+    m.insert("windowed_syncs".into(), json!(after.1 - before.1));
+    m.insert("converged_at_end".into(), json!(sim.converged()));
     traffic(&sim, t0, &mut m);
     Ok(Value::Object(m))
 }
