@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{ElectionCtx, Elections, QUORUM_REPORT_AFTER, continues};
+use super::{ElectionCtx, Elections, QUORUM_REPORT_AFTER};
 use crate::election::{
     Agreed, Candidate, ElectionKind, ElectionRules, Electorate, GroupElection, LeaderSeen, Lease,
     OnReceive, RERUN_SUITABILITY, ReRun, Restart, Settled, Stored, habitat_electorate,
@@ -374,15 +374,16 @@ impl Elections {
         } else {
             LeaderSeen::NotAlive
         };
-        let held = self
-            .groups
-            .get(&(kind, sg.clone()))
-            .and_then(|g| g.finished.as_ref());
-        let rerun = match (held, stored.as_ref()) {
-            (Some(h), Some(s)) if s.status != ElectionStatus::Finished && continues(h, s) => {
-                ReRun::OfHeldResult
-            }
-            _ => ReRun::No,
+        // The stored election is the held result's re-run when it continues that result
+        // without being it.
+        let rerun = if stored
+            .as_ref()
+            .is_some_and(|s| s.status != ElectionStatus::Finished)
+            && self.acting_result(cx.view(), kind, &sg).is_some()
+        {
+            ReRun::OfHeldResult
+        } else {
+            ReRun::No
         };
         match on_receive(
             rules,
