@@ -295,13 +295,11 @@ pub fn steady(p: &Params) -> Result<Value> {
     let (mut sim, formed) = form_ring(p, cfg)?;
     settle(&mut sim, Duration::from_secs(20));
     sim.run_for(warmup);
-    let syncs = |sim: &Sim| -> (u64, u64) {
-        sim.nodes
-            .iter()
-            .filter_map(|n| n.ring.as_ref())
-            .fold((0, 0), |(a, w), r| {
-                (a + r.stats().syncs, w + r.stats().windowed_syncs)
-            })
+    let syncs = |sim: &Sim| {
+        (
+            stat_sum(sim, |s| s.syncs),
+            stat_sum(sim, |s| s.windowed_syncs),
+        )
     };
     let before = syncs(&sim);
     sim.reset_traffic();
@@ -335,20 +333,13 @@ pub fn loss(p: &Params) -> Result<Value> {
     let mut dead: Vec<usize> = sim.obs.false_deaths_of.keys().copied().collect();
     dead.sort_unstable();
     m.insert("falsely_dead_members".into(), json!(dead));
-    let sum = |f: fn(&warren_ring::Stats) -> u64| -> u64 {
-        sim.nodes
-            .iter()
-            .filter_map(|n| n.ring.as_ref())
-            .map(|r| f(r.stats()))
-            .sum()
-    };
     m.insert(
         "confirmed_by_timeout".into(),
-        json!(sum(|s| s.confirmed_by_timeout)),
+        json!(stat_sum(&sim, |s| s.confirmed_by_timeout)),
     );
     m.insert(
         "confirmed_by_probe_ping".into(),
-        json!(sum(|s| s.confirmed_by_probe_ping)),
+        json!(stat_sum(&sim, |s| s.confirmed_by_probe_ping)),
     );
     m.insert("converged_at_end".into(), json!(sim.converged()));
     traffic(&sim, t0, &mut m);
@@ -356,10 +347,15 @@ pub fn loss(p: &Params) -> Result<Value> {
 }
 
 fn refutations(sim: &Sim) -> u64 {
+    stat_sum(sim, |s| s.refutations)
+}
+
+/// One counter of [`warren_ring::Stats`], summed over every member that has a ring.
+fn stat_sum(sim: &Sim, f: fn(&warren_ring::Stats) -> u64) -> u64 {
     sim.nodes
         .iter()
         .filter_map(|n| n.ring.as_ref())
-        .map(|r| r.stats().refutations)
+        .map(|r| f(r.stats()))
         .sum()
 }
 
