@@ -7,25 +7,102 @@
 //! Anti-entropy (full-state sync) repairs whatever this misses. This module only keeps the
 //! bookkeeping; the ring builds the messages.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
+
+use foldhash::fast::FixedState;
 
 use crate::member::MemberId;
 use crate::rumor::RumorKey;
 
+/// Where a hot key stands in the send order: fewest sends first, then newest first (a key's
+/// sequence number is unique, so no two keys share a place).
+type Place = (u32, Reverse<u64>);
+
 #[derive(Clone, Debug)]
 struct Heat {
+    key: RumorKey,
     remaining: u32,
-    sent: u32,
-    seq: u64,
-    rounds: u32,
-    holders: Vec<MemberId>,
+    /// The gossip round the key became hot in (see [`Dissemination::age`]).
+    born: u64,
+    holders: Holders,
+}
+
+/// The members known to hold one key, by their [`Interner`] numbers, sorted: a membership test
+/// compares integers in one small array instead of strings behind pointers.
+#[derive(Clone, Debug, Default)]
+struct Holders(Vec<u32>);
+
+impl Holders {
+    fn contains(&self, n: u32) -> bool {
+        self.0.binary_search(&n).is_ok()
+    }
+
+    fn insert(&mut self, n: u32) {
+        if let Err(at) = self.0.binary_search(&n) {
+            self.0.insert(at, n);
+        }
+    }
+
+    fn remove(&mut self, n: u32) {
+        if let Ok(at) = self.0.binary_search(&n) {
+            self.0.remove(at);
+        }
+    }
+}
+
+/// A small number for each member id that is or was a holder; a number is reused only after
+/// [`Dissemination::forget_holder`] took it out of every holder set.
+#[derive(Clone, Debug)]
+struct Interner {
+    numbers: HashMap<MemberId, u32, FixedState>,
+    free: Vec<u32>,
+    next: u32,
+}
+
+impl Interner {
+    fn get(&self, id: &MemberId) -> Option<u32> {
+        self.numbers.get(id).copied()
+    }
+
+    fn intern(&mut self, id: &MemberId) -> u32 {
+        if let Some(n) = self.numbers.get(id) {
+            return *n;
+        }
+        let n = self.free.pop().unwrap_or_else(|| {
+            self.next += 1;
+            self.next - 1
+        });
+        self.numbers.insert(id.clone(), n);
+        n
+    }
+
+    fn release(&mut self, id: &MemberId) -> Option<u32> {
+        let n = self.numbers.remove(id)?;
+        self.free.push(n);
+        Some(n)
+    }
 }
 
 /// Hot rumors and who is known to hold them.
-#[derive(Clone, Debug, Default)]
+///
+/// Every operation on the hot path costs a hash lookup or two and integer comparisons, whatever
+/// the ring's size: keys are kept in send order (so [`Self::candidates`] stops after the first
+/// `limit` it can use instead of sorting every hot key per message), and holders are sorted
+/// arrays of interned member numbers (a test per key is a binary search over a few integers).
+#[derive(Clone, Debug)]
 pub struct Dissemination {
-    hot: BTreeMap<RumorKey, Heat>,
+    places: HashMap<RumorKey, Place, FixedState>,
+    order: BTreeMap<Place, Heat>,
+    interner: Interner,
     seq: u64,
+    round: u64,
+}
+
+impl Default for Dissemination {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The send budget of one update in a ring of `n` members: `mult × ceil(log10(n + 1))`.
@@ -51,102 +128,159 @@ pub fn join_budget(mult: u32, n: usize) -> u32 {
 }
 
 impl Dissemination {
-    /// No hot rumors.
+    /// No hot rumors; hash tables keyed with a fixed seed (deterministic, for tests).
     pub fn new() -> Self {
-        Self::default()
+        Self::with_hash_seed(0)
+    }
+
+    /// No hot rumors; `seed` keys the hash tables (a ring passes one drawn from its own seed, so
+    /// peers cannot choose member ids that collide, and a simulated ring stays deterministic).
+    pub fn with_hash_seed(seed: u64) -> Self {
+        let hasher = FixedState::with_seed(seed);
+        Dissemination {
+            places: HashMap::with_hasher(hasher.clone()),
+            order: BTreeMap::new(),
+            interner: Interner {
+                numbers: HashMap::with_hasher(hasher),
+                free: Vec::new(),
+                next: 0,
+            },
+            seq: 0,
+            round: 0,
+        }
     }
 
     /// `key` changed: make it hot again with `budget` sends; `holder` already has it.
     pub fn start(&mut self, key: RumorKey, budget: u32, holder: Option<&MemberId>) {
+        self.remove(&key);
         self.seq += 1;
+        let place = (0, Reverse(self.seq));
+        let mut holders = Holders::default();
+        if let Some(id) = holder {
+            holders.insert(self.interner.intern(id));
+        }
+        self.places.insert(key.clone(), place);
         let heat = Heat {
+            key,
             remaining: budget,
-            sent: 0,
-            seq: self.seq,
-            rounds: 0,
-            holders: holder.into_iter().cloned().collect(),
+            born: self.round,
+            holders,
         };
-        self.hot.insert(key, heat);
+        self.order.insert(place, heat);
     }
 
     /// `id` is known to hold the current value of `key`.
     pub fn add_holder(&mut self, key: &RumorKey, id: &MemberId) {
-        if let Some(h) = self.hot.get_mut(key)
-            && !h.holders.contains(id)
-        {
-            h.holders.push(id.clone());
+        let Some(place) = self.places.get(key) else {
+            return;
+        };
+        let n = self.interner.intern(id);
+        if let Some(h) = self.order.get_mut(place) {
+            h.holders.insert(n);
         }
     }
 
-    /// Hot keys `target` is not known to hold, best first (fewest sends, then newest), filtered.
+    /// `id` is known to hold every hot key that passes `pred` (it was sent all of them at once).
+    pub fn add_holder_where(&mut self, id: &MemberId, mut pred: impl FnMut(&RumorKey) -> bool) {
+        if self.order.is_empty() {
+            return;
+        }
+        let n = self.interner.intern(id);
+        for h in self.order.values_mut() {
+            if pred(&h.key) {
+                h.holders.insert(n);
+            }
+        }
+    }
+
+    /// Up to `limit` hot keys `target` is not known to hold and `filter` passes, best first
+    /// (fewest sends, then newest).
     pub fn candidates(
         &self,
         target: &MemberId,
+        limit: usize,
         mut filter: impl FnMut(&RumorKey) -> bool,
     ) -> Vec<RumorKey> {
-        let mut v: Vec<(u32, std::cmp::Reverse<u64>, &RumorKey)> = self
-            .hot
-            .iter()
-            .filter(|(k, h)| !h.holders.contains(target) && filter(k))
-            .map(|(k, h)| (h.sent, std::cmp::Reverse(h.seq), k))
-            .collect();
-        v.sort_unstable();
-        v.into_iter().map(|(_, _, k)| k.clone()).collect()
+        let mut out = Vec::new();
+        if limit == 0 {
+            return out;
+        }
+        let t = self.interner.get(target);
+        for h in self.order.values() {
+            if !t.is_some_and(|t| h.holders.contains(t)) && filter(&h.key) {
+                out.push(h.key.clone());
+                if out.len() == limit {
+                    break;
+                }
+            }
+        }
+        out
     }
 
     /// `key` was sent to `target`: spend one unit; forget the key when the budget is spent.
     pub fn mark_sent(&mut self, key: &RumorKey, target: &MemberId) {
-        let spent = match self.hot.get_mut(key) {
-            Some(h) => {
-                h.sent += 1;
-                h.remaining = h.remaining.saturating_sub(1);
-                if !h.holders.contains(target) {
-                    h.holders.push(target.clone());
-                }
-                h.remaining == 0
-            }
-            None => false,
+        let Some(place) = self.places.get_mut(key) else {
+            return;
         };
-        if spent {
-            self.hot.remove(key);
+        let Some(mut h) = self.order.remove(place) else {
+            return;
+        };
+        h.remaining = h.remaining.saturating_sub(1);
+        if h.remaining == 0 {
+            self.places.remove(key);
+            return;
         }
+        h.holders.insert(self.interner.intern(target));
+        place.0 += 1;
+        self.order.insert(*place, h);
     }
 
     /// One gossip round passed: a key hot for more than `max_rounds` rounds is dropped. A key
     /// every pickable member already holds is never sent, so its budget alone would keep it hot
     /// forever; anti-entropy covers whatever the age-out misses.
     pub fn age(&mut self, max_rounds: u32) {
-        self.hot.retain(|_, h| {
-            h.rounds += 1;
-            h.rounds <= max_rounds
+        self.round += 1;
+        let round = self.round;
+        let places = &mut self.places;
+        self.order.retain(|_, h| {
+            let keep = round - h.born <= u64::from(max_rounds);
+            if !keep {
+                places.remove(&h.key);
+            }
+            keep
         });
     }
 
     /// Forgets `key` (garbage-collected or no longer worth sending).
     pub fn remove(&mut self, key: &RumorKey) {
-        self.hot.remove(key);
+        if let Some(place) = self.places.remove(key) {
+            self.order.remove(&place);
+        }
     }
 
     /// Forgets `id` as a holder everywhere (it departed or was collected).
     pub fn forget_holder(&mut self, id: &MemberId) {
-        for h in self.hot.values_mut() {
-            h.holders.retain(|x| x != id);
+        let Some(n) = self.interner.release(id) else {
+            return;
+        };
+        for h in self.order.values_mut() {
+            h.holders.remove(n);
         }
     }
 
     /// Whether `key` is hot.
     pub fn is_hot(&self, key: &RumorKey) -> bool {
-        self.hot.contains_key(key)
+        self.places.contains_key(key)
     }
 
     /// Number of hot keys.
     pub fn len(&self) -> usize {
-        self.hot.len()
+        self.places.len()
     }
 
     /// Whether nothing is hot.
     pub fn is_empty(&self) -> bool {
-        self.hot.is_empty()
+        self.places.is_empty()
     }
 }
 
@@ -185,12 +319,71 @@ mod tests {
         let a = MemberId::from("a");
         let b = MemberId::from("b");
         d.start(k.clone(), 2, Some(&a));
-        assert!(d.candidates(&a, |_| true).is_empty());
-        assert_eq!(d.candidates(&b, |_| true), vec![k.clone()]);
+        assert!(d.candidates(&a, usize::MAX, |_| true).is_empty());
+        assert_eq!(d.candidates(&b, usize::MAX, |_| true), vec![k.clone()]);
         d.mark_sent(&k, &b);
-        assert!(d.candidates(&b, |_| true).is_empty());
+        assert!(d.candidates(&b, usize::MAX, |_| true).is_empty());
         d.mark_sent(&k, &MemberId::from("c"));
         assert!(!d.is_hot(&k));
+    }
+
+    #[test]
+    fn candidates_come_fewest_sends_then_newest_first_up_to_the_limit() {
+        let mut d = Dissemination::new();
+        let key = |n: &str| RumorKey::Departure(n.into());
+        let t = MemberId::from("t");
+        for n in ["a", "b", "c", "d"] {
+            d.start(key(n), 5, None);
+        }
+        d.mark_sent(&key("d"), &MemberId::from("x"));
+        d.mark_sent(&key("b"), &MemberId::from("x"));
+        d.mark_sent(&key("b"), &MemberId::from("y"));
+        let all = d.candidates(&t, usize::MAX, |_| true);
+        assert_eq!(all, vec![key("c"), key("a"), key("d"), key("b")]);
+        assert_eq!(d.candidates(&t, 2, |_| true), vec![key("c"), key("a")]);
+        assert_eq!(
+            d.candidates(&t, 2, |k| *k != key("c")),
+            vec![key("a"), key("d")]
+        );
+        assert!(d.candidates(&t, 0, |_| true).is_empty());
+        // A holder is skipped without using up the limit.
+        d.add_holder(&key("c"), &t);
+        assert_eq!(d.candidates(&t, 2, |_| true), vec![key("a"), key("d")]);
+        // Restarting a key puts it back first, with a fresh budget and no holders.
+        d.start(key("b"), 5, None);
+        assert_eq!(d.candidates(&t, 1, |_| true), vec![key("b")]);
+    }
+
+    #[test]
+    fn a_forgotten_holder_takes_nothing_it_held_to_the_next_member_numbered_alike() {
+        let mut d = Dissemination::new();
+        let k = RumorKey::Departure("k".into());
+        let (gone, next) = (MemberId::from("gone"), MemberId::from("next"));
+        d.start(k.clone(), 5, Some(&gone));
+        assert!(d.candidates(&gone, usize::MAX, |_| true).is_empty());
+        d.forget_holder(&gone);
+        // `next` is numbered after `gone` left: it must not inherit `gone`'s holdings.
+        d.add_holder(&RumorKey::Departure("other".into()), &next);
+        assert_eq!(d.candidates(&next, usize::MAX, |_| true), vec![k.clone()]);
+        assert_eq!(d.candidates(&gone, usize::MAX, |_| true), vec![k]);
+    }
+
+    #[test]
+    fn a_full_sync_marks_its_target_as_holding_the_keys_it_carried() {
+        let mut d = Dissemination::new();
+        let (m, r) = (
+            RumorKey::Member(MemberId::from("m")),
+            RumorKey::Departure("r".into()),
+        );
+        let t = MemberId::from("t");
+        d.start(m.clone(), 5, None);
+        d.start(r.clone(), 5, None);
+        d.add_holder_where(&t, |k| matches!(k, RumorKey::Member(_)));
+        assert_eq!(d.candidates(&t, usize::MAX, |_| true), vec![r]);
+        // Nothing hot: nothing to mark, and no number handed out.
+        let mut empty = Dissemination::new();
+        empty.add_holder_where(&t, |_| true);
+        assert!(empty.interner.numbers.is_empty());
     }
 
     #[test]
@@ -200,7 +393,7 @@ mod tests {
         let a = MemberId::from("a");
         d.start(k.clone(), 3, Some(&a));
         for _ in 0..3 {
-            assert!(d.candidates(&a, |_| true).is_empty());
+            assert!(d.candidates(&a, usize::MAX, |_| true).is_empty());
             d.age(2);
         }
         assert!(!d.is_hot(&k));

@@ -3,11 +3,16 @@
 //! These are plain data with Habitat's meaning (spec §2–3). The rules for accepting them live in
 //! `members.rs`; their wire encoding lives in the shell's codec, not here.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use rand::RngCore;
+
+/// A hash map keyed by member id (a lookup costs the same whatever the ring's size). The ring
+/// seeds its hasher from its own seed: deterministic in the simulator, not guessable by peers.
+pub type IdMap<V> = HashMap<MemberId, V, foldhash::fast::FixedState>;
 
 /// A member id: Habitat uses a UUIDv4 in simple form (32 lowercase hex digits).
 ///

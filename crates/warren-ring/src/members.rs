@@ -7,7 +7,11 @@
 //! nothing and keeps no timers; it enforces no size bound either (the ring decides whom to evict
 //! when `Config::max_members` is reached, from [`MemberList::oldest`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use foldhash::fast::FixedState;
 
 use crate::member::{Health, Member, MemberId, Membership};
 use crate::time::Time;
@@ -44,14 +48,33 @@ impl Change {
 }
 
 /// Every member this member knows about, except itself.
-#[derive(Clone, Debug, Default)]
+///
+/// Records are found by hash (a lookup per received record costs the same at 10 or 5 000
+/// members); the id-ordered sets serve iteration and are touched only when a record is added,
+/// removed or changes health.
+#[derive(Clone, Debug)]
 pub struct MemberList {
-    records: BTreeMap<MemberId, MemberRecord>,
+    records: HashMap<MemberId, MemberRecord, FixedState>,
+    /// Every id held, in id order.
+    ids: BTreeSet<MemberId>,
     by_health: [BTreeSet<MemberId>; 4],
     /// Confirmed (0) and Departed (1) records by when their health last changed, oldest first.
     dead_by_age: [BTreeSet<(Time, MemberId)>; 2],
+    /// For each watched SWIM address ([`MemberList::watch`]: the initial peers, a handful), how
+    /// many Alive records use it.
+    alive_addrs: Vec<(SocketAddr, u32)>,
+    /// The Alive ids then the Suspect ones, for random draws: built on demand (see
+    /// [`MemberList::live_pool`]) and dropped when a record is added, removed or changes health.
+    live_pool: Option<Vec<MemberId>>,
+    /// `(when, id)` for every add or change within `change_horizon` (oldest first; an id changed
+    /// twice appears twice, only the entry matching its record's `changed_at` counts).
+    changes: VecDeque<(Time, MemberId)>,
+    change_horizon: Duration,
     update_counter: u64,
 }
+
+/// How long [`MemberList::changed_since`] looks back by default.
+pub const DEFAULT_CHANGE_HORIZON: Duration = Duration::from_secs(60);
 
 fn slot(h: Health) -> usize {
     match h {
@@ -70,21 +93,81 @@ fn dead_slot(h: Health) -> Option<usize> {
     }
 }
 
-/// Habitat's acceptance rule for a record about someone else (spec §3.2).
-pub fn accepts(stored: Option<(&Member, Health)>, incoming: &Membership) -> bool {
-    match stored {
-        None => true,
-        Some((m, h)) => {
-            incoming.member.incarnation > m.incarnation
-                || (incoming.member.incarnation == m.incarnation && incoming.health > h)
+/// Counts one more (`add`) or one fewer Alive record at `addr`, if it is watched.
+fn count_addr(counts: &mut [(SocketAddr, u32)], addr: SocketAddr, add: bool) {
+    for (a, n) in counts.iter_mut() {
+        if *a == addr {
+            *n = if add { *n + 1 } else { n.saturating_sub(1) };
         }
     }
 }
 
+/// Habitat's acceptance rule for a record about someone else (spec §3.2).
+pub fn accepts(stored: Option<(&Member, Health)>, incoming: &Membership) -> bool {
+    accepts_over(stored.map(|(m, h)| (m.incarnation, h)), incoming)
+}
+
+/// [`accepts`] over what decides it: the incarnation and health held, if any.
+pub fn accepts_over(held: Option<(u64, Health)>, incoming: &Membership) -> bool {
+    match held {
+        None => true,
+        Some((inc, h)) => {
+            incoming.member.incarnation > inc
+                || (incoming.member.incarnation == inc && incoming.health > h)
+        }
+    }
+}
+
+impl Default for MemberList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl MemberList {
-    /// An empty list.
+    /// An empty list; its hash table keyed with a fixed seed (deterministic, for tests).
     pub fn new() -> Self {
-        Self::default()
+        Self::with_hash_seed(0, DEFAULT_CHANGE_HORIZON)
+    }
+
+    /// An empty list whose hash tables are keyed with `seed` (a ring passes one drawn from its
+    /// own seed, so peers cannot choose member ids that collide, and a simulated ring stays
+    /// deterministic), remembering its changes for `change_horizon`.
+    pub fn with_hash_seed(seed: u64, change_horizon: Duration) -> Self {
+        MemberList {
+            records: HashMap::with_hasher(FixedState::with_seed(seed)),
+            ids: BTreeSet::new(),
+            by_health: Default::default(),
+            dead_by_age: Default::default(),
+            alive_addrs: Vec::new(),
+            live_pool: None,
+            changes: VecDeque::new(),
+            change_horizon,
+            update_counter: 0,
+        }
+    }
+
+    fn log_change(&mut self, id: &MemberId, now: Time) {
+        let horizon = now - self.change_horizon;
+        while self.changes.front().is_some_and(|(t, _)| *t < horizon) {
+            self.changes.pop_front();
+        }
+        self.changes.push_back((now, id.clone()));
+    }
+
+    /// The records added or changed at `since` or later (within the change horizon), each once,
+    /// in no particular order: without reading the others.
+    pub fn changed_since(&self, since: Time) -> impl Iterator<Item = &MemberRecord> {
+        self.changes
+            .iter()
+            .rev()
+            .take_while(move |(t, _)| *t >= since)
+            .filter_map(|(t, id)| self.records.get(id).filter(|r| r.changed_at == *t))
+    }
+
+    /// The ids from position `from` (0-based, in id order) on.
+    pub fn ids_from(&self, from: usize) -> impl Iterator<Item = &MemberId> {
+        self.ids.iter().skip(from)
     }
 
     /// The record for `id`.
@@ -115,10 +198,16 @@ impl MemberList {
         match self.records.get_mut(&incoming.member.id) {
             None => {
                 self.update_counter += 1;
+                self.live_pool = None;
+                self.ids.insert(incoming.member.id.clone());
                 self.by_health[slot(incoming.health)].insert(incoming.member.id.clone());
+                if incoming.health == Health::Alive {
+                    count_addr(&mut self.alive_addrs, incoming.member.swim_addr(), true);
+                }
                 if let Some(d) = dead_slot(incoming.health) {
                     self.dead_by_age[d].insert((now, incoming.member.id.clone()));
                 }
+                self.log_change(&incoming.member.id, now);
                 self.records.insert(
                     incoming.member.id.clone(),
                     MemberRecord {
@@ -136,7 +225,14 @@ impl MemberList {
                 }
                 self.update_counter += 1;
                 let previous = rec.health;
+                if previous == Health::Alive {
+                    count_addr(&mut self.alive_addrs, rec.member.swim_addr(), false);
+                }
+                if incoming.health == Health::Alive {
+                    count_addr(&mut self.alive_addrs, incoming.member.swim_addr(), true);
+                }
                 if previous != incoming.health {
+                    self.live_pool = None;
                     self.by_health[slot(previous)].remove(&incoming.member.id);
                     self.by_health[slot(incoming.health)].insert(incoming.member.id.clone());
                     if let Some(d) = dead_slot(previous) {
@@ -151,6 +247,7 @@ impl MemberList {
                 rec.member = incoming.member.clone();
                 rec.health = incoming.health;
                 rec.changed_at = now;
+                self.log_change(&incoming.member.id, now);
                 Change::Updated(previous)
             }
         }
@@ -159,6 +256,11 @@ impl MemberList {
     /// Forgets `id` entirely (garbage collection).
     pub fn remove(&mut self, id: &MemberId) -> Option<MemberRecord> {
         let rec = self.records.remove(id)?;
+        self.live_pool = None;
+        if rec.health == Health::Alive {
+            count_addr(&mut self.alive_addrs, rec.member.swim_addr(), false);
+        }
+        self.ids.remove(id);
         self.by_health[slot(rec.health)].remove(id);
         if let Some(d) = dead_slot(rec.health) {
             self.dead_by_age[d].remove(&(rec.health_changed_at, id.clone()));
@@ -174,7 +276,7 @@ impl MemberList {
 
     /// Every record, in id order.
     pub fn iter(&self) -> impl Iterator<Item = &MemberRecord> {
-        self.records.values()
+        self.ids.iter().filter_map(|id| self.records.get(id))
     }
 
     /// Number of records held with `health`.
@@ -187,6 +289,36 @@ impl MemberList {
         self.by_health[slot(health)]
             .iter()
             .filter_map(|id| self.records.get(id))
+    }
+
+    /// The Alive ids in id order, then the Suspect ones in id order (so the first
+    /// `count(Alive)` are the Alive ones). Built once and kept until a record is added, removed
+    /// or changes health, so drawing random members from a ring that is not changing costs
+    /// nothing per draw.
+    pub fn live_pool(&mut self) -> &[MemberId] {
+        let by_health = &self.by_health;
+        self.live_pool.get_or_insert_with(|| {
+            [Health::Alive, Health::Suspect]
+                .iter()
+                .flat_map(|h| by_health[slot(*h)].iter().cloned())
+                .collect()
+        })
+    }
+
+    /// Watch `addrs` (replacing what was watched) for [`MemberList::alive_at`]; one pass over
+    /// the Alive records.
+    pub fn watch(&mut self, addrs: &[SocketAddr]) {
+        let mut counts: Vec<(SocketAddr, u32)> = addrs.iter().map(|a| (*a, 0)).collect();
+        for r in self.with_health(Health::Alive) {
+            count_addr(&mut counts, r.member.swim_addr(), true);
+        }
+        self.alive_addrs = counts;
+    }
+
+    /// Whether some Alive record has SWIM address `addr`; always `false` for an address not
+    /// [watched](MemberList::watch).
+    pub fn alive_at(&self, addr: SocketAddr) -> bool {
+        self.alive_addrs.iter().any(|(a, n)| *a == addr && *n > 0)
     }
 
     /// The Confirmed or Departed records, oldest health change first (ties in id order); nothing
@@ -251,6 +383,67 @@ mod tests {
         assert_eq!(l.merge(&ms("a", 1, Health::Departed), t), Change::Unchanged);
         assert_eq!(l.count(Health::Alive), 1);
         assert_eq!(l.count(Health::Suspect), 0);
+    }
+
+    #[test]
+    fn the_live_pool_is_alive_then_suspect_in_id_order_and_follows_health() {
+        let mut l = MemberList::new();
+        let t = Time::ZERO;
+        for (id, h) in [
+            ("d", Health::Alive),
+            ("b", Health::Suspect),
+            ("a", Health::Alive),
+            ("c", Health::Confirmed),
+            ("e", Health::Suspect),
+        ] {
+            l.set(&ms(id, 0, h), t);
+        }
+        let pool = |l: &mut MemberList| -> Vec<String> {
+            l.live_pool()
+                .iter()
+                .map(|i| i.as_str().to_owned())
+                .collect()
+        };
+        assert_eq!(pool(&mut l), ["a", "d", "b", "e"]);
+        // An incarnation change keeps the pool; a health change, an addition or a removal
+        // rebuilds it.
+        l.set(&ms("a", 1, Health::Alive), t);
+        assert_eq!(pool(&mut l), ["a", "d", "b", "e"]);
+        l.set(&ms("b", 1, Health::Alive), t);
+        assert_eq!(pool(&mut l), ["a", "b", "d", "e"]);
+        l.set(&ms("f", 0, Health::Alive), t);
+        l.remove(&MemberId::from("d"));
+        assert_eq!(pool(&mut l), ["a", "b", "f", "e"]);
+        let ids: Vec<&str> = l.iter().map(|r| r.member.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c", "e", "f"]);
+    }
+
+    #[test]
+    fn alive_at_counts_every_alive_record_at_a_watched_address() {
+        let mut l = MemberList::new();
+        let t = Time::ZERO;
+        let addr = ms("x", 0, Health::Alive).member.swim_addr();
+        let mut moved = ms("new", 1, Health::Alive);
+        moved.member.swim_port = 9700;
+        l.set(&ms("early", 0, Health::Alive), t);
+        l.watch(&[addr, moved.member.swim_addr()]);
+        assert!(l.alive_at(addr), "records held before the watch count");
+        l.remove(&MemberId::from("early"));
+        assert!(!l.alive_at(addr));
+        // Two ids at one address (a member restarted with a new id, the old one not yet dead).
+        l.set(&ms("old", 0, Health::Alive), t);
+        l.set(&ms("new", 0, Health::Alive), t);
+        l.set(&ms("old", 0, Health::Confirmed), t);
+        assert!(l.alive_at(addr));
+        l.set(&moved, t);
+        assert!(!l.alive_at(addr));
+        assert!(l.alive_at(moved.member.swim_addr()));
+        l.remove(&MemberId::from("new"));
+        assert!(!l.alive_at(moved.member.swim_addr()));
+        l.set(&ms("old", 1, Health::Alive), t);
+        assert!(l.alive_at(addr));
+        l.watch(&[moved.member.swim_addr()]);
+        assert!(!l.alive_at(addr), "no longer watched");
     }
 
     #[test]

@@ -29,6 +29,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use foldhash::fast::FixedState;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -47,8 +48,8 @@ use crate::config::Config;
 use crate::dissemination::{Dissemination, budget, join_budget};
 use crate::election::ElectionKind;
 use crate::elections::Elections;
-use crate::member::{Health, Member, MemberId, Membership};
-use crate::members::{Change, MemberList, MemberRecord};
+use crate::member::{Health, IdMap, Member, MemberId, Membership};
+use crate::members::{Change, MemberList, MemberRecord, accepts_over};
 use crate::message::{Event, Swim, SwimKind, Transmit};
 use crate::rumor::{Rumor, RumorKey};
 use crate::size::{EstimatedSize, WireSize};
@@ -112,11 +113,12 @@ pub struct Ring {
     /// Pings forwarded for a PingReq: (target, requester) → until when its Ack may be relayed.
     relays: BTreeMap<(MemberId, MemberId), Time>,
     probe: Probe,
+    /// Every id in it has a record (collection removes both).
     probe_order: Vec<MemberId>,
     probe_index: usize,
     initial_peers: Vec<SocketAddr>,
     /// When we last sent each member a full sync, and its incarnation then.
-    last_sync: BTreeMap<MemberId, (Time, u64)>,
+    last_sync: IdMap<(Time, u64)>,
     next_probe: Time,
     next_gossip: Time,
     next_sync: Time,
@@ -128,7 +130,7 @@ pub struct Ring {
     local_health: u32,
     /// When each member last reached this one directly (a datagram it sent itself): what a
     /// leader's lease counts.
-    heard: BTreeMap<MemberId, Time>,
+    heard: IdMap<Time>,
     /// The elections component (`crate::elections`), driven through `ring/elections.rs`.
     el: Elections,
     /// This member's own Service rumors found in its rumor file at a restart, by group, until
@@ -164,6 +166,8 @@ impl Ring {
         let next_gc = now + cfg.gc_interval + jitter(&mut rng, cfg.gc_interval);
         let next_reconnect =
             now + cfg.reconnect_interval + jitter(&mut rng, cfg.reconnect_interval);
+        let hash_seed = seed.rotate_left(29).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        let change_horizon = cfg.sync_interval * 2;
         Ring {
             me: Member {
                 id: identity.id,
@@ -178,9 +182,11 @@ impl Ring {
             sizer: Arc::new(EstimatedSize),
             left: false,
             departed_by_ring: false,
-            members: MemberList::new(),
+            // A windowed push reads the records changed in the last two sync intervals.
+            members: MemberList::with_hash_seed(hash_seed, change_horizon),
             store: RumorStore::new(),
-            dissem: Dissemination::new(),
+            // Keyed from the seed without drawing from the random stream (as `sync_pos`).
+            dissem: Dissemination::with_hash_seed(hash_seed),
             suspicions: BTreeMap::new(),
             suspicion_timers: BinaryHeap::new(),
             probe_pings: BTreeMap::new(),
@@ -189,7 +195,7 @@ impl Ring {
             probe_order: Vec::new(),
             probe_index: 0,
             initial_peers: Vec::new(),
-            last_sync: BTreeMap::new(),
+            last_sync: IdMap::with_hasher(FixedState::with_seed(hash_seed)),
             next_probe,
             next_gossip,
             next_sync,
@@ -201,7 +207,7 @@ impl Ring {
             next_reconnect,
             local_health: 0,
             el: Elections::default(),
-            heard: BTreeMap::new(),
+            heard: IdMap::with_hasher(FixedState::with_seed(hash_seed)),
             restored_own: BTreeMap::new(),
             rng,
             transmits: VecDeque::new(),
@@ -323,12 +329,13 @@ impl Ring {
     /// Joins through `peers` (SWIM addresses): pings each now, and again while too few members
     /// are Alive, and periodically while a peer address is not an Alive member.
     pub fn join(&mut self, peers: Vec<SocketAddr>, _now: Time) {
-        self.initial_peers = peers;
+        self.set_peers(peers);
         self.ping_initial_peers(false);
     }
 
     /// Replaces the initial peer list (e.g. a re-read peer-watch file) without pinging at once.
     pub fn set_peers(&mut self, peers: Vec<SocketAddr>) {
+        self.members.watch(&peers);
         self.initial_peers = peers;
     }
 
@@ -352,7 +359,7 @@ impl Ring {
         let more = self.cfg.departure_fanout.saturating_sub(targets.len());
         let already: Vec<MemberId> = targets.iter().map(|m| m.id.clone()).collect();
         targets.extend(
-            self.random_members(more, &[Health::Alive], |r| !already.contains(&r.member.id)),
+            self.random_members_where(more, &[Health::Alive], |r| !already.contains(&r.member.id)),
         );
         for t in targets {
             self.push_swim(
@@ -578,7 +585,7 @@ impl Ring {
         }
         if !self.left && now >= self.next_sync {
             self.next_sync = now + self.cfg.sync_interval;
-            if let Some(t) = self.random_members(1, &[Health::Alive], |_| true).pop() {
+            if let Some(t) = self.random_members(1, false, None).pop() {
                 self.sync_to(&t, now, SyncKind::Periodic);
             }
         }
@@ -789,12 +796,18 @@ impl Ring {
             let d = s.deadline;
             self.suspicion_timers.push(Reverse((d, id.clone())));
         }
-        let change = self.members.merge(&m, now);
+        // `stored` is still what the list holds (nothing above changed this record): the plain
+        // rule of `MemberList::merge` without looking the record up again, as most records heard
+        // are ones already held.
+        let change = if accepts_over(stored.map(|(h, inc)| (inc, h)), &m) {
+            self.members.set(&m, now)
+        } else {
+            Change::Unchanged
+        };
         if change.changed() {
             self.on_member_change(&id, change, relayer, now);
-        } else if let (Some(r), Some(rec)) = (relayer, self.members.get(&id))
-            && rec.member.incarnation == m.member.incarnation
-            && rec.health == m.health
+        } else if let Some(r) = relayer
+            && stored == Some((m.health, m.member.incarnation))
         {
             self.dissem.add_holder(&RumorKey::Member(id), r);
         }
@@ -866,7 +879,10 @@ impl Ring {
             self.probe_pings.remove(id);
         }
         let was_pingable = previous.is_some_and(|h| h <= Health::Suspect);
-        if rec.health == Health::Alive && !was_pingable && !self.probe_order.contains(id) {
+        // A new id cannot be in the probe order (only ids with a record are); one back from
+        // Confirmed or Departed may be, until the next round rebuilds it (a rare scan).
+        let listed = || previous.is_some() && self.probe_order.contains(id);
+        if rec.health == Health::Alive && !was_pingable && !listed() {
             // New members go to a random place in the probe order (as memberlist does).
             let at = self.rng.random_range(0..=self.probe_order.len());
             self.probe_order.insert(at, id.clone());
@@ -1061,20 +1077,18 @@ impl Ring {
         if self.dissem.is_empty() {
             return;
         }
-        let targets = self.random_members(
-            self.cfg.gossip_fanout,
-            &[Health::Alive, Health::Suspect],
-            |_| true,
-        );
+        let targets = self.random_members(self.cfg.gossip_fanout, true, None);
         for t in targets {
             let target_alive = self.members.health(&t.id) == Some(Health::Alive);
-            let keys = self.dissem.candidates(&t.id, |k| match k {
-                // A member learns nothing from its own Alive record.
-                RumorKey::Member(id) => !(id == &t.id && target_alive),
-                _ => true,
-            });
+            let keys = self
+                .dissem
+                .candidates(&t.id, self.cfg.max_rumors_per_push, |k| match k {
+                    // A member learns nothing from its own Alive record.
+                    RumorKey::Member(id) => !(id == &t.id && target_alive),
+                    _ => true,
+                });
             let mut rumors = Vec::new();
-            for key in keys.into_iter().take(self.cfg.max_rumors_per_push) {
+            for key in keys {
                 match self.rumor_for(&key) {
                     Some(r) => {
                         self.dissem.mark_sent(&key, &t.id);
@@ -1131,11 +1145,36 @@ impl Ring {
             });
         }
         let mut sent = Vec::new();
-        for (pos, r) in self.members.iter().enumerate() {
+        // The member records that go: all of them, or (windowed) the rotation's part of them and
+        // those changed lately, found without reading the others.
+        let chosen: Vec<&MemberRecord> = match windowed {
+            None => self.members.iter().collect(),
+            Some((start, since)) => {
+                let held = self.members.len();
+                let mut ids: std::collections::BTreeSet<&MemberId> = self
+                    .members
+                    .changed_since(since)
+                    .map(|r| &r.member.id)
+                    .collect();
+                // The window is positions start.. start + window of members then rumors,
+                // wrapping past the end; its member part is at most two runs of ids.
+                let end = start + window;
+                let runs = [(start, end.min(total)), (0, end.saturating_sub(total))];
+                for (from, to) in runs {
+                    let to = to.min(held);
+                    if from < to {
+                        ids.extend(self.members.ids_from(from).take(to - from));
+                    }
+                }
+                ids.into_iter()
+                    .filter_map(|id| self.members.get(id))
+                    .collect()
+            }
+        };
+        for r in chosen {
             // Departed records teach nothing to a member that does not know them (it ignores
             // them) and the departure itself was disseminated when it happened.
-            if r.member.id == target.id || r.health == Health::Departed || !goes(pos, r.changed_at)
-            {
+            if r.member.id == target.id || r.health == Health::Departed {
                 continue;
             }
             rumors.push(Rumor::Member {
@@ -1168,10 +1207,11 @@ impl Ring {
         if windowed.is_none() {
             // Every member key counts as held after a full push, Departed ones too (their
             // departure spread when it happened).
-            for r in self.members.iter() {
-                self.dissem
-                    .add_holder(&RumorKey::Member(r.member.id.clone()), &target.id);
-            }
+            let members = &self.members;
+            self.dissem.add_holder_where(
+                &target.id,
+                |k| matches!(k, RumorKey::Member(id) if members.get(id).is_some()),
+            );
         }
         self.transmits.push_back(Transmit::Rumors {
             to: target.gossip_addr(),
@@ -1182,8 +1222,53 @@ impl Ring {
 
     // ----- sending ---------------------------------------------------------------------------
 
-    /// Up to `n` random members among those held with one of `healths`, passing `pred`.
+    /// Up to `n` random members among the Alive ones (and the Suspect ones with
+    /// `suspects_too`), but `except`.
+    ///
+    /// Draws from [`MemberList::live_pool`] (kept while no health changes), so a draw costs
+    /// O(n), not O(N). It is the draw [`Ring::random_members_where`] makes over
+    /// `[Alive]` or `[Alive, Suspect]` with `id != except`: `choose_multiple` samples indices
+    /// from the length alone, and the pool is the same list less one entry.
     fn random_members(
+        &mut self,
+        n: usize,
+        suspects_too: bool,
+        except: Option<&MemberId>,
+    ) -> Vec<Member> {
+        let alive = self.members.count(Health::Alive);
+        let held = except.and_then(|x| Some((x, self.members.health(x)?)));
+        let pool = self.members.live_pool();
+        let pool = if suspects_too { pool } else { &pool[..alive] };
+        let skip = held.and_then(|(x, h)| {
+            let from = match h {
+                Health::Alive => 0,
+                Health::Suspect if suspects_too => alive,
+                _ => return None,
+            };
+            let to = if h == Health::Alive {
+                alive
+            } else {
+                pool.len()
+            };
+            pool[from..to].binary_search(x).ok().map(|at| from + at)
+        });
+        let len = pool.len() - usize::from(skip.is_some());
+        let picks: Vec<MemberId> = rand::seq::index::sample(&mut self.rng, len, n.min(len))
+            .into_iter()
+            .map(|i| match skip {
+                Some(s) if i >= s => pool[i + 1].clone(),
+                _ => pool[i].clone(),
+            })
+            .collect();
+        picks
+            .iter()
+            .filter_map(|id| self.members.get(id).map(|r| r.member.clone()))
+            .collect()
+    }
+
+    /// Up to `n` random members among those held with one of `healths`, passing `pred` (a scan of
+    /// every such member: for rare draws).
+    fn random_members_where(
         &mut self,
         n: usize,
         healths: &[Health],
@@ -1233,8 +1318,12 @@ impl Ring {
                     .mark_sent(&RumorKey::Member(target.clone()), target);
             }
         }
+        // A hot Member key always has its record (collection forgets both), so `limit` keys fill
+        // what is left of the piggyback.
+        let limit = self.cfg.max_piggyback.saturating_sub(msg.membership.len());
         let keys = self.dissem.candidates(
             target,
+            limit,
             |k| matches!(k, RumorKey::Member(id) if id != target),
         );
         for key in keys {
@@ -1275,6 +1364,77 @@ fn suspicion_bounds(cfg: &Config, cluster_size: usize) -> (Duration, Duration, u
             let max = min.mul_f64(cfg.suspicion_max_mult);
             let expected = u32::try_from(cluster_size.saturating_sub(2)).unwrap_or(u32::MAX);
             (min, max, cfg.suspicion_confirmations.min(expected))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn ring_with(healths: &[Health]) -> Ring {
+        let identity = Identity {
+            id: MemberId::from("me"),
+            incarnation: 0,
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            swim_port: 9638,
+            gossip_port: 9638,
+            persistent: false,
+        };
+        let mut r = Ring::new(Config::default(), identity, 11, Time::ZERO);
+        for (i, h) in healths.iter().enumerate() {
+            let member = Member {
+                id: MemberId::new(format!("m{i:03}")),
+                incarnation: 0,
+                address: IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8)),
+                swim_port: 9638,
+                gossip_port: 9638,
+                persistent: false,
+                departed: false,
+            };
+            r.members
+                .set(&Membership { member, health: *h }, Time::ZERO);
+        }
+        r
+    }
+
+    /// The cached draw is the draw of a filtered scan: same members, same order, same random
+    /// stream afterwards (the simulator's reports stay what they were).
+    #[test]
+    fn a_draw_from_the_live_pool_is_the_draw_of_a_filtered_scan() {
+        let healths: Vec<Health> = (0..40)
+            .map(|i| match i % 7 {
+                3 => Health::Suspect,
+                5 => Health::Confirmed,
+                _ => Health::Alive,
+            })
+            .collect();
+        let ids: Vec<MemberId> = (0..40).map(|i| MemberId::new(format!("m{i:03}"))).collect();
+        for suspects_too in [false, true] {
+            let scan: &[Health] = if suspects_too {
+                &[Health::Alive, Health::Suspect]
+            } else {
+                &[Health::Alive]
+            };
+            for except in [
+                None,
+                Some(&ids[0]),
+                Some(&ids[3]),
+                Some(&ids[5]),
+                Some(&ids[39]),
+            ] {
+                let (mut a, mut b) = (ring_with(&healths), ring_with(&healths));
+                for n in [1, 3, 40] {
+                    let fast = a.random_members(n, suspects_too, except);
+                    let slow = b.random_members_where(n, scan, |r| Some(&r.member.id) != except);
+                    assert_eq!(
+                        fast, slow,
+                        "n {n}, suspects {suspects_too}, except {except:?}"
+                    );
+                    assert_eq!(a.rng.random::<u64>(), b.rng.random::<u64>());
+                }
+            }
         }
     }
 }

@@ -55,7 +55,7 @@ use crate::election::{
     Agreed, AgreedResult, ElectionKind, ElectionRules, GroupElection, HeldResult,
     RERUN_SUITABILITY, Stored,
 };
-use crate::member::{Member, MemberId};
+use crate::member::{IdMap, Member, MemberId};
 use crate::members::MemberList;
 use crate::message::{Event, Transmit};
 use crate::ring::Stats;
@@ -94,9 +94,9 @@ pub(crate) struct Elections {
     /// that is gone, so it is never finished or acted on.
     stood: BTreeMap<(ElectionKind, String), u64>,
     /// When the lease keep-alive last pinged each member.
-    keepalive_at: BTreeMap<MemberId, Time>,
+    keepalive_at: IdMap<Time>,
     /// When each group leader was last probed by the group's members' extra leader probe.
-    leader_probed_at: BTreeMap<MemberId, Time>,
+    leader_probed_at: IdMap<Time>,
 }
 
 /// The ring parts the elections read: borrowed for one call, changed by none.
@@ -113,7 +113,7 @@ pub(crate) struct RingView<'a> {
     /// The rumor store (Service rumors say who is in a group; the election rumors themselves).
     pub(crate) store: &'a RumorStore,
     /// When each member last reached this one directly: what a leader's lease counts.
-    pub(crate) heard: &'a BTreeMap<MemberId, Time>,
+    pub(crate) heard: &'a IdMap<Time>,
     /// The longest suspicion timeout at the ring's size (the default Confirmed grace).
     pub(crate) suspicion_max: Duration,
 }
@@ -131,7 +131,7 @@ pub(crate) struct ElectionCtx<'a> {
     /// The member list.
     pub(crate) members: &'a MemberList,
     /// When each member last reached this one directly.
-    pub(crate) heard: &'a BTreeMap<MemberId, Time>,
+    pub(crate) heard: &'a IdMap<Time>,
     /// The peer addresses this member was told to join through.
     pub(crate) initial_peers: &'a [SocketAddr],
     /// The longest suspicion timeout at the ring's size.
@@ -458,7 +458,7 @@ mod tests {
         me: Member,
         cfg: Config,
         members: MemberList,
-        heard: BTreeMap<MemberId, Time>,
+        heard: IdMap<Time>,
         store: RumorStore,
         rng: Xoshiro256PlusPlus,
         stats: Stats,
@@ -484,7 +484,7 @@ mod tests {
                 me,
                 cfg: Config::default(),
                 members: MemberList::new(),
-                heard: BTreeMap::new(),
+                heard: IdMap::default(),
                 store,
                 rng: Xoshiro256PlusPlus::seed_from_u64(1),
                 stats: Stats::default(),

@@ -9,19 +9,25 @@ impl Ring {
 
     pub(super) fn collect(&mut self, now: Time) {
         self.relays.retain(|_, until| *until > now);
-        let mut expire = Vec::new();
-        let mut forget = Vec::new();
-        for r in self.members.iter() {
-            let age = now.saturating_since(r.health_changed_at);
-            match r.health {
-                // Permanent peers are always pinged (spec §3.5): they never expire.
-                Health::Confirmed if age >= self.cfg.departure_timeout && !r.member.persistent => {
-                    expire.push(r.member.clone())
-                }
-                Health::Departed if age >= self.cfg.gc_age => forget.push(r.member.id.clone()),
-                _ => {}
-            }
-        }
+        // Only the dead records old enough are read (oldest first), then handled in id order.
+        let old =
+            |r: &&MemberRecord, age: Duration| now.saturating_since(r.health_changed_at) >= age;
+        let mut expire: Vec<Member> = self
+            .members
+            .oldest(Health::Confirmed)
+            .take_while(|r| old(r, self.cfg.departure_timeout))
+            // Permanent peers are always pinged (spec §3.5): they never expire.
+            .filter(|r| !r.member.persistent)
+            .map(|r| r.member.clone())
+            .collect();
+        expire.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut forget: Vec<MemberId> = self
+            .members
+            .oldest(Health::Departed)
+            .take_while(|r| old(r, self.cfg.gc_age))
+            .map(|r| r.member.id.clone())
+            .collect();
+        forget.sort();
         for m in expire {
             let id = m.id.clone();
             let change = self.members.set(

@@ -87,9 +87,7 @@ impl Ring {
                 let target_member = self.members.get(&target).map(|r| r.member.clone());
                 if let Some(tm) = target_member {
                     let helpers =
-                        self.random_members(self.cfg.indirect_probes, &[Health::Alive], |r| {
-                            r.member.id != tm.id
-                        });
+                        self.random_members(self.cfg.indirect_probes, false, Some(&tm.id));
                     for h in helpers {
                         self.push_swim(
                             h.swim_addr(),
@@ -162,12 +160,7 @@ impl Ring {
     pub(super) fn ping_initial_peers(&mut self, only_unknown: bool) {
         let peers = self.initial_peers.clone();
         for p in peers {
-            if only_unknown
-                && self
-                    .members
-                    .with_health(Health::Alive)
-                    .any(|r| r.member.swim_addr() == p)
-            {
+            if only_unknown && self.members.alive_at(p) {
                 continue;
             }
             if p.ip() == self.me.address && p.port() == self.me.swim_port {
@@ -185,7 +178,7 @@ impl Ring {
     pub(super) fn reconnect(&mut self) {
         // One random Confirmed member: if it answers, the partition that hid it has healed.
         if let Some(t) = self
-            .random_members(1, &[Health::Confirmed], |r| !r.member.persistent)
+            .random_members_where(1, &[Health::Confirmed], |r| !r.member.persistent)
             .pop()
         {
             self.push_swim(
