@@ -218,6 +218,7 @@ pub struct Sim {
     ring_config: Config,
     seed: u64,
     events_processed: u64,
+    messages_delivered: u64,
 }
 
 fn node_addr(i: usize) -> IpAddr {
@@ -249,6 +250,7 @@ impl Sim {
             ring_config,
             seed,
             events_processed: 0,
+            messages_delivered: 0,
         }
     }
 
@@ -260,6 +262,13 @@ impl Sim {
     /// Events handled so far.
     pub fn events_processed(&self) -> u64 {
         self.events_processed
+    }
+
+    /// Messages handed to members so far: a SWIM datagram is one, a push of rumors is one per
+    /// rumor (Habitat sends each rumor as its own message). An event delivering a push handles
+    /// many; what a member does per message is what the core's cost should not grow with.
+    pub fn messages_delivered(&self) -> u64 {
+        self.messages_delivered
     }
 
     /// The ring configuration new members get.
@@ -659,8 +668,12 @@ impl Sim {
         };
         match q.kind {
             Kind::Deliver { from, payload, .. } => match payload {
-                Payload::Swim(msg) => ring.handle_datagram(from, msg, now),
+                Payload::Swim(msg) => {
+                    self.messages_delivered += 1;
+                    ring.handle_datagram(from, msg, now);
+                }
                 Payload::Rumors(rs) => {
+                    self.messages_delivered += rs.len() as u64;
                     for r in rs {
                         ring.handle_rumor(r, now);
                     }

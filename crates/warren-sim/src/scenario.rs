@@ -86,6 +86,7 @@ pub(crate) type Result<T> = std::result::Result<T, ScenarioError>;
 pub const SCENARIOS: &[&str] = &[
     "converge",
     "crash",
+    "scale",
     "steady",
     "loss",
     "slow",
@@ -105,6 +106,7 @@ pub fn run(name: &str, p: &Params) -> Result<Value> {
     let mut v = match name {
         "converge" => converge(p)?,
         "crash" => crash(p)?,
+        "scale" => scale(p)?,
         "steady" => steady(p)?,
         "loss" => loss(p)?,
         "slow" => slow(p)?,
@@ -285,6 +287,117 @@ pub fn crash(p: &Params) -> Result<Value> {
     m.insert("false_deaths".into(), json!(sim.obs.false_deaths));
     traffic(&sim, t0, &mut m);
     Ok(Value::Object(m))
+}
+
+/// The smallest ring [`scale`] measures.
+const SCALE_FIRST: usize = 125;
+
+/// The simulator's own cost as the ring grows, in one run: for 125 members, doubling up to
+/// `--nodes` (1000), wall time per event and per message delivered while the ring forms (every
+/// member joining within a second, until every member holds every other and nothing is hot) and
+/// then in the formed ring (a member crashes; `--seconds`, 20, simulated). Forming moves N·N
+/// records (each member must learn every other, each record about `budget` times), so its
+/// messages per event grow with N; the formed ring's do not.
+pub fn scale(p: &Params) -> Result<Value> {
+    let top = p.nodes.max(SCALE_FIRST);
+    let mut sizes = Vec::new();
+    let mut n = SCALE_FIRST;
+    while n < top {
+        sizes.push(n);
+        n *= 2;
+    }
+    sizes.push(top);
+    let seconds = p.seconds_or(20.0);
+    let mut m = serde_json::Map::new();
+    m.insert("scenario".into(), json!("scale"));
+    m.insert("nodes".into(), json!(top));
+    m.insert("seed".into(), json!(p.seed));
+    m.insert("profile".into(), json!(p.profile_name()));
+    m.insert("sizes".into(), json!(sizes));
+    let mut firsts: Option<(f64, f64, f64)> = None;
+    for &n in &sizes {
+        let q = Params {
+            nodes: n,
+            ..p.clone()
+        };
+        let t = Instant::now();
+        let (mut sim, _) = form_ring(&q, Config::profile(p.profile))?;
+        settle(&mut sim, Duration::from_secs(20));
+        let form_wall = t.elapsed().as_secs_f64();
+        let (form_events, form_msgs) = (sim.events_processed(), sim.messages_delivered());
+        let formed_rss = proc_status_kib("VmRSS");
+        let t = Instant::now();
+        let live = sim.live();
+        let victim = live[1 + sim.random_index(live.len().saturating_sub(1))];
+        sim.crash(victim);
+        sim.run_for(seconds);
+        let ring_wall = t.elapsed().as_secs_f64();
+        let ring_events = sim.events_processed() - form_events;
+        let ring_msgs = sim.messages_delivered() - form_msgs;
+        let us = |wall: f64, count: u64| wall * 1e6 / count.max(1) as f64;
+        let costs = (
+            us(form_wall, form_events),
+            us(form_wall, form_msgs),
+            us(ring_wall, ring_events),
+        );
+        let mut put = |k: &str, v: Value| m.insert(format!("{k}_{n}"), v);
+        put("form_events", json!(form_events));
+        put(
+            "form_msgs_per_event",
+            json!(round3(form_msgs as f64 / form_events.max(1) as f64)),
+        );
+        put("form_us_per_event", json!(round3(costs.0)));
+        put("form_us_per_msg", json!(round3(costs.1)));
+        put("ring_events", json!(ring_events));
+        put(
+            "ring_msgs_per_event",
+            json!(round3(ring_msgs as f64 / ring_events.max(1) as f64)),
+        );
+        put("ring_us_per_event", json!(round3(costs.2)));
+        put(
+            "ring_events_per_s",
+            json!(round3(ring_events as f64 / ring_wall.max(1e-9))),
+        );
+        // What the formed ring holds, per (member, record) pair: the core's memory per record.
+        put(
+            "formed_bytes_per_pair",
+            json!(
+                formed_rss
+                    .map(|k| (k * 1024) as f64 / (n * n) as f64)
+                    .map(round3)
+            ),
+        );
+        let first = *firsts.get_or_insert(costs);
+        if n == top {
+            let ratio = |a: f64, b: f64| round3(a / b.max(1e-9));
+            m.insert(
+                "form_us_per_event_ratio".into(),
+                json!(ratio(costs.0, first.0)),
+            );
+            m.insert(
+                "form_us_per_msg_ratio".into(),
+                json!(ratio(costs.1, first.1)),
+            );
+            m.insert(
+                "ring_us_per_event_ratio".into(),
+                json!(ratio(costs.2, first.2)),
+            );
+        }
+    }
+    m.insert(
+        "peak_rss_mib".into(),
+        json!(proc_status_kib("VmHWM").map(|k| round3(k as f64 / 1024.0))),
+    );
+    Ok(Value::Object(m))
+}
+
+/// A `kB` line of `/proc/self/status` (`VmRSS`, `VmHWM`); `None` where there is no procfs.
+fn proc_status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// An idle ring once every record is old news: what each member sends per second (probes and
