@@ -56,6 +56,9 @@ check "$replace" replace --nodes 10 --group-size 5 --seconds 5 --loss 0.05
 # local ring): the rest of the group always elects another leader, never two at once.
 check 'd["stuck"] == 0 and d["dual_leaders_with_quorum"] == 0' restart-cut --nodes 3 --runs 2000
 check 'd["stuck"] == 0 and d["dual_leaders_with_quorum"] == 0' restart-cut --nodes 5 --runs 1000 --seed 2
+# Reported, not checked (wall-clock cost depends on the machine): the core's cost per event and
+# per message from 125 to 1000 members, in one run (issue 14 item 5; BENCHMARKS.md).
+echo "warren-sim scale --nodes 1000 -> $("$sim" scale --nodes 1000 --json)"
 # Reported for comparison, not checked: Habitat's rules in the same scenario.
 echo "warren-sim election --nodes 50 --group-size 5 --profile habitat -> $("$sim" election --nodes 50 --group-size 5 --profile habitat --json)"
 echo "simulator acceptance: all targets met"

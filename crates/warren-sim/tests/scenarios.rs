@@ -211,6 +211,38 @@ fn join_cost_grows_linearly() {
     );
 }
 
+/// `scale` measures each size in both phases. Its counts are deterministic (only its `us_` and
+/// `per_s` fields read the clock): forming moves more records per event as the ring grows (every
+/// member learns every other), a formed ring does not.
+#[test]
+fn the_scale_report_separates_forming_from_the_formed_ring() {
+    let seed = 91;
+    let p = Params {
+        seconds: Some(2.0),
+        ..params(250, seed)
+    };
+    let r = scenario::run("scale", &p).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    assert_eq!(r["sizes"], serde_json::json!([125, 250]), "seed {seed}: {r}");
+    let (small, large) = (
+        num(&r, "form_msgs_per_event_125"),
+        num(&r, "form_msgs_per_event_250"),
+    );
+    assert!(large > 1.5 * small, "seed {seed}: {r}");
+    for n in [125, 250] {
+        assert!(num(&r, &format!("ring_msgs_per_event_{n}")) < 2.0, "seed {seed}: {r}");
+        assert!(num(&r, &format!("ring_us_per_event_{n}")) > 0.0, "seed {seed}: {r}");
+    }
+    assert!(
+        num(&r, "ring_events_250") > 1.5 * num(&r, "ring_events_125"),
+        "seed {seed}: {r}"
+    );
+    assert!(num(&r, "ring_us_per_event_ratio") > 0.0, "seed {seed}: {r}");
+    let again = scenario::run("scale", &p).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    for k in ["form_events_250", "ring_events_250", "form_msgs_per_event_250"] {
+        assert_eq!(r[k], again[k], "seed {seed}: {k}: {r} vs {again}");
+    }
+}
+
 #[test]
 fn the_same_seed_gives_the_same_run() {
     let a = scenario::run("crash", &params(20, 81)).unwrap_or_else(|e| panic!("{e}"));
