@@ -128,6 +128,9 @@ pub struct Ring {
     next_gc: Time,
     next_reconnect: Time,
     local_health: u32,
+    /// [`Ring::suspicion_bounds`] for the cluster size it was last asked at (asked on every
+    /// event by the elections; floating point to compute).
+    bounds_for: std::cell::Cell<(usize, (Duration, Duration, u32))>,
     /// When each member last reached this one directly (a datagram it sent itself): what a
     /// leader's lease counts.
     heard: IdMap<Time>,
@@ -206,6 +209,7 @@ impl Ring {
             next_gc,
             next_reconnect,
             local_health: 0,
+            bounds_for: std::cell::Cell::new((usize::MAX, (Duration::ZERO, Duration::ZERO, 0))),
             el: Elections::default(),
             heard: IdMap::with_hasher(FixedState::with_seed(hash_seed)),
             restored_own: BTreeMap::new(),
@@ -898,7 +902,15 @@ impl Ring {
     /// Lifeguard's suspicion timeout bounds for the current ring size, and the number of
     /// independent confirmations that bring it from the maximum to the minimum.
     fn suspicion_bounds(&self) -> (Duration, Duration, u32) {
-        suspicion_bounds(&self.cfg, self.cluster_size())
+        let n = self.cluster_size();
+        match self.bounds_for.get() {
+            (at, bounds) if at == n => bounds,
+            _ => {
+                let bounds = suspicion_bounds(&self.cfg, n);
+                self.bounds_for.set((n, bounds));
+                bounds
+            }
+        }
     }
 
     fn start_suspicion(

@@ -73,7 +73,9 @@ enum Kind {
     Deliver {
         to: usize,
         from: SocketAddr,
-        payload: Payload,
+        /// Boxed: the event queue moves its entries on every push and pop, and a message is
+        /// several times larger than a timer.
+        payload: Box<Payload>,
     },
     Timer {
         node: usize,
@@ -667,7 +669,7 @@ impl Sim {
             return;
         };
         match q.kind {
-            Kind::Deliver { from, payload, .. } => match payload {
+            Kind::Deliver { from, payload, .. } => match *payload {
                 Payload::Swim(msg) => {
                     self.messages_delivered += 1;
                     ring.handle_datagram(from, msg, now);
@@ -778,7 +780,7 @@ impl Sim {
             Kind::Deliver {
                 to,
                 from: src,
-                payload,
+                payload: Box::new(payload),
             },
         );
     }

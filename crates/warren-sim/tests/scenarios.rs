@@ -222,15 +222,25 @@ fn the_scale_report_separates_forming_from_the_formed_ring() {
         ..params(250, seed)
     };
     let r = scenario::run("scale", &p).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-    assert_eq!(r["sizes"], serde_json::json!([125, 250]), "seed {seed}: {r}");
+    assert_eq!(
+        r["sizes"],
+        serde_json::json!([125, 250]),
+        "seed {seed}: {r}"
+    );
     let (small, large) = (
         num(&r, "form_msgs_per_event_125"),
         num(&r, "form_msgs_per_event_250"),
     );
     assert!(large > 1.5 * small, "seed {seed}: {r}");
     for n in [125, 250] {
-        assert!(num(&r, &format!("ring_msgs_per_event_{n}")) < 2.0, "seed {seed}: {r}");
-        assert!(num(&r, &format!("ring_us_per_event_{n}")) > 0.0, "seed {seed}: {r}");
+        assert!(
+            num(&r, &format!("ring_msgs_per_event_{n}")) < 2.0,
+            "seed {seed}: {r}"
+        );
+        assert!(
+            num(&r, &format!("ring_us_per_event_{n}")) > 0.0,
+            "seed {seed}: {r}"
+        );
     }
     assert!(
         num(&r, "ring_events_250") > 1.5 * num(&r, "ring_events_125"),
@@ -238,7 +248,11 @@ fn the_scale_report_separates_forming_from_the_formed_ring() {
     );
     assert!(num(&r, "ring_us_per_event_ratio") > 0.0, "seed {seed}: {r}");
     let again = scenario::run("scale", &p).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-    for k in ["form_events_250", "ring_events_250", "form_msgs_per_event_250"] {
+    for k in [
+        "form_events_250",
+        "ring_events_250",
+        "form_msgs_per_event_250",
+    ] {
         assert_eq!(r[k], again[k], "seed {seed}: {k}: {r} vs {again}");
     }
 }

@@ -7,7 +7,7 @@
 //! `crate::election`'s. Publishing and withdrawing this member's Service rumors, which make it a
 //! member of a group, is `ring/services.rs`'s.
 
-use super::{Ring, suspicion_bounds};
+use super::Ring;
 use crate::election::{AgreedResult, ElectionKind, Electorate, QuorumGap};
 use crate::elections::{ElectionCtx, Elections, Output, RingView};
 use crate::member::{Member, MemberId};
@@ -140,7 +140,7 @@ impl Ring {
             members: &self.members,
             store: &self.store,
             heard: &self.heard,
-            suspicion_max: suspicion_bounds(&self.cfg, self.cluster_size()).1,
+            suspicion_max: self.suspicion_bounds().1,
         }
     }
 
@@ -151,7 +151,7 @@ impl Ring {
         &mut self,
         f: impl FnOnce(&mut Elections, &mut ElectionCtx<'_>) -> R,
     ) -> R {
-        let suspicion_max = suspicion_bounds(&self.cfg, self.cluster_size()).1;
+        let suspicion_max = self.suspicion_bounds().1;
         let mut out = Vec::new();
         let r = {
             let mut cx = ElectionCtx {
