@@ -249,6 +249,16 @@ impl Dissemination {
             }
             keep
         });
+        if self.order.is_empty() && !self.interner.numbers.is_empty() {
+            // No holder set is left to read a number: hand the table back (a ring at rest would
+            // otherwise keep a number for every member that was ever a holder).
+            let hasher = self.interner.numbers.hasher().clone();
+            self.interner = Interner {
+                numbers: HashMap::with_hasher(hasher),
+                free: Vec::new(),
+                next: 0,
+            };
+        }
     }
 
     /// Forgets `key` (garbage-collected or no longer worth sending).
@@ -397,5 +407,11 @@ mod tests {
             d.age(2);
         }
         assert!(!d.is_hot(&k));
+        // Nothing hot: the member numbers are dropped, and a holder numbered afresh holds
+        // nothing it did not hold.
+        assert!(d.interner.numbers.is_empty());
+        let k2 = RumorKey::Departure("y".into());
+        d.start(k2.clone(), 3, Some(&MemberId::from("b")));
+        assert_eq!(d.candidates(&a, usize::MAX, |_| true), vec![k2]);
     }
 }
