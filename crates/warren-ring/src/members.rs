@@ -155,8 +155,8 @@ impl MemberList {
         self.changes.push_back((now, id.clone()));
     }
 
-    /// The records added or changed at `since` or later (within the change horizon), each once,
-    /// in no particular order: without reading the others.
+    /// The records added or changed at `since` or later (within the change horizon), newest
+    /// first, without reading the others. A record changed twice at one instant comes twice.
     pub fn changed_since(&self, since: Time) -> impl Iterator<Item = &MemberRecord> {
         self.changes
             .iter()
@@ -165,7 +165,7 @@ impl MemberList {
             .filter_map(|(t, id)| self.records.get(id).filter(|r| r.changed_at == *t))
     }
 
-    /// The ids from position `from` (0-based, in id order) on.
+    /// The ids from position `from` (0-based, in id order) on; walks the `from` ids before it.
     pub fn ids_from(&self, from: usize) -> impl Iterator<Item = &MemberId> {
         self.ids.iter().skip(from)
     }
