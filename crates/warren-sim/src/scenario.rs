@@ -358,7 +358,9 @@ pub fn scale(p: &Params) -> Result<Value> {
             "ring_events_per_s",
             json!(round3(ring_events as f64 / ring_wall.max(1e-9))),
         );
-        // What the formed ring holds, per (member, record) pair: the core's memory per record.
+        // The process's resident memory after forming, per (member, record) pair: an upper bound
+        // on the core's memory per record (it also counts the simulator's own structures and
+        // what the smaller rings measured before left with the allocator).
         put(
             "formed_bytes_per_pair",
             json!(
