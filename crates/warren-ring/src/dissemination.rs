@@ -61,6 +61,14 @@ struct Interner {
 }
 
 impl Interner {
+    fn new(hasher: FixedState) -> Self {
+        Interner {
+            numbers: HashMap::with_hasher(hasher),
+            free: Vec::new(),
+            next: 0,
+        }
+    }
+
     fn get(&self, id: &MemberId) -> Option<u32> {
         self.numbers.get(id).copied()
     }
@@ -140,11 +148,7 @@ impl Dissemination {
         Dissemination {
             places: HashMap::with_hasher(hasher.clone()),
             order: BTreeMap::new(),
-            interner: Interner {
-                numbers: HashMap::with_hasher(hasher),
-                free: Vec::new(),
-                next: 0,
-            },
+            interner: Interner::new(hasher),
             seq: 0,
             round: 0,
         }
@@ -252,12 +256,7 @@ impl Dissemination {
         if self.order.is_empty() && !self.interner.numbers.is_empty() {
             // No holder set is left to read a number: hand the table back (a ring at rest would
             // otherwise keep a number for every member that was ever a holder).
-            let hasher = self.interner.numbers.hasher().clone();
-            self.interner = Interner {
-                numbers: HashMap::with_hasher(hasher),
-                free: Vec::new(),
-                next: 0,
-            };
+            self.interner = Interner::new(self.interner.numbers.hasher().clone());
         }
     }
 
