@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::ops::Bound;
 use std::time::Duration;
 
 use foldhash::fast::FixedState;
@@ -71,6 +72,18 @@ pub struct MemberList {
     changes: VecDeque<(Time, MemberId)>,
     change_horizon: Duration,
     update_counter: u64,
+    /// Bumped when an id is added or removed (not when a record changes): an [`IdCursor`] made
+    /// at another value no longer points where it says.
+    ids_version: u64,
+}
+
+/// Where a walk in id order stopped ([`MemberList::ids_window`]), so the next window that
+/// starts there does not walk the ids before it. Valid while no id is added or removed.
+#[derive(Clone, Debug, Default)]
+pub struct IdCursor {
+    version: u64,
+    pos: usize,
+    id: Option<MemberId>,
 }
 
 /// How long [`MemberList::changed_since`] looks back by default.
@@ -144,6 +157,7 @@ impl MemberList {
             changes: VecDeque::new(),
             change_horizon,
             update_counter: 0,
+            ids_version: 0,
         }
     }
 
@@ -165,9 +179,27 @@ impl MemberList {
             .filter_map(|(t, id)| self.records.get(id).filter(|r| r.changed_at == *t))
     }
 
-    /// The ids from position `from` (0-based, in id order) on; walks the `from` ids before it.
-    pub fn ids_from(&self, from: usize) -> impl Iterator<Item = &MemberId> {
-        self.ids.iter().skip(from)
+    /// The ids at positions `from..to` (0-based, in id order), and `cursor` left at `to`.
+    ///
+    /// A window that starts where the cursor stopped (the windowed push's rotation, while no id
+    /// came or went) costs O(log N + its length); any other walks the `from` ids before it.
+    pub fn ids_window(&self, from: usize, to: usize, cursor: &mut IdCursor) -> Vec<&MemberId> {
+        let resume = match &cursor.id {
+            Some(id) if cursor.version == self.ids_version && cursor.pos == from => Some(id),
+            _ => None,
+        };
+        let (first, skip) = match resume {
+            Some(id) => (Bound::Included(id), 0),
+            None => (Bound::Unbounded, from),
+        };
+        let mut it = self.ids.range((first, Bound::Unbounded)).skip(skip);
+        let out: Vec<&MemberId> = it.by_ref().take(to.saturating_sub(from)).collect();
+        *cursor = IdCursor {
+            version: self.ids_version,
+            pos: from + out.len(),
+            id: it.next().cloned(),
+        };
+        out
     }
 
     /// The record for `id`.
@@ -198,6 +230,7 @@ impl MemberList {
         match self.records.get_mut(&incoming.member.id) {
             None => {
                 self.update_counter += 1;
+                self.ids_version += 1;
                 self.live_pool = None;
                 self.ids.insert(incoming.member.id.clone());
                 self.by_health[slot(incoming.health)].insert(incoming.member.id.clone());
@@ -261,6 +294,7 @@ impl MemberList {
             count_addr(&mut self.alive_addrs, rec.member.swim_addr(), false);
         }
         self.ids.remove(id);
+        self.ids_version += 1;
         self.by_health[slot(rec.health)].remove(id);
         if let Some(d) = dead_slot(rec.health) {
             self.dead_by_age[d].remove(&(rec.health_changed_at, id.clone()));
@@ -416,6 +450,56 @@ mod tests {
         assert_eq!(pool(&mut l), ["a", "b", "f", "e"]);
         let ids: Vec<&str> = l.iter().map(|r| r.member.id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "c", "e", "f"]);
+    }
+
+    #[test]
+    fn a_window_resumed_from_its_cursor_is_the_window_a_walk_finds() {
+        let mut l = MemberList::new();
+        let t = Time::ZERO;
+        for i in 0..20 {
+            l.merge(&ms(&format!("m{i:02}"), 0, Health::Alive), t);
+        }
+        let walk = |l: &MemberList, from: usize, to: usize| -> Vec<String> {
+            l.ids
+                .iter()
+                .skip(from)
+                .take(to - from)
+                .map(|id| id.to_string())
+                .collect()
+        };
+        let mut cursor = IdCursor::default();
+        let mut from = 0;
+        // Windows of 7 through 20 ids: each resumes where the last stopped, the last is short.
+        for _ in 0..3 {
+            let got: Vec<String> = l
+                .ids_window(from, from + 7, &mut cursor)
+                .into_iter()
+                .map(|id| id.to_string())
+                .collect();
+            assert_eq!(got, walk(&l, from, (from + 7).min(20)));
+            from += got.len();
+        }
+        assert_eq!(from, 20);
+        // An id added before the cursor shifts every position: the cursor is not used.
+        let mut cursor = IdCursor::default();
+        l.ids_window(0, 5, &mut cursor);
+        l.merge(&ms("a", 0, Health::Alive), t);
+        let got: Vec<String> = l
+            .ids_window(5, 10, &mut cursor)
+            .into_iter()
+            .map(|id| id.to_string())
+            .collect();
+        assert_eq!(got, walk(&l, 5, 10));
+        assert_eq!(got[0], "m04");
+        // So does a removal.
+        l.ids_window(10, 12, &mut cursor);
+        l.remove(&MemberId::new("m00"));
+        let got: Vec<String> = l
+            .ids_window(12, 14, &mut cursor)
+            .into_iter()
+            .map(|id| id.to_string())
+            .collect();
+        assert_eq!(got, walk(&l, 12, 14));
     }
 
     #[test]

@@ -49,7 +49,7 @@ use crate::dissemination::{Dissemination, budget, join_budget};
 use crate::election::ElectionKind;
 use crate::elections::Elections;
 use crate::member::{Health, IdMap, Member, MemberId, Membership};
-use crate::members::{Change, MemberList, MemberRecord, accepts_over};
+use crate::members::{Change, IdCursor, MemberList, MemberRecord, accepts_over};
 use crate::message::{Event, Swim, SwimKind, Transmit};
 use crate::rumor::{Rumor, RumorKey};
 use crate::size::{EstimatedSize, WireSize};
@@ -125,6 +125,8 @@ pub struct Ring {
     /// Where the next windowed anti-entropy push starts in the rotation through member records
     /// (id order), then rumors (key order).
     sync_pos: usize,
+    /// Where the last window's walk through the member ids stopped.
+    sync_cursor: IdCursor,
     next_gc: Time,
     next_reconnect: Time,
     local_health: u32,
@@ -206,6 +208,7 @@ impl Ring {
             // stream is untouched): a member missing a record hears it from some pusher's window
             // sooner than if every rotation moved in step.
             sync_pos: (seed ^ (seed >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15) as usize,
+            sync_cursor: IdCursor::default(),
             next_gc,
             next_reconnect,
             local_health: 0,
@@ -1175,7 +1178,7 @@ impl Ring {
                 for (from, to) in runs {
                     let to = to.min(held);
                     if from < to {
-                        ids.extend(self.members.ids_from(from).take(to - from));
+                        ids.extend(self.members.ids_window(from, to, &mut self.sync_cursor));
                     }
                 }
                 ids.into_iter()

@@ -23,15 +23,15 @@ impl Ring {
                 }
             }
             // End of a round: rebuild and reshuffle the order from the pingable members.
-            let mut order: Vec<MemberId> = [Health::Alive, Health::Suspect, Health::Confirmed]
-                .into_iter()
-                .flat_map(|h| self.members.with_health(h))
-                .filter(|r| {
-                    r.health <= Health::Suspect
-                        || (r.member.persistent && r.health == Health::Confirmed)
-                })
-                .map(|r| r.member.id.clone())
-                .collect();
+            // The Alive then the Suspect ids (the live pool, in id order), then the persistent
+            // Confirmed ones: only these records need a look.
+            let mut order: Vec<MemberId> = self.members.live_pool().to_vec();
+            order.extend(
+                self.members
+                    .with_health(Health::Confirmed)
+                    .filter(|r| r.member.persistent)
+                    .map(|r| r.member.id.clone()),
+            );
             order.shuffle(&mut self.rng);
             self.probe_order = order;
             self.probe_index = 0;
