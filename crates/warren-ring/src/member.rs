@@ -17,9 +17,38 @@ pub type IdMap<V> = HashMap<MemberId, V, foldhash::fast::FixedState>;
 /// A member id: Habitat uses a UUIDv4 in simple form (32 lowercase hex digits).
 ///
 /// Any non-empty string is accepted from peers; ids are compared as strings (elections break ties
-/// on the lexicographically greater id). Cloning is cheap.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// on the lexicographically greater id). Cloning is cheap; two clones of one id compare equal
+/// without reading the text (most comparisons in a ring's tables are of clones).
+#[derive(Clone, Eq)]
 pub struct MemberId(Arc<str>);
+
+// By the text, as the derived one: equal ids (clones or not) hash alike.
+impl std::hash::Hash for MemberId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl PartialEq for MemberId {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl Ord for MemberId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return std::cmp::Ordering::Equal;
+        }
+        self.0.cmp(&other.0)
+    }
+}
+
+impl PartialOrd for MemberId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl MemberId {
     /// Wraps a string as a member id.

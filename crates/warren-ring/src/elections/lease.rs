@@ -115,7 +115,7 @@ impl Elections {
     /// Warren: while I lead, pings the members of my groups I have not heard from for a quarter
     /// of the lease (their Acks renew it): [`Output::KeepAlive`].
     pub(super) fn lease_keepalive(&mut self, cx: &mut ElectionCtx<'_>, now: Time) {
-        if cx.cfg.election.rules != ElectionRules::Warren || cx.left {
+        if cx.cfg.election.rules != ElectionRules::Warren || cx.left || self.groups.is_empty() {
             return;
         }
         let every = cx.cfg.leader_lease() / 4;
@@ -141,7 +141,7 @@ impl Elections {
 
     /// When the lease keep-alive or a lease expiry next needs a look.
     pub(super) fn lease_deadline(&self, rv: RingView<'_>) -> Option<Time> {
-        if rv.cfg.election.rules != ElectionRules::Warren || rv.left {
+        if rv.cfg.election.rules != ElectionRules::Warren || rv.left || self.groups.is_empty() {
             return None;
         }
         let every = rv.cfg.leader_lease() / 4;
