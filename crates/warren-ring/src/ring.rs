@@ -1087,8 +1087,7 @@ impl Ring {
     }
 
     fn gossip_round(&mut self) {
-        let max_rounds = 4 * budget(self.cfg.retransmit_mult, self.cluster_size());
-        self.dissem.age(max_rounds);
+        self.dissem.age(self.max_hot_rounds());
         if self.dissem.is_empty() {
             return;
         }
@@ -1120,6 +1119,23 @@ impl Ring {
                 });
             }
         }
+    }
+
+    /// How many gossip rounds a key stays hot at most: four times its send budget, and never
+    /// less than twice the rounds this member needs to send every hot key a join's budget.
+    ///
+    /// A ring forming from one seed makes every member relay every join: at 3 000 members and
+    /// more, a member holds more hot keys than `fanout × max_rumors_per_push` sends could
+    /// spend a budget on within four budgets' rounds, and an age-out that cut their budgets
+    /// short left pairs uncovered for anti-entropy (slow to repair at that size: a ring of
+    /// 5 000 did not converge within 120 s).
+    fn max_hot_rounds(&self) -> u32 {
+        let n = self.cluster_size();
+        let per_round = (self.cfg.gossip_fanout * self.cfg.max_rumors_per_push).max(1) as u64;
+        let to_send =
+            self.dissem.len() as u64 * u64::from(join_budget(self.cfg.retransmit_mult, n));
+        let drain = u32::try_from(to_send.div_ceil(per_round)).unwrap_or(u32::MAX);
+        (4 * budget(self.cfg.retransmit_mult, n)).max(drain.saturating_mul(2))
     }
 
     /// Anti-entropy to one member: everything this member holds when `how` is
@@ -1412,6 +1428,47 @@ mod tests {
                 .set(&Membership { member, health: *h }, Time::ZERO);
         }
         r
+    }
+
+    /// Keys age out after four budgets' rounds, unless the member has more hot keys than it
+    /// could send a join's budget each within that: then they stay until it could.
+    #[test]
+    fn hot_keys_stay_until_their_budgets_could_be_sent() {
+        let mut r = ring_with(&[Health::Alive; 40]);
+        let n = r.cluster_size();
+        let four_budgets = 4 * budget(r.cfg.retransmit_mult, n);
+        let key = |i: usize| RumorKey::Member(MemberId::new(format!("k{i}")));
+        for i in 0..5 {
+            r.dissem.start(key(i), 1, None);
+        }
+        assert_eq!(r.max_hot_rounds(), four_budgets);
+        for i in 5..3000 {
+            r.dissem.start(key(i), 1, None);
+        }
+        let per_round = (r.cfg.gossip_fanout * r.cfg.max_rumors_per_push) as u32;
+        let drain = (3000 * join_budget(r.cfg.retransmit_mult, n)).div_ceil(per_round);
+        assert!(
+            2 * drain > four_budgets,
+            "the case must be one the old rule cut short"
+        );
+        assert_eq!(r.max_hot_rounds(), 2 * drain);
+        // Rounds in which nothing could be sent (the age-out `gossip_round` runs first).
+        let round = |r: &mut Ring| {
+            let max = r.max_hot_rounds();
+            r.dissem.age(max);
+        };
+        for _ in 0..=four_budgets {
+            round(&mut r);
+        }
+        assert_eq!(
+            r.hot_rumors(),
+            3000,
+            "aged out before their budgets could go"
+        );
+        for _ in four_budgets..=2 * drain {
+            round(&mut r);
+        }
+        assert_eq!(r.hot_rumors(), 0);
     }
 
     /// The cached draw is the draw of a filtered scan: same members, same order, same random
