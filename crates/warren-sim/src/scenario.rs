@@ -189,12 +189,40 @@ pub fn form_ring_within(p: &Params, cfg: Config, limit: Duration) -> Result<(Sim
     let formed = sim.run_until_cond(Duration::from_millis(50), limit, fast_converged);
     if !formed || !sim.converged() {
         return Err(ScenarioError(format!(
-            "seed {}: the ring of {} did not converge within {limit:?}",
-            p.seed, p.nodes
+            "seed {}: the ring of {} did not converge within {limit:?} ({})",
+            p.seed,
+            p.nodes,
+            shortfall(&sim)
         )));
     }
     let formed_at = sim.now.as_secs_f64();
     Ok((sim, formed_at))
+}
+
+/// What a ring that did not converge lacks: how many members miss a record, the records missing
+/// in all, and the records held as Suspect or Confirmed about live members.
+fn shortfall(sim: &Sim) -> String {
+    let live = sim.live();
+    let want = live.len().saturating_sub(1);
+    let (mut short, mut missing, mut suspect, mut confirmed) = (0, 0, 0, 0);
+    for &i in &live {
+        let Some(r) = sim.nodes[i].ring.as_ref() else {
+            short += 1;
+            continue;
+        };
+        let m = r.members();
+        let alive = m.count(Health::Alive);
+        if alive < want {
+            short += 1;
+        }
+        let (s, c) = (m.count(Health::Suspect), m.count(Health::Confirmed));
+        suspect += s;
+        confirmed += c;
+        missing += want.saturating_sub(alive + s + c);
+    }
+    format!(
+        "{short} members short; {missing} records missing, {suspect} Suspect, {confirmed} Confirmed"
+    )
 }
 
 /// Cheap convergence check: every live member counts as many Alive members as there are others.
