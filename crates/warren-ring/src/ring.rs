@@ -1124,11 +1124,11 @@ impl Ring {
     /// How many gossip rounds a key stays hot at most: four times its send budget, and never
     /// less than twice the rounds this member needs to send every hot key a join's budget.
     ///
-    /// A ring forming from one seed makes every member relay every join: at 3 000 members and
-    /// more, a member holds more hot keys than `fanout × max_rumors_per_push` sends could
-    /// spend a budget on within four budgets' rounds, and an age-out that cut their budgets
-    /// short left pairs uncovered for anti-entropy (slow to repair at that size: a ring of
-    /// 5 000 did not converge within 120 s).
+    /// A ring forming from one seed makes every member relay every join. In a ring of 5 000 a
+    /// member holds more hot keys than `fanout × max_rumors_per_push` sends a round could spend
+    /// a budget on within four budgets' rounds (a ring of 3 000 does not yet), and an age-out
+    /// that cut their budgets short left pairs for anti-entropy, slow to repair at that size:
+    /// the ring did not converge within 120 s.
     fn max_hot_rounds(&self) -> u32 {
         let n = self.cluster_size();
         let per_round = (self.cfg.gossip_fanout * self.cfg.max_rumors_per_push).max(1) as u64;

@@ -200,7 +200,8 @@ pub fn form_ring_within(p: &Params, cfg: Config, limit: Duration) -> Result<(Sim
 }
 
 /// What a ring that did not converge lacks: how many members miss a record, the records missing
-/// in all, and the records held as Suspect or Confirmed about live members.
+/// in all, and the Suspect and Confirmed records held (a forming ring has no dead member, so
+/// these are false suspicions).
 fn shortfall(sim: &Sim) -> String {
     let live = sim.live();
     let want = live.len().saturating_sub(1);

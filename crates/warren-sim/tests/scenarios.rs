@@ -414,3 +414,33 @@ fn rings_of_300_form_within_seconds_on_twenty_seeds() {
         "{slow:?} (replay: warren-sim crash --nodes 300 --seed S --seconds 1)"
     );
 }
+
+/// A ring that did not converge in time says how far it was: members short, records missing.
+#[test]
+fn a_ring_that_does_not_converge_says_what_it_lacks() {
+    let seed = 1;
+    let err = match form_ring_within(&params(20, seed), Config::default(), Duration::ZERO) {
+        Ok(_) => panic!("seed {seed}: a ring of 20 converged with no time to form"),
+        Err(e) => e.to_string(),
+    };
+    let count = |what: &str| -> usize {
+        let at = err
+            .find(what)
+            .unwrap_or_else(|| panic!("seed {seed}: no '{what}' in: {err}"));
+        let digits: String = err[..at]
+            .trim_end()
+            .chars()
+            .rev()
+            .take_while(char::is_ascii_digit)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        digits
+            .parse()
+            .unwrap_or_else(|_| panic!("seed {seed}: no count before '{what}' in: {err}"))
+    };
+    let short = count("members short");
+    assert!((1..=20).contains(&short), "seed {seed}: {err}");
+    assert!(count("records missing") >= short, "seed {seed}: {err}");
+}
