@@ -459,23 +459,16 @@ mod tests {
         for i in 0..20 {
             l.merge(&ms(&format!("m{i:02}"), 0, Health::Alive), t);
         }
+        let text =
+            |ids: Vec<&MemberId>| -> Vec<String> { ids.iter().map(|id| id.to_string()).collect() };
         let walk = |l: &MemberList, from: usize, to: usize| -> Vec<String> {
-            l.ids
-                .iter()
-                .skip(from)
-                .take(to - from)
-                .map(|id| id.to_string())
-                .collect()
+            text(l.ids.iter().skip(from).take(to - from).collect())
         };
         let mut cursor = IdCursor::default();
         let mut from = 0;
         // Windows of 7 through 20 ids: each resumes where the last stopped, the last is short.
         for _ in 0..3 {
-            let got: Vec<String> = l
-                .ids_window(from, from + 7, &mut cursor)
-                .into_iter()
-                .map(|id| id.to_string())
-                .collect();
+            let got = text(l.ids_window(from, from + 7, &mut cursor));
             assert_eq!(got, walk(&l, from, (from + 7).min(20)));
             from += got.len();
         }
@@ -484,22 +477,13 @@ mod tests {
         let mut cursor = IdCursor::default();
         l.ids_window(0, 5, &mut cursor);
         l.merge(&ms("a", 0, Health::Alive), t);
-        let got: Vec<String> = l
-            .ids_window(5, 10, &mut cursor)
-            .into_iter()
-            .map(|id| id.to_string())
-            .collect();
+        let got = text(l.ids_window(5, 10, &mut cursor));
         assert_eq!(got, walk(&l, 5, 10));
         assert_eq!(got[0], "m04");
         // So does a removal.
         l.ids_window(10, 12, &mut cursor);
         l.remove(&MemberId::new("m00"));
-        let got: Vec<String> = l
-            .ids_window(12, 14, &mut cursor)
-            .into_iter()
-            .map(|id| id.to_string())
-            .collect();
-        assert_eq!(got, walk(&l, 12, 14));
+        assert_eq!(text(l.ids_window(12, 14, &mut cursor)), walk(&l, 12, 14));
     }
 
     #[test]
