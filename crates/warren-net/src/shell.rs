@@ -349,6 +349,10 @@ impl Gossip {
         let mut exit = Exit::Shutdown;
         let mut local_health = ring.local_health();
         info!(member_id = %me, listen = %self.local, encrypted = key.is_some(), "gossip started");
+        // One timer for the whole loop, moved only when the deadline moves: registering a new
+        // one each turn made tokio's time driver wake its own thread once more per turn.
+        let timer = sleep_until(Instant::now());
+        tokio::pin!(timer);
 
         loop {
             let deadline = ring
@@ -358,6 +362,9 @@ impl Gossip {
                 .min(if dirty { next_snapshot } else { next_persist })
                 .min(next_persist)
                 .min(leaving_until.unwrap_or(next_persist));
+            if timer.deadline() != deadline {
+                timer.as_mut().reset(deadline);
+            }
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled(), if leaving_until.is_none() => {
@@ -406,7 +413,7 @@ impl Gossip {
                         joined = true;
                     }
                 }
-                _ = sleep_until(deadline) => {
+                () = &mut timer => {
                     ring.handle_timeout(now());
                 }
             }
