@@ -121,7 +121,17 @@ pub struct Ring {
     /// When we last sent each member a full sync, and its incarnation then.
     last_sync: IdMap<(Time, u64)>,
     next_probe: Time,
+    /// The next gossip round, a deadline only while something is hot: an idle member does not
+    /// wake five times a second for rounds with nothing to send. Rounds keep their cadence
+    /// through an idle spell (see [`Ring::gossip_due`]), so skipping the empty ones changes no
+    /// round that sends anything.
     next_gossip: Time,
+    /// The deadline [`Ring::poll_timeout`] last gave the shell: waking well past it means this
+    /// member was late (a deadline it was never given, such as an empty gossip round, says
+    /// nothing about its speed).
+    asked: std::cell::Cell<Option<Time>>,
+    /// The latest `now` an input carried.
+    seen: Time,
     next_sync: Time,
     /// Where the next windowed anti-entropy push starts in the rotation through member records
     /// (id order), then rumors (key order).
@@ -204,6 +214,8 @@ impl Ring {
             last_sync: IdMap::with_hasher(FixedState::with_seed(hash_seed)),
             next_probe,
             next_gossip,
+            asked: std::cell::Cell::new(None),
+            seen: now,
             next_sync,
             // Members start their rotations at different places (from the seed, so the random
             // stream is untouched): a member missing a record hears it from some pusher's window
@@ -288,6 +300,7 @@ impl Ring {
     /// stopped) are dropped, so it follows whatever the ring holds now or stands anew; its own
     /// Service rumors are set aside, to be re-published above their incarnation or withdrawn.
     pub fn restore(&mut self, members: Vec<Membership>, rumors: Vec<Rumor>, now: Time) {
+        self.saw(now);
         for m in members {
             if m.member.id == self.me.id || self.members.get(&m.member.id).is_some() {
                 continue;
@@ -336,7 +349,8 @@ impl Ring {
 
     /// Joins through `peers` (SWIM addresses): pings each now, and again while too few members
     /// are Alive, and periodically while a peer address is not an Alive member.
-    pub fn join(&mut self, peers: Vec<SocketAddr>, _now: Time) {
+    pub fn join(&mut self, peers: Vec<SocketAddr>, now: Time) {
+        self.saw(now);
         self.set_peers(peers);
         self.ping_initial_peers(false);
     }
@@ -350,7 +364,8 @@ impl Ring {
     /// Leaves gracefully (Habitat's `set_departed`): incarnation + 1, marked departed, and an Ack
     /// carrying the departed record sent directly to up to `departure_fanout` members. Probing
     /// stops; rumor pushes continue so the departure spreads until the shell stops calling.
-    pub fn leave(&mut self, _now: Time) {
+    pub fn leave(&mut self, now: Time) {
+        self.saw(now);
         if self.left {
             return;
         }
@@ -383,6 +398,7 @@ impl Ring {
     /// Returns what merging it did; Member rumors are refused (`Unchanged`): membership is
     /// driven by the protocol itself.
     pub fn publish(&mut self, rumor: Rumor, now: Time) -> Outcome {
+        self.saw(now);
         if matches!(rumor, Rumor::Member { .. }) {
             return Outcome::Unchanged;
         }
@@ -395,6 +411,7 @@ impl Ring {
 
     /// Handles one decoded SWIM datagram received from `src`.
     pub fn handle_datagram(&mut self, src: SocketAddr, msg: Swim, now: Time) {
+        self.saw(now);
         self.datagram(src, msg, now);
         self.election_timers(now);
     }
@@ -531,6 +548,7 @@ impl Ring {
 
     /// Handles one decoded rumor from the rumor channel.
     pub fn handle_rumor(&mut self, rumor: Rumor, now: Time) {
+        self.saw(now);
         if self.departed_by_ring {
             return;
         }
@@ -563,7 +581,8 @@ impl Ring {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Time) {
-        if let Some(due) = self.poll_timeout()
+        self.saw(now);
+        if let Some(due) = self.asked.take()
             && now > due + self.cfg.late_timer_threshold
         {
             // We woke up late: this member is the slow one. Stretch our own timeouts.
@@ -587,9 +606,12 @@ impl Ring {
             self.next_probe = now + self.cfg.probe_interval;
             self.start_probe(now);
         }
-        if now >= self.next_gossip {
+        let round = self.gossip_due();
+        if now >= round {
             self.next_gossip = now + self.cfg.gossip_interval;
             self.gossip_round();
+        } else {
+            self.next_gossip = round;
         }
         if !self.left && now >= self.next_sync {
             self.next_sync = now + self.cfg.sync_interval;
@@ -622,10 +644,38 @@ impl Ring {
 
     /// When [`Ring::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Time> {
+        let t = self.next_deadline((!self.dissem.is_empty()).then(|| self.gossip_due()));
+        self.asked.set(t);
+        t
+    }
+
+    /// The next gossip round: `next_gossip`, or after an idle spell the first point of its
+    /// cadence (`next_gossip` plus whole gossip intervals) not before the latest input, where
+    /// the round would have been had the empty ones in between run.
+    fn gossip_due(&self) -> Time {
+        let behind = self.seen.saturating_since(self.next_gossip);
+        if behind.is_zero() {
+            return self.next_gossip;
+        }
+        let every = self.cfg.gossip_interval.as_nanos().max(1);
+        let rounds = u32::try_from(behind.as_nanos().div_ceil(every)).unwrap_or(u32::MAX);
+        self.next_gossip + self.cfg.gossip_interval.saturating_mul(rounds)
+    }
+
+    /// Notes the time an input carried (see [`Ring::gossip_due`]).
+    fn saw(&mut self, now: Time) {
+        self.seen = self.seen.max(now);
+    }
+
+    /// The earliest timer, with `gossip` as the gossip round's (none while nothing is hot).
+    fn next_deadline(&self, gossip: Option<Time>) -> Option<Time> {
         if self.departed_by_ring {
             return None;
         }
-        let mut t = self.next_gossip.min(self.next_gc);
+        let mut t = self.next_gc;
+        if let Some(g) = gossip {
+            t = t.min(g);
+        }
         if !self.left {
             t = t.min(self.next_sync).min(self.next_reconnect);
             t = match &self.probe {
@@ -1264,6 +1314,40 @@ mod tests {
                 .set(&Membership { member, health: *h }, Time::ZERO);
         }
         r
+    }
+
+    /// An idle member sets no gossip deadline; a key that turns hot after an idle spell goes out
+    /// at the next point of the round cadence (where the round would have been had the empty
+    /// ones run), and waking past rounds nobody waited for is not lateness (a round that was
+    /// waited for still is).
+    #[test]
+    fn an_idle_member_keeps_no_gossip_deadline() {
+        let t = |s: f64| Time::ZERO + Duration::from_secs_f64(s);
+        let mut r = ring_with(&[Health::Alive; 5]);
+        // Only the gossip timer is of interest here.
+        r.next_probe = t(100.0);
+        r.next_sync = t(100.0);
+        r.next_reconnect = t(100.0);
+        r.next_gc = t(100.0);
+        r.next_gossip = t(0.1);
+        assert_eq!(r.hot_rumors(), 0);
+        assert_eq!(r.poll_timeout(), Some(t(100.0)), "woken for an empty round");
+
+        // A key turns hot at 5.05 s: 0.1 s + 25 rounds of 0.2 s is the next round.
+        r.saw(t(5.05));
+        r.start_hot(RumorKey::Member(MemberId::new("m001")), None);
+        assert_eq!(r.poll_timeout(), Some(t(5.1)), "off the round cadence");
+        r.handle_timeout(t(5.1));
+        assert_eq!(r.local_health(), 0, "skipped rounds counted as lateness");
+        let sent = std::iter::from_fn(|| r.poll_transmit())
+            .filter(|tx| matches!(tx, Transmit::Rumors { .. }))
+            .count();
+        assert!(sent > 0, "the hot key was not pushed");
+        assert_eq!(r.poll_timeout(), Some(t(5.3)), "armed while hot");
+
+        // Waking a second past an armed round is lateness.
+        r.handle_timeout(t(6.3));
+        assert_eq!(r.local_health(), 1);
     }
 
     /// Keys age out after four budgets' rounds, unless the member has more hot keys than it

@@ -67,6 +67,7 @@ impl Ring {
     /// Publishes a service this member runs and takes part in its elections (at start, or when
     /// a service is loaded later).
     pub fn load_service(&mut self, svc: LocalService, now: Time) {
+        self.saw(now);
         let sg = svc.service.service_group.clone();
         self.publish_service(svc.service, now);
         for (kind, suitability) in svc.elections {

@@ -43,6 +43,7 @@ impl Ring {
     /// Restores results saved by [`Ring::agreed_results`] before this member restarted (call it
     /// with [`Ring::restore`], before joining). A newer result heard later replaces them.
     pub fn restore_agreed(&mut self, results: Vec<AgreedResult>, now: Time) {
+        self.saw(now);
         self.el.restore_agreed(results, now);
     }
 

@@ -18,6 +18,7 @@ impl Ring {
     /// a newer one peers still hold from before the restart is refuted when heard), so every
     /// member takes the new value (spec §5.2).
     pub fn publish_service(&mut self, mut service: Service, now: Time) -> Outcome {
+        self.saw(now);
         service.member_id = self.me.id.clone();
         service.withdrawn = false;
         let stored = self
@@ -38,6 +39,7 @@ impl Ring {
     /// group's elections. A Habitat peer keeps counting it (Habitat has no way to leave a group
     /// but departing the ring).
     pub fn withdraw_service(&mut self, service_group: &str, now: Time) {
+        self.saw(now);
         self.el.withdraw(service_group);
         let Some(mut s) = self
             .store
