@@ -581,6 +581,15 @@ impl Ring {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Time) {
+        // The round the shell was asked to wake for, placed by the inputs before this call (a
+        // shell wakes a little after its deadline: placed by `now`, the round would slip to the
+        // next point of the cadence every time and never run). A key that turns hot during this
+        // call waits for the first point of the cadence from now, as it would have.
+        let round = if self.dissem.is_empty() {
+            self.cadence_from(now)
+        } else {
+            self.gossip_due()
+        };
         self.saw(now);
         if let Some(due) = self.asked.take()
             && now > due + self.cfg.late_timer_threshold
@@ -606,8 +615,10 @@ impl Ring {
             self.next_probe = now + self.cfg.probe_interval;
             self.start_probe(now);
         }
-        let round = self.gossip_due();
-        if now >= round {
+        if self.dissem.is_empty() {
+            // Nothing to send: keep the cadence without a round.
+            self.next_gossip = self.cadence_from(now);
+        } else if now >= round {
             self.next_gossip = now + self.cfg.gossip_interval;
             self.gossip_round();
         } else {
@@ -653,7 +664,13 @@ impl Ring {
     /// cadence (`next_gossip` plus whole gossip intervals) not before the latest input, where
     /// the round would have been had the empty ones in between run.
     fn gossip_due(&self) -> Time {
-        let behind = self.seen.saturating_since(self.next_gossip);
+        self.cadence_from(self.seen)
+    }
+
+    /// The first point of the gossip cadence (`next_gossip` plus whole gossip intervals) not
+    /// before `t`.
+    fn cadence_from(&self, t: Time) -> Time {
+        let behind = t.saturating_since(self.next_gossip);
         if behind.is_zero() {
             return self.next_gossip;
         }
@@ -1337,16 +1354,17 @@ mod tests {
         r.saw(t(5.05));
         r.start_hot(RumorKey::Member(MemberId::new("m001")), None);
         assert_eq!(r.poll_timeout(), Some(t(5.1)), "off the round cadence");
-        r.handle_timeout(t(5.1));
+        // A shell wakes a little after its deadline; the round runs all the same.
+        r.handle_timeout(t(5.1005));
         assert_eq!(r.local_health(), 0, "skipped rounds counted as lateness");
         let sent = std::iter::from_fn(|| r.poll_transmit())
             .filter(|tx| matches!(tx, Transmit::Rumors { .. }))
             .count();
         assert!(sent > 0, "the hot key was not pushed");
-        assert_eq!(r.poll_timeout(), Some(t(5.3)), "armed while hot");
+        assert_eq!(r.poll_timeout(), Some(t(5.3005)), "armed while hot");
 
         // Waking a second past an armed round is lateness.
-        r.handle_timeout(t(6.3));
+        r.handle_timeout(t(6.3005));
         assert_eq!(r.local_health(), 1);
     }
 
