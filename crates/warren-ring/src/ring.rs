@@ -123,14 +123,15 @@ pub struct Ring {
     next_probe: Time,
     /// The next gossip round, a deadline only while something is hot: an idle member does not
     /// wake five times a second for rounds with nothing to send. Rounds keep their cadence
-    /// through an idle spell (see [`Ring::gossip_due`]), so skipping the empty ones changes no
-    /// round that sends anything.
+    /// through an idle spell (the first key to turn hot puts the round on the next point of it:
+    /// see [`Ring::heat`]), so skipping the empty ones changes no round that sends anything.
     next_gossip: Time,
     /// The deadline [`Ring::poll_timeout`] last gave the shell: waking well past it means this
     /// member was late (a deadline it was never given, such as an empty gossip round, says
     /// nothing about its speed).
     asked: std::cell::Cell<Option<Time>>,
-    /// The latest `now` an input carried.
+    /// The latest `now` an input carried (every public input that can make a key hot notes it
+    /// first).
     seen: Time,
     next_sync: Time,
     /// Where the next windowed anti-entropy push starts in the rotation through member records
@@ -581,15 +582,6 @@ impl Ring {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Time) {
-        // The round the shell was asked to wake for, placed by the inputs before this call (a
-        // shell wakes a little after its deadline: placed by `now`, the round would slip to the
-        // next point of the cadence every time and never run). A key that turns hot during this
-        // call waits for the first point of the cadence from now, as it would have.
-        let round = if self.dissem.is_empty() {
-            self.cadence_from(now)
-        } else {
-            self.gossip_due()
-        };
         self.saw(now);
         if let Some(due) = self.asked.take()
             && now > due + self.cfg.late_timer_threshold
@@ -615,14 +607,9 @@ impl Ring {
             self.next_probe = now + self.cfg.probe_interval;
             self.start_probe(now);
         }
-        if self.dissem.is_empty() {
-            // Nothing to send: keep the cadence without a round.
-            self.next_gossip = self.cadence_from(now);
-        } else if now >= round {
+        if !self.dissem.is_empty() && now >= self.next_gossip {
             self.next_gossip = now + self.cfg.gossip_interval;
             self.gossip_round();
-        } else {
-            self.next_gossip = round;
         }
         if !self.left && now >= self.next_sync {
             self.next_sync = now + self.cfg.sync_interval;
@@ -653,18 +640,12 @@ impl Ring {
         self.events.pop_front()
     }
 
-    /// When [`Ring::handle_timeout`] should next be called.
+    /// When [`Ring::handle_timeout`] should next be called. The deadline given is noted: a
+    /// `handle_timeout` well past it means this member was late (Lifeguard's local health).
     pub fn poll_timeout(&self) -> Option<Time> {
-        let t = self.next_deadline((!self.dissem.is_empty()).then(|| self.gossip_due()));
+        let t = self.next_deadline((!self.dissem.is_empty()).then_some(self.next_gossip));
         self.asked.set(t);
         t
-    }
-
-    /// The next gossip round: `next_gossip`, or after an idle spell the first point of its
-    /// cadence (`next_gossip` plus whole gossip intervals) not before the latest input, where
-    /// the round would have been had the empty ones in between run.
-    fn gossip_due(&self) -> Time {
-        self.cadence_from(self.seen)
     }
 
     /// The first point of the gossip cadence (`next_gossip` plus whole gossip intervals) not
@@ -679,9 +660,21 @@ impl Ring {
         self.next_gossip + self.cfg.gossip_interval.saturating_mul(rounds)
     }
 
-    /// Notes the time an input carried (see [`Ring::gossip_due`]).
+    /// Notes the time an input carried (see [`Ring::heat`]).
     fn saw(&mut self, now: Time) {
         self.seen = self.seen.max(now);
+    }
+
+    /// Makes `key` hot with `budget` sends. The first hot key after an idle spell puts the
+    /// gossip round on the first point of its cadence from now (`seen`), where the round would
+    /// have been had the empty ones in between run. Placed here, once, and not recomputed at
+    /// each wake: a shell wakes a little after its deadline, and a round placed from the time it
+    /// woke would slip to the next point every time and never run.
+    fn heat(&mut self, key: RumorKey, budget: u32, holder: Option<&MemberId>) {
+        if self.dissem.is_empty() {
+            self.next_gossip = self.cadence_from(self.seen);
+        }
+        self.dissem.start(key, budget, holder);
     }
 
     /// The earliest timer, with `gossip` as the gossip round's (none while nothing is hot).
@@ -929,7 +922,7 @@ impl Ring {
             // A join must reach every member, not most (see `join_budget`). Not a dead record
             // learned late: that one is on its way to collection and must not spread wider.
             let b = join_budget(self.cfg.retransmit_mult, self.cluster_size());
-            self.dissem.start(RumorKey::Member(id.clone()), b, relayer);
+            self.heat(RumorKey::Member(id.clone()), b, relayer);
         } else {
             self.start_hot(RumorKey::Member(id.clone()), relayer);
         }
@@ -1122,7 +1115,7 @@ impl Ring {
 
     fn start_hot(&mut self, key: RumorKey, holder: Option<&MemberId>) {
         let b = budget(self.cfg.retransmit_mult, self.cluster_size());
-        self.dissem.start(key, b, holder);
+        self.heat(key, b, holder);
     }
 
     /// The current value of a hot key, as a rumor to send.
@@ -1354,7 +1347,9 @@ mod tests {
         r.saw(t(5.05));
         r.start_hot(RumorKey::Member(MemberId::new("m001")), None);
         assert_eq!(r.poll_timeout(), Some(t(5.1)), "off the round cadence");
-        // A shell wakes a little after its deadline; the round runs all the same.
+        // A shell wakes a little after its deadline, perhaps taking in a datagram first; the
+        // round runs all the same.
+        r.saw(t(5.1003));
         r.handle_timeout(t(5.1005));
         assert_eq!(r.local_health(), 0, "skipped rounds counted as lateness");
         let sent = std::iter::from_fn(|| r.poll_transmit())
