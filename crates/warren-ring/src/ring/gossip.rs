@@ -1,10 +1,40 @@
-//! Spreading what changed: a gossip round pushes hot keys to a few random members, and
-//! anti-entropy pushes this member's state (all of it, or a window of it) to one member. What is
-//! hot and who holds it is `Dissemination`'s; choosing members is `Ring::random_members`.
+//! Spreading what changed: a gossip round pushes hot keys to a few random members (rounds run
+//! only while something is hot, on a cadence kept through idle spells), and anti-entropy pushes
+//! this member's state (all of it, or a window of it) to one member. What is hot and who holds
+//! it is `Dissemination`'s; choosing members is `Ring::random_members`.
 
 use super::*;
 
 impl Ring {
+    /// Makes `key` hot with `budget` sends. The first hot key after an idle spell puts the
+    /// gossip round on the first point of its cadence from now (`seen`), where the round would
+    /// have been had the empty ones in between run. Placed here, once, and not recomputed at
+    /// each wake: a shell wakes a little after its deadline, and a round placed from the time it
+    /// woke would slip to the next point every time and never run.
+    pub(super) fn heat(&mut self, key: RumorKey, budget: u32, holder: Option<&MemberId>) {
+        if self.dissem.is_empty() {
+            self.next_gossip = self.cadence_from(self.seen);
+        }
+        self.dissem.start(key, budget, holder);
+    }
+
+    /// The first point of the gossip cadence (`next_gossip` plus whole gossip intervals) not
+    /// before `t`.
+    pub(super) fn cadence_from(&self, t: Time) -> Time {
+        let behind = t.saturating_since(self.next_gossip);
+        if behind.is_zero() {
+            return self.next_gossip;
+        }
+        let every = self.cfg.gossip_interval.as_nanos().max(1);
+        let rounds = u32::try_from(behind.as_nanos().div_ceil(every)).unwrap_or(u32::MAX);
+        self.next_gossip + self.cfg.gossip_interval.saturating_mul(rounds)
+    }
+
+    /// Notes the time an input carried (see [`Ring::heat`]).
+    pub(super) fn saw(&mut self, now: Time) {
+        self.seen = self.seen.max(now);
+    }
+
     pub(super) fn gossip_round(&mut self) {
         self.dissem.age(self.max_hot_rounds());
         if self.dissem.is_empty() {
