@@ -213,7 +213,9 @@ fn join_cost_grows_linearly() {
 
 /// `scale` measures each size in both phases. Its counts are deterministic (only its `us_` and
 /// `per_s` fields read the clock): forming moves more records per event as the ring grows (every
-/// member learns every other), a formed ring does not.
+/// member learns every other), a formed ring does not. (A formed ring's events are mostly probes
+/// and the datagrams they cause since idle members skip empty gossip rounds: 2.1 messages per
+/// event at 125 members and 1.1 at 250 for this seed, against 0.8 when empty rounds were events.)
 #[test]
 fn the_scale_report_separates_forming_from_the_formed_ring() {
     let seed = 91;
@@ -232,9 +234,13 @@ fn the_scale_report_separates_forming_from_the_formed_ring() {
         num(&r, "form_msgs_per_event_250"),
     );
     assert!(large > 1.5 * small, "seed {seed}: {r}");
+    assert!(
+        num(&r, "ring_msgs_per_event_250") <= 1.5 * num(&r, "ring_msgs_per_event_125"),
+        "seed {seed}: {r}"
+    );
     for n in [125, 250] {
         assert!(
-            num(&r, &format!("ring_msgs_per_event_{n}")) < 2.0,
+            num(&r, &format!("ring_msgs_per_event_{n}")) < 4.0,
             "seed {seed}: {r}"
         );
         assert!(
