@@ -643,19 +643,19 @@ impl Ring {
     /// When [`Ring::handle_timeout`] should next be called. The deadline given is noted: a
     /// `handle_timeout` well past it means this member was late (Lifeguard's local health).
     pub fn poll_timeout(&self) -> Option<Time> {
-        let t = self.next_deadline((!self.dissem.is_empty()).then_some(self.next_gossip));
+        let t = self.next_deadline();
         self.asked.set(t);
         t
     }
 
-    /// The earliest timer, with `gossip` as the gossip round's (none while nothing is hot).
-    fn next_deadline(&self, gossip: Option<Time>) -> Option<Time> {
+    /// The earliest timer; the gossip round counts only while something is hot.
+    fn next_deadline(&self) -> Option<Time> {
         if self.departed_by_ring {
             return None;
         }
         let mut t = self.next_gc;
-        if let Some(g) = gossip {
-            t = t.min(g);
+        if !self.dissem.is_empty() {
+            t = t.min(self.next_gossip);
         }
         if !self.left {
             t = t.min(self.next_sync).min(self.next_reconnect);
