@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use warren_ring::{Config, ElectionKind, LocalService, MemberId, Service, SysInfo, Time};
+use warren_ring::{
+    Config, ElectionKind, ElectionStatus, LocalService, MemberId, Service, SysInfo, Time,
+};
 
 use crate::network::{NetConfig, Sim};
 use crate::scenario::{Params, Result, ScenarioError, form_ring, header, percentile, round3};
@@ -75,6 +77,21 @@ pub fn agreed_leader(sim: &Sim, group: &[usize]) -> Option<(usize, u64)> {
     let (id, term) = agreed.filter(|_| any)?;
     let idx = sim.index_of(&id)?;
     sim.is_live(idx).then_some((idx, term))
+}
+
+/// Whether the live members of `group` agree on a leader, and each holds the result itself
+/// (Finished, not the leader's re-run of it) with quorum: a group at rest, with nothing under
+/// way. A member that rejoined is not settled until it can vote.
+pub fn settled(sim: &Sim, group: &[usize]) -> bool {
+    agreed_leader(sim, group).is_some()
+        && group.iter().filter(|&&i| sim.is_live(i)).all(|&i| {
+            sim.ring(i).is_some_and(|r| {
+                r.election(GROUP, ElectionKind::Leader)
+                    .is_some_and(|e| e.status == ElectionStatus::Finished)
+                    && r.electorate(GROUP, ElectionKind::Leader)
+                        .is_some_and(|v| v.quorum)
+            })
+        })
 }
 
 /// The live members of `group` that act as its leader right now (`Ring::leader` names
@@ -306,10 +323,13 @@ fn failover_trials(name: &str, p: &Params, stop: Stop) -> Result<Value> {
             sim.run_for(Duration::from_secs(1));
             sim.crash(leader);
         }
-        // The old leader comes back with its id and rejoins as a follower.
+        // The old leader comes back with its id and rejoins as a follower; the next trial
+        // starts from a group at rest (the leader's re-run for the returning member finished).
         sim.start(leader, &[0]);
         load(&mut sim, leader);
-        if until_agreed(&mut sim, &group, limit, &mut dual, None).is_none() {
+        if until_agreed(&mut sim, &group, limit, &mut dual, None).is_none()
+            || !sim.run_until_cond(Duration::from_millis(50), limit, |s| settled(s, &group))
+        {
             stuck += 1;
         }
     }
@@ -535,14 +555,15 @@ pub fn replace(p: &Params) -> Result<Value> {
             load(&mut sim, newcomer);
             let peers = sim.live();
             sim.start(newcomer, &peers);
-            // Until the group agrees again with the newcomer in it.
+            // Until the group is at rest again with the newcomer in it: it agrees on a leader,
+            // and the leader's re-runs for the newcomer and the member gone have finished.
             let ok = sim.run_until_cond(tick, Duration::from_secs(60), |s| {
                 match acting_leaders(s, &group).len() {
                     0 => leaderless += tick,
                     1 => {}
                     _ => overlap += 1,
                 }
-                agreed_leader(s, &group).is_some()
+                settled(s, &group)
             });
             overlap_total += overlap;
             if !ok {
@@ -759,17 +780,23 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
                 unloaded.push(i);
             }
             // A dead member is lost for good (a node gone with its pod's volume) and a new
-            // member takes its place, once the group agrees on a result none of whose voters is
-            // lost already: more lost voters than that is losing a majority, which waits for a
-            // departure (`sup depart`) by design.
+            // member takes its place, once the rest of the group is at rest on a result none of
+            // whose voters is lost already and of whose voters it is a minority: losing more is
+            // losing a majority of the committed electorate (one of a result of two), which
+            // waits for a departure (`sup depart`) by design.
             6 if churn && dead.len() == 1 && next_new < sim.nodes.len() && {
                 let lost_ids: Vec<MemberId> =
                     lost.iter().map(|&i| sim.nodes[i].id.clone()).collect();
-                agreed_leader(&sim, &group).is_some_and(|(l, _)| {
-                    sim.ring(l)
-                        .and_then(|r| r.election(GROUP, ElectionKind::Leader))
-                        .is_some_and(|e| !e.votes.iter().any(|v| lost_ids.contains(v)))
-                })
+                let gone = &sim.nodes[dead[0]].id;
+                settled(&sim, &group)
+                    && agreed_leader(&sim, &group).is_some_and(|(l, _)| {
+                        sim.ring(l)
+                            .and_then(|r| r.election(GROUP, ElectionKind::Leader))
+                            .is_some_and(|e| {
+                                !e.votes.iter().any(|v| lost_ids.contains(v))
+                                    && 2 * usize::from(e.votes.contains(gone)) < e.votes.len()
+                            })
+                    })
             } =>
             {
                 let gone = dead[0];

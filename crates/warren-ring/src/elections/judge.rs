@@ -9,11 +9,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{ElectionCtx, Elections, QUORUM_REPORT_AFTER};
+use super::{ElectionCtx, Elections, QUORUM_REPORT_AFTER, continues};
 use crate::election::{
-    Agreed, Candidate, ElectionKind, ElectionRules, Electorate, GroupElection, LeaderSeen, Lease,
-    OnReceive, RERUN_SUITABILITY, ReRun, Restart, Settled, Stored, habitat_electorate,
-    judge_status, on_receive, restart_needed,
+    Agreed, Candidate, ElectionKind, ElectionRules, Electorate, GroupElection, HeldResult,
+    LeaderSeen, Lease, OnReceive, RERUN_SUITABILITY, ReRun, Restart, Settled, Stored,
+    habitat_electorate, judge_status, on_receive, restart_needed,
 };
 use crate::member::{Health, MemberId};
 use crate::message::Event;
@@ -385,6 +385,7 @@ impl Elections {
         } else {
             ReRun::No
         };
+        let mut held_across = None;
         match on_receive(
             rules,
             &me,
@@ -411,6 +412,12 @@ impl Elections {
                     stored,
                     stand: Stand::WithQuorum,
                 };
+                // Voting in the leader's re-run: my candidacy stands for a moment in place of the
+                // result I hold (which drops it) until the re-run absorbs it.
+                held_across = self
+                    .groups
+                    .get(&(kind, sg.clone()))
+                    .and_then(|g| g.finished.clone());
                 self.begin(cx, kind, &sg, c, now);
             }
             OnReceive::Merge => {}
@@ -421,6 +428,7 @@ impl Elections {
         let (r_term, r_finished) = (r.term, r.status == ElectionStatus::Finished);
         let outcome = cx.store.merge(wrap(kind, r), now);
         self.election_changed(cx, kind, &sg, outcome, now);
+        self.keep_held_across_vote(cx, kind, &sg, held_across);
         if rules == ElectionRules::Warren {
             self.try_finish(cx, kind, &sg, now);
             // A candidate still campaigning for a term whose result we hold (or an older term)
@@ -446,6 +454,32 @@ impl Elections {
             }
         }
         outcome
+    }
+
+    /// After voting in a received candidacy ([`OnReceive::StartThenMerge`]): the result I held
+    /// before (`held`) is held again when the stored election continues it, which it does when
+    /// the candidacy was its leader's re-run. Without this, a member that voted in its leader's
+    /// re-run no longer knew the re-run as its leader's: it showed no leader until the re-run
+    /// finished, and followed a rival's newer term while the leader still acted on its lease
+    /// (run 218955 of `election-fuzz --partition-storm --churn`, with the probe order of a member
+    /// back from Confirmed changed: two acting leaders for 0.2 s).
+    fn keep_held_across_vote(
+        &mut self,
+        cx: &ElectionCtx<'_>,
+        kind: ElectionKind,
+        sg: &str,
+        held: Option<HeldResult>,
+    ) {
+        let Some(h) = held else {
+            return;
+        };
+        let stored = cx.view().election(sg, kind);
+        if let Some(g) = self.groups.get_mut(&(kind, sg.to_owned()))
+            && g.finished.is_none()
+            && stored.is_some_and(|e| continues(&h, e))
+        {
+            g.finished = Some(h);
+        }
     }
 
     /// Warren: a candidacy or result naming me at `term` that I did not stand in (my previous

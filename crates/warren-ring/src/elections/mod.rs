@@ -745,6 +745,77 @@ mod tests {
         );
     }
 
+    /// A follower votes in its leader's re-run by standing a candidacy of its own, which the
+    /// re-run absorbs; it still holds the result the re-run continues. It went on naming its
+    /// leader, and a rival's newer term started while the leader still acts on its lease is not
+    /// followed (run 218955 of `election-fuzz --partition-storm --churn`: followers that had
+    /// dropped the result joined such a term, and two members acted as leader for 0.2 s).
+    #[test]
+    fn a_follower_that_votes_in_its_leaders_rerun_still_follows_the_leader() {
+        use crate::member::{Health, Membership};
+        let mut p = Parts::new();
+        let mut el = Elections::default();
+        for n in [2, 3] {
+            let mut m = p.me.clone();
+            m.id = ident(n);
+            let health = Health::Alive;
+            p.members.set(&Membership { member: m, health }, Time::ZERO);
+            p.store.merge(in_group(&ident(n)), Time::ZERO);
+        }
+        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        let result = Election {
+            member_id: ident(2),
+            service_group: GROUP.into(),
+            term: 0,
+            suitability: 0,
+            status: ElectionStatus::Finished,
+            votes: vec![ident(2), p.me.id.clone(), ident(3)],
+            committed: None,
+        };
+        el.handle_election(&mut p.cx(), ElectionKind::Leader, result, Time::ZERO);
+        let mut now = run(&mut el, &mut p, Time::ZERO, 5);
+        assert_eq!(
+            el.leader(p.view(), GROUP, ElectionKind::Leader, now),
+            Some(&ident(2))
+        );
+        // Member 2 re-runs its result (a member came or went); I vote in it.
+        p.heard.insert(ident(2), now);
+        let rerun = Election {
+            member_id: ident(2),
+            service_group: GROUP.into(),
+            term: 1,
+            suitability: RERUN_SUITABILITY,
+            status: ElectionStatus::Running,
+            votes: vec![ident(2)],
+            committed: None,
+        };
+        el.handle_election(&mut p.cx(), ElectionKind::Leader, rerun, now);
+        let stored = p.stored();
+        assert_eq!((stored.member_id.clone(), stored.term), (ident(2), 1));
+        assert!(stored.votes.contains(&p.me.id), "I voted: {stored:?}");
+        assert_eq!(
+            el.leader(p.view(), GROUP, ElectionKind::Leader, now),
+            Some(&ident(2)),
+            "my leader during its re-run"
+        );
+        // Member 3, which thinks 2 is gone, starts a newer term: I do not follow it.
+        now = now + Duration::from_millis(100);
+        let rival = Election {
+            member_id: ident(3),
+            service_group: GROUP.into(),
+            term: 2,
+            suitability: 0,
+            status: ElectionStatus::Running,
+            votes: vec![ident(3)],
+            committed: None,
+        };
+        let ignored = p.stats.elections_ignored;
+        el.handle_election(&mut p.cx(), ElectionKind::Leader, rival, now);
+        assert_eq!(p.stats.elections_ignored, ignored + 1);
+        let stored = p.stored();
+        assert_eq!((stored.member_id, stored.term), (ident(2), 1));
+    }
+
     #[test]
     fn queries_change_nothing() {
         let mut p = Parts::new();
