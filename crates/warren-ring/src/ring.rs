@@ -918,13 +918,8 @@ impl Ring {
             self.probe_pings.remove(id);
         }
         let was_pingable = previous.is_some_and(|h| h <= Health::Suspect);
-        // A new id cannot be in the probe order (only ids with a record are); one back from
-        // Confirmed or Departed may be, until the next round rebuilds it (a rare scan).
-        let listed = || previous.is_some() && self.probe_order.contains(id);
-        if rec.health == Health::Alive && !was_pingable && !listed() {
-            // New members go to a random place in the probe order (as memberlist does).
-            let at = self.rng.random_range(0..=self.probe_order.len());
-            self.probe_order.insert(at, id.clone());
+        if rec.health == Health::Alive && !was_pingable {
+            self.probe_soon(id, previous.is_some());
         }
         self.el.membership_changed();
         self.events.push_back(Event::MemberChanged {

@@ -56,6 +56,31 @@ impl Ring {
         self.probe_order.insert(at, id.clone());
     }
 
+    /// Places a member that turned Alive in the probe order. One new to us goes to a random
+    /// place (as memberlist does). One back from Confirmed or Departed (`known`: it had a
+    /// record) goes to a random place among the members this round has not probed yet, never
+    /// behind the index: there it waited for the next round, N − 1 probe intervals, and a member
+    /// that crashed again soon after it restarted went unprobed for as long (10 to 21 s on a
+    /// local ring of 50). Its old entry may still be in this round (a rare scan): ahead of the
+    /// index it stays; behind, it moves. (New members keep memberlist's place: probing them at
+    /// once brought joiners more full syncs, `join --nodes 200` 0.91 → 1.48 MB.)
+    pub(super) fn probe_soon(&mut self, id: &MemberId, known: bool) {
+        let from = if known {
+            if let Some(pos) = self.probe_order.iter().position(|x| x == id) {
+                if pos >= self.probe_index {
+                    return;
+                }
+                self.probe_order.remove(pos);
+                self.probe_index -= 1;
+            }
+            self.probe_index.min(self.probe_order.len())
+        } else {
+            0
+        };
+        let at = self.rng.random_range(from..=self.probe_order.len());
+        self.probe_order.insert(at, id.clone());
+    }
+
     pub(super) fn start_probe(&mut self, now: Time) {
         let alive = self.members.count(Health::Alive);
         if !self.initial_peers.is_empty() && alive < self.initial_peers.len() / 2 + 1 {

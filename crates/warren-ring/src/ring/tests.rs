@@ -67,6 +67,41 @@ fn an_idle_member_keeps_no_gossip_deadline() {
     assert_eq!(r.local_health(), 1);
 }
 
+/// A member back from Confirmed is probed in the round under way, not only after the next
+/// rebuild: one that crashed again soon after it restarted went unprobed for up to N − 1
+/// probe intervals.
+#[test]
+fn a_member_back_from_confirmed_is_probed_within_the_round() {
+    let t0 = Time::ZERO;
+    let mut r = ring_with(&[Health::Alive; 8]);
+    // A round under way: every member but one probed.
+    for _ in 0..7 {
+        assert!(r.next_probe_target().is_some());
+    }
+    let back = r.probe_order[0].clone();
+    let mut member = r.members.get(&back).map(|m| m.member.clone()).unwrap();
+    for (health, incarnation) in [(Health::Confirmed, 0), (Health::Alive, 1)] {
+        member.incarnation = incarnation;
+        let m = Membership {
+            member: member.clone(),
+            health,
+        };
+        let change = r.members.set(&m, t0);
+        r.on_member_change(&back, change, None, t0);
+    }
+    let mut rest = Vec::new();
+    while r.probe_index < r.probe_order.len() {
+        if let Some(m) = r.next_probe_target() {
+            rest.push(m.id);
+        }
+    }
+    assert!(
+        rest.contains(&back),
+        "{back} waits for the next round: {rest:?}"
+    );
+    assert_eq!(rest.len(), 2, "probed twice or lost: {rest:?}");
+}
+
 /// Keys age out after four budgets' rounds, unless the member has more hot keys than it
 /// could send a join's budget each within that: then they stay until it could.
 #[test]
