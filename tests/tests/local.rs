@@ -100,6 +100,35 @@ fn agreed_leader(lines: &Lines) -> Option<usize> {
     ls[0].filter(|_| ls.iter().all(|l| *l == ls[0]))
 }
 
+/// Whether every member holds the group's election as a Finished result of one term (from each
+/// member's `/butterfly`): the group is at rest. While a leader re-runs its result to take in a
+/// member that came back, every member names it (it acts through the re-run), but the change is
+/// not committed yet: the group's committed voters are still the two that elected it, and cutting
+/// the leader off then leaves one of those two, which waits for a departure by design.
+fn at_rest(dir: &Path) -> bool {
+    let text = std::fs::read_to_string(dir.join("local.json")).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let Some(members) = v["members"].as_array() else {
+        return false;
+    };
+    let mut terms = Vec::new();
+    for m in members {
+        let Some(addr) = m["http"].as_str().and_then(|a| a.parse().ok()) else {
+            return false;
+        };
+        let Some(body) = http_get(addr, "/butterfly") else {
+            return false;
+        };
+        let b: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let e = &b["election"]["list"]["hello.default"]["election"];
+        if e["status"].as_str() != Some("Finished") {
+            return false;
+        }
+        terms.push(e["term"].as_u64());
+    }
+    !terms.is_empty() && terms.iter().all(|t| t.is_some() && *t == terms[0])
+}
+
 fn pids(dir: &Path) -> Vec<u64> {
     let text = std::fs::read_to_string(dir.join("local.json")).unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
@@ -201,6 +230,11 @@ fn local_up_shows_kills_and_partitions_and_stops_cleanly() {
     );
     let new_leader = new_leader.unwrap_or_default();
     seen_pids.extend(pids(&dir));
+    assert!(
+        wait_until(Duration::from_secs(30), || at_rest(&dir)),
+        "the group did not come to rest (one Finished result everywhere):\n{}",
+        lines.dump()
+    );
 
     // Cut the new leader off: the other side sees it confirmed and elects another.
     let mark = lines.len();
