@@ -106,8 +106,7 @@ fn agreed_leader(lines: &Lines) -> Option<usize> {
 /// not committed yet: the group's committed voters are still the two that elected it, and cutting
 /// the leader off then leaves one of those two, which waits for a departure by design.
 fn at_rest(dir: &Path) -> bool {
-    let text = std::fs::read_to_string(dir.join("local.json")).unwrap_or_default();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let v = ring_state(dir);
     let Some(members) = v["members"].as_array() else {
         return false;
     };
@@ -129,10 +128,14 @@ fn at_rest(dir: &Path) -> bool {
     !terms.is_empty() && terms.iter().all(|t| t.is_some() && *t == terms[0])
 }
 
-fn pids(dir: &Path) -> Vec<u64> {
+/// The ring's state file (`local.json`: each member's pid and addresses), or `null`.
+fn ring_state(dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.join("local.json")).unwrap_or_default();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    v["members"]
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+fn pids(dir: &Path) -> Vec<u64> {
+    ring_state(dir)["members"]
         .as_array()
         .map(|ms| ms.iter().filter_map(|m| m["pid"].as_u64()).collect())
         .unwrap_or_default()

@@ -79,19 +79,20 @@ pub fn agreed_leader(sim: &Sim, group: &[usize]) -> Option<(usize, u64)> {
     sim.is_live(idx).then_some((idx, term))
 }
 
-/// Whether the live members of `group` agree on a leader, and each holds the result itself
-/// (Finished, not the leader's re-run of it) with quorum: a group at rest, with nothing under
-/// way. A member that rejoined is not settled until it can vote.
-pub fn settled(sim: &Sim, group: &[usize]) -> bool {
-    agreed_leader(sim, group).is_some()
-        && group.iter().filter(|&&i| sim.is_live(i)).all(|&i| {
-            sim.ring(i).is_some_and(|r| {
-                r.election(GROUP, ElectionKind::Leader)
-                    .is_some_and(|e| e.status == ElectionStatus::Finished)
-                    && r.electorate(GROUP, ElectionKind::Leader)
-                        .is_some_and(|v| v.quorum)
-            })
+/// The agreed leader of `group` (index), if the live members agree on it and each holds the
+/// result itself (Finished, not the leader's re-run of it) with quorum: a group at rest, with
+/// nothing under way. A member that rejoined is not settled until it can vote.
+pub fn settled_leader(sim: &Sim, group: &[usize]) -> Option<usize> {
+    let (leader, _) = agreed_leader(sim, group)?;
+    let at_rest = group.iter().filter(|&&i| sim.is_live(i)).all(|&i| {
+        sim.ring(i).is_some_and(|r| {
+            r.election(GROUP, ElectionKind::Leader)
+                .is_some_and(|e| e.status == ElectionStatus::Finished)
+                && r.electorate(GROUP, ElectionKind::Leader)
+                    .is_some_and(|v| v.quorum)
         })
+    });
+    at_rest.then_some(leader)
 }
 
 /// The live members of `group` that act as its leader right now (`Ring::leader` names
@@ -328,7 +329,9 @@ fn failover_trials(name: &str, p: &Params, stop: Stop) -> Result<Value> {
         sim.start(leader, &[0]);
         load(&mut sim, leader);
         if until_agreed(&mut sim, &group, limit, &mut dual, None).is_none()
-            || !sim.run_until_cond(Duration::from_millis(50), limit, |s| settled(s, &group))
+            || !sim.run_until_cond(Duration::from_millis(50), limit, |s| {
+                settled_leader(s, &group).is_some()
+            })
         {
             stuck += 1;
         }
@@ -563,7 +566,7 @@ pub fn replace(p: &Params) -> Result<Value> {
                     1 => {}
                     _ => overlap += 1,
                 }
-                settled(s, &group)
+                settled_leader(s, &group).is_some()
             });
             overlap_total += overlap;
             if !ok {
@@ -788,15 +791,14 @@ pub fn fuzz_run(seed: u64, cfg: &Config, storm: bool, churn: bool) -> FuzzRun {
                 let lost_ids: Vec<MemberId> =
                     lost.iter().map(|&i| sim.nodes[i].id.clone()).collect();
                 let gone = &sim.nodes[dead[0]].id;
-                settled(&sim, &group)
-                    && agreed_leader(&sim, &group).is_some_and(|(l, _)| {
-                        sim.ring(l)
-                            .and_then(|r| r.election(GROUP, ElectionKind::Leader))
-                            .is_some_and(|e| {
-                                !e.votes.iter().any(|v| lost_ids.contains(v))
-                                    && 2 * usize::from(e.votes.contains(gone)) < e.votes.len()
-                            })
-                    })
+                settled_leader(&sim, &group).is_some_and(|l| {
+                    sim.ring(l)
+                        .and_then(|r| r.election(GROUP, ElectionKind::Leader))
+                        .is_some_and(|e| {
+                            !e.votes.iter().any(|v| lost_ids.contains(v))
+                                && 2 * usize::from(e.votes.contains(gone)) < e.votes.len()
+                        })
+                })
             } =>
             {
                 let gone = dead[0];
