@@ -114,6 +114,9 @@ pub struct Ring {
     /// Pings forwarded for a PingReq: (target, requester) → until when its Ack may be relayed.
     relays: BTreeMap<(MemberId, MemberId), Time>,
     probe: Probe,
+    /// The probe under way is a group leader's extra probe (`leader_due_for_probe`), which does
+    /// not take the round-robin's turn: the round-robin probe follows the moment it ends.
+    probe_is_extra: bool,
     /// Every id in it has a record (collection removes both).
     probe_order: Vec<MemberId>,
     probe_index: usize,
@@ -209,6 +212,7 @@ impl Ring {
             probe_pings: BTreeMap::new(),
             relays: BTreeMap::new(),
             probe: Probe::Idle,
+            probe_is_extra: false,
             probe_order: Vec::new(),
             probe_index: 0,
             initial_peers: Vec::new(),
@@ -377,6 +381,7 @@ impl Ring {
             .push_back(Event::IncarnationChanged(self.me.incarnation));
         self.start_hot(RumorKey::Member(self.me.id.clone()), None);
         self.probe = Probe::Idle;
+        self.probe_is_extra = false;
         // The members of my groups first: they start the next election the moment they hear.
         let mut targets = self.election_peers();
         targets.truncate(self.cfg.departure_fanout);
@@ -494,7 +499,7 @@ impl Ring {
                 let from_id = msg.from.id.clone();
                 self.apply_memberships(msg.membership, &relayer, now);
                 self.contact(msg.from, now);
-                self.ack_received(&from_id);
+                self.ack_received(&from_id, now);
             }
             SwimKind::PingReq { target } => {
                 msg.from.address = src.ip();

@@ -86,10 +86,10 @@ impl Ring {
         if !self.initial_peers.is_empty() && alive < self.initial_peers.len() / 2 + 1 {
             self.ping_initial_peers(false);
         }
-        let Some(target) = self
-            .leader_due_for_probe(now)
-            .or_else(|| self.next_probe_target())
-        else {
+        // A leader due for its extra probe goes first; the round-robin's turn waits for it.
+        let leader = self.leader_due_for_probe(now);
+        self.probe_is_extra = leader.is_some();
+        let Some(target) = leader.or_else(|| self.next_probe_target()) else {
             return;
         };
         self.stats.probes += 1;
@@ -130,7 +130,8 @@ impl Ring {
             Probe::Indirect { target, deadline } if deadline <= now => {
                 self.stats.failed_probes += 1;
                 self.probe_failed(&target, now);
-                if now >= self.next_probe {
+                let extra = std::mem::take(&mut self.probe_is_extra);
+                if extra || now >= self.next_probe {
                     self.next_probe = now;
                 }
             }
@@ -168,7 +169,7 @@ impl Ring {
         }
     }
 
-    pub(super) fn ack_received(&mut self, from: &MemberId) {
+    pub(super) fn ack_received(&mut self, from: &MemberId, now: Time) {
         let hit = match &self.probe {
             Probe::Direct { target, .. } | Probe::Indirect { target, .. } => target == from,
             Probe::Idle => false,
@@ -176,6 +177,11 @@ impl Ring {
         if hit {
             self.probe = Probe::Idle;
             self.local_health = self.local_health.saturating_sub(1);
+            if std::mem::take(&mut self.probe_is_extra) {
+                // The leader answered: the round-robin takes the turn it waited for now (not at
+                // the past deadline, which would read as our own lateness).
+                self.next_probe = now;
+            }
         }
         if self.probe_pings.remove(from).is_some() {
             self.stats.confirmations_refuted += 1;
