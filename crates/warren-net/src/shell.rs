@@ -44,6 +44,35 @@ const PERSIST_SOON: Duration = Duration::from_secs(1);
 const RECV_BATCH: usize = 64;
 /// How long past the snapshot interval a quiet ring waits before publishing its counters.
 const COUNTERS_EVERY: Duration = Duration::from_millis(500);
+/// The shortest gap between two snapshots when what changed is something a service acts on
+/// (a config, a file, an election): these skip the snapshot interval's wait.
+const URGENT_GAP: Duration = Duration::from_millis(20);
+
+/// When the next snapshot may be taken: the snapshot interval after the last one, or soon
+/// after it for an urgent change.
+fn snapshot_due(next: Instant, last: Instant, urgent: bool) -> Instant {
+    if urgent {
+        next.min(last + URGENT_GAP)
+    } else {
+        next
+    }
+}
+
+/// Whether a change is one the member's services act on, so published without the snapshot
+/// interval's wait: a config or file pushed to a group (`config apply` reaches every member's
+/// hook one rumor-coverage time later, not up to half a second after it), or an election (a
+/// new leader takes its role when it may act, not at the next quiet refresh).
+fn urgent(ev: &Event) -> bool {
+    matches!(
+        ev,
+        Event::RumorChanged(
+            RumorKey::ServiceConfig(_)
+                | RumorKey::ServiceFile(..)
+                | RumorKey::Election(_)
+                | RumorKey::ElectionUpdate(_)
+        )
+    )
+}
 
 /// Everything the gossip task needs, resolved by the caller.
 #[derive(Clone, Debug)]
@@ -82,7 +111,8 @@ pub struct GossipConfig {
     pub initial_agreed: Vec<AgreedResult>,
     /// This member's services, published (and their elections joined) before the first packet.
     pub services: Vec<LocalService>,
-    /// Minimum time between two [`Hooks::snapshot`] calls.
+    /// Minimum time between two [`Hooks::snapshot`] calls, except after a change the services
+    /// act on (a config, a file or an election: then `URGENT_GAP`).
     pub snapshot_interval: Duration,
     /// Time between two [`Hooks::persist`] calls.
     pub persist_interval: Duration,
@@ -343,7 +373,11 @@ impl Gossip {
 
         let mut buf = vec![0u8; RECV_BUF];
         let mut dirty = true;
+        let mut urgent_change = false;
+        let mut last_snapshot = Instant::now();
         let mut next_snapshot = Instant::now();
+        // A quiet ring's refresh of the counters; it does not hold back the next snapshot.
+        let mut next_refresh = Instant::now() + cfg.snapshot_interval + COUNTERS_EVERY;
         let mut next_persist = Instant::now() + cfg.persist_interval;
         let mut leaving_until: Option<Instant> = None;
         let mut exit = Exit::Shutdown;
@@ -355,11 +389,12 @@ impl Gossip {
         tokio::pin!(timer);
 
         loop {
+            let due = snapshot_due(next_snapshot, last_snapshot, urgent_change);
             let deadline = ring
                 .poll_timeout()
                 .map(|t| origin + t.as_duration())
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(1))
-                .min(if dirty { next_snapshot } else { next_persist })
+                .min(if dirty { due } else { next_persist })
                 .min(next_persist)
                 .min(leaving_until.unwrap_or(next_persist));
             if timer.deadline() != deadline {
@@ -421,6 +456,7 @@ impl Gossip {
             out.flush(&mut ring).await;
             while let Some(ev) = ring.poll_event() {
                 dirty = true;
+                urgent_change |= urgent(&ev);
                 hooks.event(&ev);
                 // Election results are written within a second, not at the next 30 s write: a
                 // member killed and restarted in between would know nothing of its group.
@@ -468,14 +504,16 @@ impl Gossip {
             // Traffic counters move without events: in a quiet ring they are published at
             // least every `COUNTERS_EVERY` past the snapshot interval (`/metrics` would
             // otherwise show the counts of the last membership change).
-            if (dirty || t >= next_snapshot + COUNTERS_EVERY) && t >= next_snapshot {
-                if dirty {
-                    hooks.snapshot(&ring, &out.counters, now());
-                } else {
-                    hooks.refresh(&ring, &out.counters, now());
-                }
+            if dirty && t >= snapshot_due(next_snapshot, last_snapshot, urgent_change) {
+                hooks.snapshot(&ring, &out.counters, now());
                 dirty = false;
+                urgent_change = false;
+                last_snapshot = t;
                 next_snapshot = t + cfg.snapshot_interval;
+                next_refresh = next_snapshot + COUNTERS_EVERY;
+            } else if !dirty && t >= next_refresh {
+                hooks.refresh(&ring, &out.counters, now());
+                next_refresh = t + cfg.snapshot_interval + COUNTERS_EVERY;
             }
             if t >= next_persist {
                 hooks.persist(&ring);

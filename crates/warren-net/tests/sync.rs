@@ -141,3 +141,43 @@ async fn a_quiet_member_refreshes_instead_of_snapshotting() {
         "fewer than one refresh a second in a quiet ring (before {before:?}, after {after:?})"
     );
 }
+
+/// A config pushed to a group is published to the member's owner (its services) at once, not
+/// after the snapshot interval: with the interval's wait, `config apply` reached hooks up to
+/// half a second late on a member that had just published anything else.
+#[tokio::test]
+async fn a_pushed_config_skips_the_snapshot_interval() {
+    let mut config = gossip_config('u', Vec::new(), Vec::new());
+    config.snapshot_interval = Duration::from_secs(30);
+    let gossip = Gossip::bind(config).await.unwrap();
+    let commands = gossip.commands();
+    let calls = Calls::default();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(gossip.run(calls.clone(), shutdown.clone()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = *calls.0.lock().unwrap();
+    assert!(before.0 >= 1, "no snapshot at start: {before:?}");
+    let rumor = Rumor::ServiceConfig(Arc::new(ServiceConfig {
+        incarnation: 7,
+        service_group: "hello.default".into(),
+        encrypted: false,
+        config: b"answer = 42".to_vec(),
+    }));
+    commands
+        .send(warren_net::RingCommand::Publish(rumor))
+        .unwrap();
+    let mut after = before;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = *calls.0.lock().unwrap();
+        if after.0 > before.0 {
+            break;
+        }
+    }
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+    assert!(
+        after.0 > before.0,
+        "no snapshot within 5 s of a pushed config (interval 30 s): before {before:?}, after {after:?}"
+    );
+}
