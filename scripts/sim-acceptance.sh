@@ -45,7 +45,13 @@ check "$fuzz" election-fuzz --runs 10000 --churn
 check "$fuzz" election-fuzz --runs 10000 --seed 50001
 # Splits without re-agreement between them (seed 892 found two leaders until members learnt the
 # newest committed electorate from every election rumor).
-check "$fuzz" election-fuzz --runs 10000 --partition-storm
+# --partition-storm splits the ring again before the group agreed after the last heal: a fault
+# model outside the election's safety promise (ARCHITECTURE.md, elections). No run may hang or let
+# a minority act past 5.5 s; two acting leaders must stay as rare as measured (BENCHMARKS.md,
+# 2026-12-07: 3 runs of 50 000, and 1 on the build before; a change of timing moves which seeds
+# they are, not how many), so more than 3 in these 10 000 is a regression.
+storm='d["stuck"] == 0 and d["runs_with_overlap"] <= 3 and d["max_minority_acting_s"] <= 5.5'
+check "$storm" election-fuzz --runs 10000 --partition-storm
 # Rolling replacement (issue "Elections through membership change"): graceful/SIGKILL x
 # fresh/kept identity, 3 rounds each back to back, groups of 3 and 5, 15 s and 5 s apart, with
 # loss: never stranded, never two acting leaders, at most 10 s without an acting leader.
