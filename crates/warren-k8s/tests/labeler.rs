@@ -55,7 +55,8 @@ async fn label_follows_leader_follower_leader_with_custom_values() {
             r#"{"metadata":{"labels":{"role":"primary"}}}"#,
         ]
     );
-    assert_eq!(h.stats().snapshot().ok, 3);
+    // The fake applies a patch before the labeler reads its answer and counts it.
+    wait_until("three patches counted", || h.stats().snapshot().ok == 3).await;
 }
 
 #[tokio::test]
@@ -116,6 +117,8 @@ async fn retries_with_backoff_on_500_and_409_then_succeeds() {
         let gap = at[i + 1] - at[i];
         assert!(gap >= Duration::from_millis(min_ms), "gap {i}: {gap:?}");
     }
+    // The label shows before the labeler has read the 200 and counted it.
+    wait_until("the 200 counted", || h.stats().snapshot().ok == 1).await;
     assert_eq!(
         h.stats().snapshot(),
         StatsSnapshot {
