@@ -48,13 +48,13 @@ const COUNTERS_EVERY: Duration = Duration::from_millis(500);
 /// (a config, a file, an election): these skip the snapshot interval's wait.
 const URGENT_GAP: Duration = Duration::from_millis(20);
 
-/// When the next snapshot may be taken: the snapshot interval after the last one, or soon
-/// after it for an urgent change.
-fn snapshot_due(next: Instant, last: Instant, urgent: bool) -> Instant {
-    if urgent {
-        next.min(last + URGENT_GAP)
-    } else {
-        next
+/// When the next snapshot may be taken: `next` (the snapshot interval after the last one), or
+/// `URGENT_GAP` after the last one for an urgent change.
+fn snapshot_due(next: Instant, interval: Duration, urgent: bool) -> Instant {
+    let early = interval.saturating_sub(URGENT_GAP);
+    match next.checked_sub(early) {
+        Some(t) if urgent => t,
+        _ => next,
     }
 }
 
@@ -374,7 +374,6 @@ impl Gossip {
         let mut buf = vec![0u8; RECV_BUF];
         let mut dirty = true;
         let mut urgent_change = false;
-        let mut last_snapshot = Instant::now();
         let mut next_snapshot = Instant::now();
         // A quiet ring's refresh of the counters; it does not hold back the next snapshot.
         let mut next_refresh = Instant::now() + cfg.snapshot_interval + COUNTERS_EVERY;
@@ -389,7 +388,7 @@ impl Gossip {
         tokio::pin!(timer);
 
         loop {
-            let due = snapshot_due(next_snapshot, last_snapshot, urgent_change);
+            let due = snapshot_due(next_snapshot, cfg.snapshot_interval, urgent_change);
             let deadline = ring
                 .poll_timeout()
                 .map(|t| origin + t.as_duration())
@@ -504,11 +503,10 @@ impl Gossip {
             // Traffic counters move without events: in a quiet ring they are published at
             // least every `COUNTERS_EVERY` past the snapshot interval (`/metrics` would
             // otherwise show the counts of the last membership change).
-            if dirty && t >= snapshot_due(next_snapshot, last_snapshot, urgent_change) {
+            if dirty && t >= snapshot_due(next_snapshot, cfg.snapshot_interval, urgent_change) {
                 hooks.snapshot(&ring, &out.counters, now());
                 dirty = false;
                 urgent_change = false;
-                last_snapshot = t;
                 next_snapshot = t + cfg.snapshot_interval;
                 next_refresh = next_snapshot + COUNTERS_EVERY;
             } else if !dirty && t >= next_refresh {
