@@ -439,6 +439,9 @@ impl Bench<'_> {
         let mut detect = Vec::new();
         let mut detect_curves = Vec::new();
         let mut rejoin = Vec::new();
+        // The member restarted last, and when: a config trial's slowest member is reported with
+        // how long before the trial it was restarted, if it was that one.
+        let mut restarted: Option<(usize, Instant)> = None;
         for t in 0..self.args.trials {
             let victim = loop {
                 let v = rng.random_range(1..n);
@@ -462,6 +465,7 @@ impl Bench<'_> {
             detect_curves.push(sorted(seen));
             let t_start = Instant::now();
             ring.start(victim)?;
+            restarted = Some((victim, t_start));
             self.until_metric(&ring, &everyone, t_start, "rejoin", |m| {
                 metric(m, "warren_ring_members", "alive").is_some_and(|a| a >= n as f64)
                     && metric(m, "warren_ring_members", "confirmed").unwrap_or(0.0) < 1.0
@@ -473,6 +477,7 @@ impl Bench<'_> {
         // Config apply.
         let mut config = Vec::new();
         let mut config_curves = Vec::new();
+        let mut config_slowest = Vec::new();
         let config_trials = self.args.config_trials.unwrap_or(self.args.trials);
         for t in 0..config_trials {
             let via = rng.random_range(0..n);
@@ -489,9 +494,19 @@ impl Bench<'_> {
                 })
                 .await?;
             let worst = seen.iter().copied().fold(0.0, f64::max);
+            let slowest = seen
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(i, _)| i);
+            let restarted_s = restarted
+                .filter(|(m, _)| *m == slowest)
+                .map(|(_, at)| secs(t_apply.duration_since(at)));
             say(&format!(
-                "ring of {n}: config {t} through member {via}: rendered everywhere in {worst:.2} s (the CLI took {cli_s:.2} s)"
+                "ring of {n}: config {t} through member {via}: rendered everywhere in {worst:.2} s, last by member {slowest}{} (the CLI took {cli_s:.2} s)",
+                restarted_s.map_or(String::new(), |s| format!(", restarted {s:.2} s before"))
             ));
+            config_slowest.push(json!({ "member": slowest, "restarted_before_s": restarted_s }));
             config.push(worst);
             config_curves.push(sorted(seen));
         }
@@ -548,6 +563,7 @@ impl Bench<'_> {
             "config_apply_s": summary(&config),
             "config_apply_trials_s": config,
             "config_apply_coverage_s": config_curves,
+            "config_apply_slowest": config_slowest,
             "failover_s": summary(&failover),
             "failover_trials_s": failover,
             "failover_agreed_s": summary(&agreed),
