@@ -18,6 +18,7 @@ pub mod peers;
 mod resolver;
 mod shell;
 mod thread;
+mod urgency;
 
 pub use shell::{Counters, Exit, Gossip, GossipConfig, Hooks, LocalService, NetError, RingCommand};
 pub use thread::GossipThread;

@@ -35,6 +35,7 @@ use warren_zmtp::{PullConfig, PullListener, PushConfig, Pusher, SendError};
 
 use crate::faults::Faults;
 use crate::resolver;
+use crate::urgency::Urgency;
 
 /// Largest datagram read (Habitat reads 1024 bytes; Warren accepts more and never sends more).
 const RECV_BUF: usize = 64 * 1024;
@@ -45,7 +46,8 @@ const RECV_BATCH: usize = 64;
 /// How long past the snapshot interval a quiet ring waits before publishing its counters.
 const COUNTERS_EVERY: Duration = Duration::from_millis(500);
 /// The shortest gap between two snapshots when what changed is something a service acts on
-/// (a config, a file, an election): these skip the snapshot interval's wait.
+/// (a config, a file, a new term, status or candidate of an election: `urgency.rs`): these
+/// skip the snapshot interval's wait.
 const URGENT_GAP: Duration = Duration::from_millis(20);
 
 /// When the next snapshot may be taken: `next` (the snapshot interval after the last one), or
@@ -56,22 +58,6 @@ fn snapshot_due(next: Instant, interval: Duration, urgent: bool) -> Instant {
         Some(t) if urgent => t,
         _ => next,
     }
-}
-
-/// Whether a change is one the member's services act on, so published without the snapshot
-/// interval's wait: a config or file pushed to a group (`config apply` reaches every member's
-/// hook one rumor-coverage time later, not up to half a second after it), or an election (a
-/// new leader takes its role when it may act, not at the next quiet refresh).
-fn urgent(ev: &Event) -> bool {
-    matches!(
-        ev,
-        Event::RumorChanged(
-            RumorKey::ServiceConfig(_)
-                | RumorKey::ServiceFile(..)
-                | RumorKey::Election(_)
-                | RumorKey::ElectionUpdate(_)
-        )
-    )
 }
 
 /// Everything the gossip task needs, resolved by the caller.
@@ -374,6 +360,7 @@ impl Gossip {
         let mut buf = vec![0u8; RECV_BUF];
         let mut dirty = true;
         let mut urgent_change = false;
+        let mut urgency = Urgency::default();
         let mut next_snapshot = Instant::now();
         // A quiet ring's refresh of the counters; it does not hold back the next snapshot.
         let mut next_refresh = Instant::now() + cfg.snapshot_interval + COUNTERS_EVERY;
@@ -455,7 +442,7 @@ impl Gossip {
             out.flush(&mut ring).await;
             while let Some(ev) = ring.poll_event() {
                 dirty = true;
-                urgent_change |= urgent(&ev);
+                urgent_change |= urgency.urgent(&ev, &ring, now());
                 hooks.event(&ev);
                 // Election results are written within a second, not at the next 30 s write: a
                 // member killed and restarted in between would know nothing of its group.
