@@ -46,8 +46,8 @@ const RECV_BATCH: usize = 64;
 /// How long past the snapshot interval a quiet ring waits before publishing its counters.
 const COUNTERS_EVERY: Duration = Duration::from_millis(500);
 /// The shortest gap between two snapshots when what changed is something a service acts on
-/// (a config, a file, a new term, status or candidate of an election: `urgency.rs`): these
-/// skip the snapshot interval's wait.
+/// (a config, a file, a new term, status, candidate or acting leader of an election, but not a
+/// vote: `urgency.rs`): these skip the snapshot interval's wait.
 const URGENT_GAP: Duration = Duration::from_millis(20);
 
 /// When the next snapshot may be taken: `next` (the snapshot interval after the last one), or

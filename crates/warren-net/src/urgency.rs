@@ -6,9 +6,9 @@
 //! when what the services see of it moves: its term, its status, its candidate, or the leader
 //! this member acts on (a result starts to count once it has stood `ElectionConfig::confirm`,
 //! which the ring announces as a change of the election). A vote that changes none of these is
-//! not: in a group of a hundred members every member hears a hundred
-//! votes per election, and a snapshot (census, documents, every service's render check) for
-//! each one kept a 2-core machine running 100 members saturated.
+//! not: in a group of a hundred members every member hears a hundred votes per election, and a
+//! snapshot (census, documents, every service's render check) for each one kept a 2-core
+//! machine running 100 members saturated.
 //!
 //! Not here: when the snapshot is taken (`shell.rs`), what it holds (the caller's hooks).
 
