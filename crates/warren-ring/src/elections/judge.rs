@@ -70,6 +70,40 @@ impl Elections {
             .unwrap_or_default()
     }
 
+    /// The term a fresh candidacy of mine stands at when no election of the group is stored:
+    /// the one after the result I hold (0 when I hold none, Habitat's rules). Members holding
+    /// that result do not vote in a candidacy of its term or older
+    /// ([`Elections::predates_result`]).
+    pub(super) fn fresh_term(&self, rules: ElectionRules, kind: ElectionKind, sg: &str) -> u64 {
+        match rules {
+            ElectionRules::Habitat => 0,
+            ElectionRules::Warren => self
+                .groups
+                .get(&(kind, sg.to_owned()))
+                .and_then(|g| g.agreed.as_ref())
+                .map_or(0, |a| a.term.saturating_add(1)),
+        }
+    }
+
+    /// Warren: whether a received unfinished candidacy `r` was made before the result I hold,
+    /// with no election of the group stored here: its term is at or below that result's. (With
+    /// one stored, the merge decides, as always.) Such a candidacy still circulates when a
+    /// member restarts from a rumor file saved before the result and relays the group's first
+    /// candidacy into a group whose stored election is gone (`election-fuzz --churn`, seed
+    /// 32741). It carries no committed electorate, so members that joined after the result judge
+    /// the group without one when they vote in it, and it never finishes. I do not vote in it: I
+    /// stand above the result at the next [`Elections::run`], carrying the electorate I hold.
+    fn predates_result(&self, kind: ElectionKind, r: &Election, stored: Option<&Election>) -> bool {
+        let Some(a) = self
+            .groups
+            .get(&(kind, r.service_group.clone()))
+            .and_then(|g| g.agreed.as_ref())
+        else {
+            return false;
+        };
+        stored.is_none() && r.status != ElectionStatus::Finished && r.term <= a.term
+    }
+
     /// Whether I stood in `kind`'s election of `sg` at `term` in this life of the process (or at
     /// a later term, of which a `term` candidacy is an older copy).
     pub(super) fn stood_in(&self, kind: ElectionKind, sg: &str, term: u64) -> bool {
@@ -356,6 +390,13 @@ impl Elections {
             self.learn_committed(cx, kind, &r, Seen::Received);
         }
         self.refresh_view(cx, kind, &sg, now);
+        if rules == ElectionRules::Warren
+            && self.predates_result(kind, &r, cx.view().election(&sg, kind))
+        {
+            cx.stats.elections_ignored += 1;
+            self.dirty = true;
+            return Outcome::Unchanged;
+        }
         let my_suitability = self.my_suitability(kind, &sg);
         if rules == ElectionRules::Warren && r.member_id == me && !self.stood_in(kind, &sg, r.term)
         {
@@ -562,7 +603,7 @@ impl Elections {
             let view = self.view_of(kind, &sg);
             let Some(s) = cx.view().election(&sg, kind).cloned() else {
                 let c = Candidacy {
-                    term: 0,
+                    term: self.fresh_term(rules, kind, &sg),
                     suitability: self.my_suitability(kind, &sg),
                     stored: Stored::Keep,
                     stand: Stand::WithQuorum,

@@ -277,8 +277,12 @@ impl Elections {
         }
         if cx.view().in_group(service_group) {
             self.refresh_view(cx, kind, service_group, now);
+            let term = match cx.view().election(service_group, kind) {
+                Some(_) => 0,
+                None => self.fresh_term(cx.cfg.election.rules, kind, service_group),
+            };
             let c = judge::Candidacy {
-                term: 0,
+                term,
                 suitability,
                 stored: Stored::Keep,
                 stand: judge::Stand::WithQuorum,
@@ -814,6 +818,67 @@ mod tests {
         assert_eq!(p.stats.elections_ignored, ignored + 1);
         let stored = p.stored();
         assert_eq!((stored.member_id, stored.term), (ident(2), 1));
+    }
+
+    /// Seed 32741 of `election-fuzz --churn`: the group's stored election is gone, and a member
+    /// restarted from an old rumor file relays the group's very first candidacy (term 0, made
+    /// before any result, so it carries no committed electorate). A member holding the result of
+    /// term 0 does not vote in it: it stands above the result, carrying the electorate it holds,
+    /// so that members who never held the result learn it and can vote.
+    #[test]
+    fn a_candidacy_from_before_the_result_held_is_not_voted_in() {
+        use crate::member::{Health, Membership};
+        let mut p = Parts::new();
+        let mut el = Elections::default();
+        let me = p.me.id.clone();
+        let mut m = p.me.clone();
+        m.id = ident(2);
+        p.members.set(
+            &Membership {
+                member: m,
+                health: Health::Alive,
+            },
+            Time::ZERO,
+        );
+        p.store.merge(in_group(&ident(2)), Time::ZERO);
+        let voters = vec![me.clone(), ident(2)];
+        el.restore_agreed(
+            vec![AgreedResult {
+                kind: ElectionKind::Leader,
+                service_group: GROUP.into(),
+                term: 0,
+                voters: voters.clone(),
+            }],
+            Time::ZERO,
+        );
+        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        p.store.remove(&ElectionKind::Leader.key(GROUP));
+        let first = Election {
+            member_id: ident(2),
+            service_group: GROUP.into(),
+            term: 0,
+            suitability: 0,
+            status: ElectionStatus::Running,
+            votes: vec![ident(2)],
+            committed: None,
+        };
+        let ignored = p.stats.elections_ignored;
+        el.handle_election(&mut p.cx(), ElectionKind::Leader, first, Time::ZERO);
+        assert_eq!(p.stats.elections_ignored, ignored + 1);
+        assert!(
+            p.view().election(GROUP, ElectionKind::Leader).is_none(),
+            "the old candidacy is not stored: {:?}",
+            p.view().election(GROUP, ElectionKind::Leader)
+        );
+        run(&mut el, &mut p, Time::ZERO, 10);
+        let mine = p.stored();
+        assert_eq!(mine.member_id, me);
+        assert_eq!(mine.term, 1, "a fresh candidacy stands above the result");
+        assert_eq!(
+            mine.committed,
+            Some(Committed { term: 0, voters }),
+            "it carries the electorate of the result"
+        );
     }
 
     #[test]
