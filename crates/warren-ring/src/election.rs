@@ -25,6 +25,7 @@
 //! applies these decisions to what the ring knows.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::member::{Health, MemberId};
@@ -665,6 +666,34 @@ pub struct Agreed {
     pub voters: BTreeSet<MemberId>,
 }
 
+/// What a member's judgement of a group's electorate was made from, apart from the committed
+/// electorate it holds (a change of that drops the stamp) and the time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ViewInputs {
+    /// The member list's [`crate::members::MemberList::update_counter`].
+    pub members: u64,
+    /// The rumor store's [`crate::store::RumorStore::service_changes`].
+    pub services: u64,
+    /// Whether this member left the ring.
+    pub left: bool,
+    /// Whether this member had met its ring.
+    pub met_ring: bool,
+    /// How long a Confirmed member keeps counting.
+    pub grace: Duration,
+}
+
+/// A judgement of a group's electorate that may be kept: made from `inputs`, and holding until
+/// `until` (`None`: until an input changes), the first moment time alone would change it (a
+/// Confirmed member's grace running out, this member settling in the group, a lack of quorum
+/// becoming news).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ViewStamp {
+    /// What the judgement was made from.
+    pub inputs: ViewInputs,
+    /// When time alone changes it.
+    pub until: Option<Time>,
+}
+
 /// This member's part in one election of one group.
 #[derive(Clone, Debug)]
 pub struct GroupElection {
@@ -672,8 +701,10 @@ pub struct GroupElection {
     pub suitability: u64,
     /// Warren's remembered population.
     pub population: Population,
-    /// The electorate as last judged.
-    pub view: Electorate,
+    /// The electorate as last judged (shared: every step of judging a received vote reads it).
+    pub view: Arc<Electorate>,
+    /// What [`GroupElection::view`] was judged from, while it may be kept (Warren's rules).
+    pub view_stamp: Option<ViewStamp>,
     /// When the election is next re-sent and re-checked.
     pub next_check: Time,
     /// Elections this member started (first start and restarts).
@@ -697,7 +728,8 @@ impl GroupElection {
         GroupElection {
             suitability,
             population: Population::default(),
-            view: Electorate::default(),
+            view: Arc::default(),
+            view_stamp: None,
             next_check: now,
             starts: 0,
             since: now,

@@ -165,6 +165,12 @@ impl RumorStore {
         self.counters.get(kind).copied().unwrap_or(0)
     }
 
+    /// How many times Service rumors were added, replaced or removed: what a judgement of a
+    /// group's members compares to know that none changed.
+    pub fn service_changes(&self) -> u64 {
+        self.counter("service")
+    }
+
     /// Every entry, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&RumorKey, &Entry)> {
         self.entries.iter()

@@ -12,8 +12,8 @@ use std::time::Duration;
 use super::{ElectionCtx, Elections, QUORUM_REPORT_AFTER, continues};
 use crate::election::{
     Agreed, Candidate, ElectionKind, ElectionRules, Electorate, GroupElection, HeldResult,
-    LeaderSeen, Lease, OnReceive, RERUN_SUITABILITY, ReRun, Restart, Settled, Stored,
-    habitat_electorate, judge_status, on_receive, restart_needed,
+    LeaderSeen, Lease, OnReceive, RERUN_SUITABILITY, ReRun, Restart, Settled, Stored, ViewInputs,
+    ViewStamp, habitat_electorate, judge_status, on_receive, restart_needed,
 };
 use crate::member::{Health, MemberId};
 use crate::message::Event;
@@ -63,10 +63,10 @@ impl Elections {
             .map_or(0, |g| g.suitability)
     }
 
-    fn view_of(&self, kind: ElectionKind, sg: &str) -> Electorate {
+    fn view_of(&self, kind: ElectionKind, sg: &str) -> Arc<Electorate> {
         self.groups
             .get(&(kind, sg.to_owned()))
-            .map(|g| g.view.clone())
+            .map(|g| Arc::clone(&g.view))
             .unwrap_or_default()
     }
 
@@ -167,6 +167,15 @@ impl Elections {
     }
 
     /// Re-judges the electorate of one of my groups from the member list.
+    ///
+    /// Under Warren's rules the judgement is kept while nothing it was made from has changed
+    /// ([`ViewStamp`]): the member list, the Service rumors, whether I left, the committed
+    /// electorate I hold, and the time, up to the first moment time alone changes it. Every
+    /// received vote asks for the view, and in a group of N an election brings each member
+    /// O(N) votes: judging N candidates each time made an election's cost grow as N² per member
+    /// (a group of 100 spent most of its time here, `warren-sim election --nodes 100
+    /// --group-size 100`). [`crate::election::Population::update`] gives the same electorate
+    /// when called again with the same inputs, so keeping the judgement changes nothing else.
     pub(super) fn refresh_view(
         &mut self,
         cx: &mut ElectionCtx<'_>,
@@ -175,6 +184,31 @@ impl Elections {
         now: Time,
     ) {
         let rules = cx.cfg.election.rules;
+        let grace = cx.view().confirmed_grace();
+        let settle = cx.cfg.election.settle;
+        let met_ring = self.update_met_peer(cx, now);
+        if let Some(e) = cx.view().election(sg, kind) {
+            self.learn_committed(cx, kind, e, Seen::Stored);
+        }
+        let Some(g) = self.groups.get_mut(&(kind, sg.to_owned())) else {
+            return;
+        };
+        let inputs = ViewInputs {
+            members: cx.members.update_counter(),
+            services: cx.store.service_changes(),
+            left: cx.left,
+            met_ring,
+            grace,
+        };
+        if g.view_stamp
+            .as_ref()
+            .is_some_and(|s| s.inputs == inputs && s.until.is_none_or(|u| now < u))
+        {
+            return;
+        }
+        // The first moment time alone changes the judgement.
+        let mut until: Option<Time> = None;
+        let mut at = |t: Time| until = Some(until.map_or(t, |u| u.min(t)));
         let group: Vec<Candidate> = cx
             .store
             .services_in(sg)
@@ -191,7 +225,7 @@ impl Elections {
                         for_how_long: Duration::ZERO,
                     };
                 }
-                match cx.members.get(id) {
+                let c = match cx.members.get(id) {
                     Some(r) => Candidate {
                         id: id.clone(),
                         health: Some(r.health),
@@ -215,34 +249,36 @@ impl Elections {
                         health: None,
                         for_how_long: Duration::ZERO,
                     },
+                };
+                // A Confirmed member leaves the population once it has been Confirmed for `grace`.
+                if c.health == Some(Health::Confirmed) && c.for_how_long < grace {
+                    at(now + (grace - c.for_how_long));
                 }
+                c
             })
             .collect();
-        let grace = cx.view().confirmed_grace();
-        let settle = cx.cfg.election.settle;
-        let met_ring = self.update_met_peer(cx, now);
-        if let Some(e) = cx.view().election(sg, kind).cloned() {
-            self.learn_committed(cx, kind, &e, Seen::Stored);
-        }
-        let Some(g) = self.groups.get_mut(&(kind, sg.to_owned())) else {
-            return;
-        };
         let settled = if met_ring && now >= g.since + settle {
             Settled::Yes
         } else {
+            if met_ring {
+                at(g.since + settle);
+            }
             Settled::No
         };
         let agreed = g.agreed.as_ref().map(|a| &a.voters);
-        g.view = match rules {
+        g.view = Arc::new(match rules {
             ElectionRules::Habitat => habitat_electorate(&group),
             ElectionRules::Warren => g.population.update(&group, grace, settled, agreed),
-        };
+        });
         // Quorum lost or regained is reported once per change; a group that never had it is
         // reported once it has been joined for a while (start-up is not news).
         let quorum = g.view.quorum;
         let report = match (g.quorum_reported, quorum) {
             (Some(true), false) | (Some(false), true) => true,
-            (None, false) => now >= g.since + QUORUM_REPORT_AFTER,
+            (None, false) => {
+                at(g.since + QUORUM_REPORT_AFTER);
+                now >= g.since + QUORUM_REPORT_AFTER
+            }
             (None, true) => {
                 g.quorum_reported = Some(true);
                 false
@@ -257,6 +293,7 @@ impl Elections {
                 quorum,
             });
         }
+        g.view_stamp = (rules == ElectionRules::Warren).then_some(ViewStamp { inputs, until });
     }
 
     /// Learns the committed electorate an election rumor of one of my groups shows: a finished
@@ -282,14 +319,20 @@ impl Elections {
         let Some(g) = self.groups.get_mut(&(kind, e.service_group.clone())) else {
             return;
         };
-        if g.agreed
-            .as_ref()
-            .is_none_or(|a| term > a.term || (term == a.term && !carried && seen == Seen::Stored))
-        {
+        let replaces = |a: &Agreed| {
+            term > a.term
+                || (term == a.term
+                    && !carried
+                    && seen == Seen::Stored
+                    && (a.voters.len() != voters.len()
+                        || !voters.iter().all(|v| a.voters.contains(v))))
+        };
+        if g.agreed.as_ref().is_none_or(replaces) {
             g.agreed = Some(Agreed {
                 term,
                 voters: voters.iter().cloned().collect(),
             });
+            g.view_stamp = None;
         }
     }
 

@@ -324,6 +324,7 @@ impl Elections {
                     term: r.term,
                     voters: r.voters.into_iter().collect(),
                 });
+                g.view_stamp = None;
             }
         }
     }
@@ -879,6 +880,55 @@ mod tests {
             Some(Committed { term: 0, voters }),
             "it carries the electorate of the result"
         );
+    }
+
+    /// The judged electorate is kept while nothing it was made from changes, but not past the
+    /// moment time alone changes it: a member Confirmed for longer than the grace leaves the
+    /// population with no other input, and a member coming back is counted at once.
+    #[test]
+    fn a_kept_electorate_follows_time_and_every_change() {
+        use crate::member::{Health, Membership};
+        let mut p = Parts::new();
+        let mut el = Elections::default();
+        let set = |p: &mut Parts, n: u32, health: Health, at: Time| {
+            let mut m = p.me.clone();
+            m.id = ident(n);
+            p.members.set(&Membership { member: m, health }, at);
+        };
+        for n in 2..=4 {
+            set(&mut p, n, Health::Alive, Time::ZERO);
+            p.store.merge(in_group(&ident(n)), Time::ZERO);
+        }
+        // A result of the four: without one, dead members never leave a population.
+        let mut voters = vec![p.me.id.clone()];
+        voters.extend((2..=4).map(ident));
+        el.restore_agreed(
+            vec![AgreedResult {
+                kind: ElectionKind::Leader,
+                service_group: GROUP.into(),
+                term: 0,
+                voters,
+            }],
+            Time::ZERO,
+        );
+        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        let mut now = run(&mut el, &mut p, Time::ZERO, 10);
+        let population = |el: &Elections| {
+            el.electorate(GROUP, ElectionKind::Leader)
+                .map(|e| e.population.len())
+                .unwrap_or_default()
+        };
+        assert_eq!(population(&el), 4);
+        set(&mut p, 4, Health::Confirmed, now);
+        now = run(&mut el, &mut p, now, 1);
+        assert_eq!(population(&el), 4, "within the grace it still counts");
+        // The grace (`suspicion_max`, 9 s here) runs out with nothing else changing.
+        now = run(&mut el, &mut p, now, 10);
+        assert_eq!(population(&el), 3, "Confirmed past the grace, it has left");
+        set(&mut p, 4, Health::Alive, now);
+        now = run(&mut el, &mut p, now, 1);
+        assert_eq!(population(&el), 4, "back, it counts again");
+        let _ = now;
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl Elections {
     ) -> Option<&Electorate> {
         self.groups
             .get(&(kind, service_group.to_owned()))
-            .map(|g| &g.view)
+            .map(|g| &*g.view)
     }
 
     /// Why one of my groups has no quorum, as last judged: see [`crate::Ring::quorum_gap`].
