@@ -676,7 +676,7 @@ pub struct ViewInputs {
     pub services: u64,
     /// Whether this member left the ring.
     pub left: bool,
-    /// Whether this member had met its ring.
+    /// Whether this member has met its ring.
     pub met_ring: bool,
     /// How long a Confirmed member keeps counting.
     pub grace: Duration,
