@@ -739,6 +739,12 @@ impl GroupElection {
             quorum_reported: None,
         }
     }
+
+    /// Replaces the committed electorate; the judgement kept on the old one goes with it.
+    pub fn set_agreed(&mut self, agreed: Agreed) {
+        self.agreed = Some(agreed);
+        self.view_stamp = None;
+    }
 }
 
 #[cfg(test)]

@@ -70,12 +70,15 @@ impl Elections {
             .unwrap_or_default()
     }
 
-    /// The term a fresh candidacy of mine stands at when no election of the group is stored:
-    /// the one after the result I hold (0 when I hold none, Habitat's rules). Members holding
-    /// that result do not vote in a candidacy of its term or older
-    /// ([`Elections::predates_result`]).
-    pub(super) fn fresh_term(&self, rules: ElectionRules, kind: ElectionKind, sg: &str) -> u64 {
-        match rules {
+    /// The term a fresh candidacy of mine stands at. With an election of the group stored, 0
+    /// (the merge with the stored one decides). With none: the one after the result I hold (0
+    /// when I hold none, Habitat's rules). Members holding that result do not vote in a
+    /// candidacy of its term or older ([`Elections::predates_result`]).
+    pub(super) fn fresh_term(&self, cx: &ElectionCtx<'_>, kind: ElectionKind, sg: &str) -> u64 {
+        if cx.view().election(sg, kind).is_some() {
+            return 0;
+        }
+        match cx.cfg.election.rules {
             ElectionRules::Habitat => 0,
             ElectionRules::Warren => self
                 .groups
@@ -328,11 +331,10 @@ impl Elections {
                         || !voters.iter().all(|v| a.voters.contains(v))))
         };
         if g.agreed.as_ref().is_none_or(replaces) {
-            g.agreed = Some(Agreed {
+            g.set_agreed(Agreed {
                 term,
                 voters: voters.iter().cloned().collect(),
             });
-            g.view_stamp = None;
         }
     }
 
@@ -646,7 +648,7 @@ impl Elections {
             let view = self.view_of(kind, &sg);
             let Some(s) = cx.view().election(&sg, kind).cloned() else {
                 let c = Candidacy {
-                    term: self.fresh_term(rules, kind, &sg),
+                    term: self.fresh_term(cx, kind, &sg),
                     suitability: self.my_suitability(kind, &sg),
                     stored: Stored::Keep,
                     stand: Stand::WithQuorum,

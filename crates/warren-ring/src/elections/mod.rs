@@ -277,12 +277,8 @@ impl Elections {
         }
         if cx.view().in_group(service_group) {
             self.refresh_view(cx, kind, service_group, now);
-            let term = match cx.view().election(service_group, kind) {
-                Some(_) => 0,
-                None => self.fresh_term(cx.cfg.election.rules, kind, service_group),
-            };
             let c = judge::Candidacy {
-                term,
+                term: self.fresh_term(cx, kind, service_group),
                 suitability,
                 stored: Stored::Keep,
                 stand: judge::Stand::WithQuorum,
@@ -320,11 +316,10 @@ impl Elections {
                 .entry((r.kind, r.service_group))
                 .or_insert_with(|| GroupElection::new(0, now));
             if g.agreed.as_ref().is_none_or(|a| r.term > a.term) {
-                g.agreed = Some(Agreed {
+                g.set_agreed(Agreed {
                     term: r.term,
                     voters: r.voters.into_iter().collect(),
                 });
-                g.view_stamp = None;
             }
         }
     }
@@ -622,6 +617,24 @@ mod tests {
         MemberId::new(format!("{n:032x}"))
     }
 
+    /// An election of the test group, with no committed electorate.
+    fn election(
+        candidate: MemberId,
+        term: u64,
+        status: ElectionStatus,
+        votes: Vec<MemberId>,
+    ) -> Election {
+        Election {
+            member_id: candidate,
+            service_group: GROUP.into(),
+            term,
+            suitability: 0,
+            status,
+            votes,
+            committed: None,
+        }
+    }
+
     /// The committed electorate of a result is its voters when it finished (seed 4583 of
     /// `election-fuzz --partition-storm`): votes absorbed into it later, from a stale candidacy
     /// of the same term, do not widen it, so both sides of a split judge majorities of one set.
@@ -644,15 +657,12 @@ mod tests {
             "the winner seals its result"
         );
         // Two members that stood for another candidate in the same term, heard late.
-        let stale = Election {
-            member_id: ident(2),
-            service_group: GROUP.into(),
-            term: won.term,
-            suitability: 0,
-            status: ElectionStatus::Running,
-            votes: vec![ident(2), ident(3)],
-            committed: None,
-        };
+        let stale = election(
+            ident(2),
+            won.term,
+            ElectionStatus::Running,
+            vec![ident(2), ident(3)],
+        );
         el.handle_election(&mut p.cx(), ElectionKind::Leader, stale, now);
         let merged = p.stored();
         assert_eq!(merged.votes.len(), 3, "Habitat's merge absorbs the votes");
@@ -699,15 +709,12 @@ mod tests {
         }
         // The group agreed on term 0 with all four, member 4 leading; it has died since.
         p.store.merge(
-            Rumor::Election(Arc::new(Election {
-                member_id: ident(4),
-                service_group: GROUP.into(),
-                term: 0,
-                suitability: 0,
-                status: ElectionStatus::Finished,
-                votes: group.clone(),
-                committed: None,
-            })),
+            Rumor::Election(Arc::new(election(
+                ident(4),
+                0,
+                ElectionStatus::Finished,
+                group.clone(),
+            ))),
             Time::ZERO,
         );
         el.restore_agreed(
@@ -768,15 +775,12 @@ mod tests {
             p.store.merge(in_group(&ident(n)), Time::ZERO);
         }
         el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
-        let result = Election {
-            member_id: ident(2),
-            service_group: GROUP.into(),
-            term: 0,
-            suitability: 0,
-            status: ElectionStatus::Finished,
-            votes: vec![ident(2), p.me.id.clone(), ident(3)],
-            committed: None,
-        };
+        let result = election(
+            ident(2),
+            0,
+            ElectionStatus::Finished,
+            vec![ident(2), p.me.id.clone(), ident(3)],
+        );
         el.handle_election(&mut p.cx(), ElectionKind::Leader, result, Time::ZERO);
         let mut now = run(&mut el, &mut p, Time::ZERO, 5);
         assert_eq!(
@@ -786,13 +790,8 @@ mod tests {
         // Member 2 re-runs its result (a member came or went); I vote in it.
         p.heard.insert(ident(2), now);
         let rerun = Election {
-            member_id: ident(2),
-            service_group: GROUP.into(),
-            term: 1,
             suitability: RERUN_SUITABILITY,
-            status: ElectionStatus::Running,
-            votes: vec![ident(2)],
-            committed: None,
+            ..election(ident(2), 1, ElectionStatus::Running, vec![ident(2)])
         };
         el.handle_election(&mut p.cx(), ElectionKind::Leader, rerun, now);
         let stored = p.stored();
@@ -805,15 +804,7 @@ mod tests {
         );
         // Member 3, which thinks 2 is gone, starts a newer term: I do not follow it.
         now = now + Duration::from_millis(100);
-        let rival = Election {
-            member_id: ident(3),
-            service_group: GROUP.into(),
-            term: 2,
-            suitability: 0,
-            status: ElectionStatus::Running,
-            votes: vec![ident(3)],
-            committed: None,
-        };
+        let rival = election(ident(3), 2, ElectionStatus::Running, vec![ident(3)]);
         let ignored = p.stats.elections_ignored;
         el.handle_election(&mut p.cx(), ElectionKind::Leader, rival, now);
         assert_eq!(p.stats.elections_ignored, ignored + 1);
@@ -854,15 +845,7 @@ mod tests {
         );
         el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
         p.store.remove(&ElectionKind::Leader.key(GROUP));
-        let first = Election {
-            member_id: ident(2),
-            service_group: GROUP.into(),
-            term: 0,
-            suitability: 0,
-            status: ElectionStatus::Running,
-            votes: vec![ident(2)],
-            committed: None,
-        };
+        let first = election(ident(2), 0, ElectionStatus::Running, vec![ident(2)]);
         let ignored = p.stats.elections_ignored;
         el.handle_election(&mut p.cx(), ElectionKind::Leader, first, Time::ZERO);
         assert_eq!(p.stats.elections_ignored, ignored + 1);
