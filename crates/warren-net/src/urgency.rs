@@ -8,13 +8,19 @@
 //! which the ring announces as a change of the election). A vote that changes none of these is
 //! not: in a group of a hundred members every member hears a hundred votes per election, and a
 //! snapshot (census, documents, every service's render check) for each one kept a 2-core
-//! machine running 100 members saturated.
+//! machine running 100 members saturated. A member declared failed or gone, or back from that,
+//! is urgent too: services bound to its group re-render on it, and `/butterfly`, `/census` and
+//! `/metrics` are how an operator sees detection (they lagged it by up to the snapshot interval
+//! when something else had just been published). Joins and suspicions are not: a forming ring
+//! has as many joins as members, and a suspicion changes nothing a service acts on.
 //!
 //! Not here: when the snapshot is taken (`shell.rs`), what it holds (the caller's hooks).
 
 use std::collections::HashMap;
 
-use warren_ring::{Election, ElectionKind, ElectionStatus, Event, MemberId, Ring, RumorKey, Time};
+use warren_ring::{
+    Election, ElectionKind, ElectionStatus, Event, Health, MemberId, Ring, RumorKey, Time,
+};
 
 /// What the services see of one election.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +57,9 @@ impl Urgency {
             Event::RumorChanged(RumorKey::ServiceConfig(_) | RumorKey::ServiceFile(..)) => {
                 return true;
             }
+            Event::MemberChanged {
+                health, previous, ..
+            } => return failed_or_back(*previous, *health),
             Event::RumorChanged(RumorKey::Election(sg))
             | Event::RumorRemoved(RumorKey::Election(sg)) => (ElectionKind::Leader, sg),
             Event::RumorChanged(RumorKey::ElectionUpdate(sg))
@@ -73,6 +82,15 @@ impl Urgency {
     }
 }
 
+/// Whether a member's health moved into or out of failed (Confirmed, Departed).
+fn failed_or_back(previous: Option<Health>, health: Health) -> bool {
+    let failed = |h: Health| matches!(h, Health::Confirmed | Health::Departed);
+    match previous {
+        Some(p) => p != health && (failed(p) || failed(health)),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +105,29 @@ mod tests {
             votes: votes.iter().map(|v| MemberId::from(*v)).collect(),
             committed: None,
         }
+    }
+
+    #[test]
+    fn a_member_failed_gone_or_back_is_urgent_a_join_or_suspicion_is_not() {
+        use Health::{Alive, Confirmed, Departed, Suspect};
+        assert!(!failed_or_back(None, Alive), "a join");
+        assert!(
+            !failed_or_back(None, Confirmed),
+            "first heard of already failed"
+        );
+        assert!(!failed_or_back(Some(Alive), Suspect));
+        assert!(!failed_or_back(Some(Suspect), Alive), "a suspicion refuted");
+        assert!(!failed_or_back(Some(Alive), Alive), "a new incarnation");
+        assert!(failed_or_back(Some(Suspect), Confirmed));
+        assert!(
+            failed_or_back(Some(Alive), Confirmed),
+            "a verdict heard first"
+        );
+        assert!(failed_or_back(Some(Alive), Departed), "left");
+        assert!(!failed_or_back(Some(Confirmed), Confirmed));
+        assert!(failed_or_back(Some(Confirmed), Departed));
+        assert!(failed_or_back(Some(Confirmed), Alive), "back");
+        assert!(failed_or_back(Some(Departed), Alive), "back");
     }
 
     fn face(e: &Election) -> Option<Face> {
