@@ -734,7 +734,7 @@ impl Bench<'_> {
     async fn idle(&self, ring: &Ring) -> Result<Value> {
         tokio::time::sleep(Duration::from_secs(5)).await;
         let window = Duration::from_secs(self.args.idle_secs.max(1));
-        let before = self.sample(ring).await;
+        let before = self.sample(ring, Read::MetricsFirst).await;
         let t = Instant::now();
         let mut left = window;
         while !left.is_zero() {
@@ -743,7 +743,7 @@ impl Bench<'_> {
             tokio::time::sleep(step).await;
             left = window.saturating_sub(t.elapsed());
         }
-        let after = self.sample(ring).await;
+        let after = self.sample(ring, Read::ProcFirst).await;
         let secs_ = t.elapsed().as_secs_f64();
         let mut cpu = Vec::new();
         let mut bytes = Vec::new();
@@ -779,19 +779,24 @@ impl Bench<'_> {
         }))
     }
 
-    async fn sample(&self, ring: &Ring) -> Vec<Option<Sample>> {
+    /// Reads every member's counters. The CPU read and the `/metrics` read are ordered by
+    /// `read` so that the window between two samples holds neither of the two `/metrics`
+    /// answers (each costs the member a request's work).
+    async fn sample(&self, ring: &Ring, read: Read) -> Vec<Option<Sample>> {
         let mut out = Vec::new();
         for i in 0..ring.n() {
             let Some(pid) = ring.pid(i) else {
                 out.push(None);
                 continue;
             };
+            let early_ticks = (read == Read::ProcFirst).then(|| cpu_ticks(pid));
             let m = poll::get_text(ring.http(i), "/metrics")
                 .await
                 .unwrap_or_default();
+            let ticks = early_ticks.unwrap_or_else(|| cpu_ticks(pid));
             let (pss_kib, anon_kib) = pss_anon_kib(pid).unwrap_or((0, 0));
             out.push(Some(Sample {
-                ticks: cpu_ticks(pid).unwrap_or(0),
+                ticks: ticks.unwrap_or(0),
                 rss_kib: rss_kib(pid).unwrap_or(0),
                 pss_kib,
                 anon_kib,
@@ -803,7 +808,14 @@ impl Bench<'_> {
     }
 }
 
-/// Which of `members` have no time yet (for an error).
+/// Which a sample reads first of a member: its `/metrics` (before the idle window) or its CPU
+/// time (after it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    MetricsFirst,
+    ProcFirst,
+}
+
 /// When each of some members got somewhere, counted from one instant.
 struct Arrivals<'a> {
     members: &'a [usize],
