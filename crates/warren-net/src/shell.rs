@@ -302,6 +302,10 @@ impl Gossip {
         let pusher = Pusher::new(PushConfig::default(), &self.cancel)
             .map_err(|e| NetError::Pusher(e.to_string()))?;
         let origin = Instant::now();
+        // The Unix time at the origin: the clock members share for their probe schedule.
+        let clock_phase = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         let now = move || Time::from_duration(origin.elapsed());
         let identity = Identity {
             id: cfg.member_id.clone(),
@@ -322,6 +326,7 @@ impl Gossip {
             peers_expected: !cfg.peers.is_empty()
                 || cfg.peer_watch_file.is_some()
                 || cfg.saved_peers,
+            clock_phase,
         };
         let mut ring = Ring::boot(cfg.ring.clone(), identity, os_seed(), now(), boot);
         ring.set_wire_size(Arc::new(ExactSize::for_key(key.as_ref())));

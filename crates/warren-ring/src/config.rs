@@ -37,6 +37,11 @@ pub struct Config {
     pub probe_interval: Duration,
     /// How long to wait for a direct Ack before asking helpers.
     pub probe_timeout: Duration,
+    /// Probe targets follow a schedule the ring shares (its members and its clock: see
+    /// [`crate::Boot::clock_phase`]), so that each member is probed once per probe interval
+    /// (`ring/probe.rs`). Off: SWIM's shuffled round-robin, where a member goes unprobed for
+    /// `t` intervals with probability about e^−t (Habitat's, kept by its profile).
+    pub scheduled_probes: bool,
     /// How long to wait for an indirect Ack after sending PingReqs.
     pub indirect_timeout: Duration,
     /// Number of helpers asked to ping a target indirectly.
@@ -109,6 +114,7 @@ impl Default for Config {
         Config {
             probe_interval: Duration::from_millis(1000),
             probe_timeout: Duration::from_millis(500),
+            scheduled_probes: true,
             indirect_timeout: Duration::from_millis(500),
             indirect_probes: 3,
             max_local_health: 8,
@@ -177,6 +183,7 @@ impl Config {
             Profile::Habitat => Config {
                 probe_interval: Duration::from_millis(3100),
                 probe_timeout: Duration::from_millis(1000),
+                scheduled_probes: false,
                 indirect_timeout: Duration::from_millis(2100),
                 indirect_probes: 5,
                 max_local_health: 0,

@@ -67,6 +67,10 @@ pub struct MemberList {
     /// The Alive ids then the Suspect ones, for random draws: built on demand (see
     /// [`MemberList::live_pool`]) and dropped when a record is added, removed or changes health.
     live_pool: Option<Vec<MemberId>>,
+    /// The ids scheduled probes go round, in id order: built on demand (see
+    /// [`MemberList::probe_circle`]) and dropped as `live_pool` is, and when a record's
+    /// `persistent` flag changes.
+    probe_circle: Option<Vec<MemberId>>,
     /// `(when, id)` for every add or change within `change_horizon` (oldest first; an id changed
     /// twice appears twice, only the entry matching its record's `changed_at` counts).
     changes: VecDeque<(Time, MemberId)>,
@@ -154,6 +158,7 @@ impl MemberList {
             dead_by_age: Default::default(),
             alive_addrs: Vec::new(),
             live_pool: None,
+            probe_circle: None,
             changes: VecDeque::new(),
             change_horizon,
             update_counter: 0,
@@ -232,6 +237,7 @@ impl MemberList {
                 self.update_counter += 1;
                 self.ids_version += 1;
                 self.live_pool = None;
+                self.probe_circle = None;
                 self.ids.insert(incoming.member.id.clone());
                 self.by_health[slot(incoming.health)].insert(incoming.member.id.clone());
                 if incoming.health == Health::Alive {
@@ -264,6 +270,11 @@ impl MemberList {
                 if incoming.health == Health::Alive {
                     count_addr(&mut self.alive_addrs, incoming.member.swim_addr(), true);
                 }
+                if previous != incoming.health
+                    || rec.member.persistent != incoming.member.persistent
+                {
+                    self.probe_circle = None;
+                }
                 if previous != incoming.health {
                     self.live_pool = None;
                     self.by_health[slot(previous)].remove(&incoming.member.id);
@@ -290,6 +301,7 @@ impl MemberList {
     pub fn remove(&mut self, id: &MemberId) -> Option<MemberRecord> {
         let rec = self.records.remove(id)?;
         self.live_pool = None;
+        self.probe_circle = None;
         if rec.health == Health::Alive {
             count_addr(&mut self.alive_addrs, rec.member.swim_addr(), false);
         }
@@ -323,6 +335,27 @@ impl MemberList {
         self.by_health[slot(health)]
             .iter()
             .filter_map(|id| self.records.get(id))
+    }
+
+    /// The members a scheduled probe round goes round, in id order: the Alive and Suspect ones,
+    /// and the persistent Confirmed ones (as the round-robin). Built once and kept until a
+    /// record is added, removed, changes health or persistence.
+    pub fn probe_circle(&mut self) -> &[MemberId] {
+        let by_health = &self.by_health;
+        let records = &self.records;
+        self.probe_circle.get_or_insert_with(|| {
+            let persistent_dead = by_health[slot(Health::Confirmed)]
+                .iter()
+                .filter(|id| records.get(*id).is_some_and(|r| r.member.persistent));
+            let mut ids: Vec<MemberId> = [Health::Alive, Health::Suspect]
+                .iter()
+                .flat_map(|h| by_health[slot(*h)].iter())
+                .chain(persistent_dead)
+                .cloned()
+                .collect();
+            ids.sort_unstable();
+            ids
+        })
     }
 
     /// The Alive ids in id order, then the Suspect ones in id order (so the first

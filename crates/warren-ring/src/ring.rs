@@ -115,11 +115,14 @@ pub struct Ring {
     relays: BTreeMap<(MemberId, MemberId), Time>,
     probe: Probe,
     /// The probe under way is a group leader's extra probe (`leader_due_for_probe`), which does
-    /// not take the round-robin's turn: the round-robin probe follows the moment it ends.
+    /// not take the turn of the schedule or the round-robin: that probe follows the moment it
+    /// ends.
     probe_is_extra: bool,
     /// Every id in it has a record (collection removes both).
     probe_order: Vec<MemberId>,
     probe_index: usize,
+    /// [`Boot::clock_phase`]: `Time::ZERO` on the ring's shared clock.
+    clock_phase: Duration,
     initial_peers: Vec<SocketAddr>,
     /// When we last sent each member a full sync, and its incarnation then.
     last_sync: IdMap<(Time, u64)>,
@@ -214,6 +217,7 @@ impl Ring {
             probe: Probe::Idle,
             probe_is_extra: false,
             probe_order: Vec::new(),
+            clock_phase: Duration::ZERO,
             probe_index: 0,
             initial_peers: Vec::new(),
             last_sync: IdMap::with_hasher(FixedState::with_seed(hash_seed)),

@@ -349,6 +349,7 @@ impl Sim {
             rumors,
             services: self.nodes[i].services.clone(),
             peers_expected: !peers.is_empty(),
+            clock_phase: clock_skew(i),
         };
         let ring = Ring::boot(self.ring_config.clone(), identity, seed, self.now, boot);
         self.nodes[i].incarnation = incarnation;
@@ -834,4 +835,12 @@ impl Sim {
     pub fn random_index(&mut self, n: usize) -> usize {
         self.rng.random_range(0..n.max(1))
     }
+}
+
+/// Member `i`'s clock skew against the virtual clock, 0 to 3 ms: the members of a ring share a
+/// clock only as closely as NTP keeps their hosts' (`Boot::clock_phase`). A fixed spread, not
+/// a draw, so that the simulator's random stream (and every report) is what it was.
+fn clock_skew(i: usize) -> Duration {
+    let spread = (i as u64).wrapping_mul(2_654_435_761) % 3_000;
+    Duration::from_micros(spread)
 }

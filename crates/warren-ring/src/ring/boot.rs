@@ -45,6 +45,12 @@ pub struct Boot {
     /// Peers were configured (whether or not they resolve yet), or the saved state of a restart
     /// names other members: see [`Ring::expect_peers`].
     pub peers_expected: bool,
+    /// Where this member's `Time::ZERO` falls on a clock the ring's members share (the shell:
+    /// the Unix time at its origin; the simulator: its virtual clock). Scheduled probes
+    /// ([`Config::scheduled_probes`]) number their rounds on it, so that members agree on
+    /// which round is under way; a skew between members of a few milliseconds costs nothing
+    /// but a rare repeated or skipped round.
+    pub clock_phase: std::time::Duration,
 }
 
 impl Ring {
@@ -52,6 +58,7 @@ impl Ring {
     /// order. Transmits and events it produced wait in the ring as after any other input.
     pub fn boot(cfg: Config, identity: Identity, seed: u64, now: Time, boot: Boot) -> Ring {
         let mut ring = Ring::new(cfg, identity, seed, now);
+        ring.clock_phase = boot.clock_phase;
         if boot.peers_expected {
             ring.expect_peers();
         }

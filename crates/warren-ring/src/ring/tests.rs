@@ -74,9 +74,10 @@ fn an_idle_member_keeps_no_gossip_deadline() {
 fn a_member_back_from_confirmed_is_probed_within_the_round() {
     let t0 = Time::ZERO;
     let mut r = ring_with(&[Health::Alive; 8]);
+    r.cfg.scheduled_probes = false;
     // A round under way: every member but one probed.
     for _ in 0..7 {
-        assert!(r.next_probe_target().is_some());
+        assert!(r.next_probe_target(t0).is_some());
     }
     let back = r.probe_order[0].clone();
     let mut member = r.members.get(&back).map(|m| m.member.clone()).unwrap();
@@ -91,7 +92,7 @@ fn a_member_back_from_confirmed_is_probed_within_the_round() {
     }
     let mut rest = Vec::new();
     while r.probe_index < r.probe_order.len() {
-        if let Some(m) = r.next_probe_target() {
+        if let Some(m) = r.next_probe_target(t0) {
             rest.push(m.id);
         }
     }
@@ -270,4 +271,85 @@ fn probing_the_leader_takes_no_turn_of_the_round_robin() {
         round_robin >= 16,
         "the other members were probed {round_robin} times in 20 s ({to_leader} of the leader)"
     );
+}
+
+/// Scheduled probes: members that agree on who is live probe a rotation of their circle in
+/// each round of the shared clock, whatever their own clocks' origins: every member is probed
+/// by exactly one other per round, and over M − 1 rounds each member probes every other once.
+#[test]
+fn scheduled_rounds_probe_every_member_once_per_round() {
+    let n = 7;
+    let id = |i: usize| MemberId::new(format!("m{i:03}"));
+    let member = |i: usize| Member {
+        id: id(i),
+        incarnation: 0,
+        address: IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8)),
+        swim_port: 9638,
+        gossip_port: 9638,
+        persistent: false,
+        departed: false,
+    };
+    // Member k started k × 0.3 s after the others' origin: its `Time::ZERO` is later on the
+    // shared clock, and its `now` smaller by as much.
+    let shared_zero = Duration::from_secs(1_700_000_000);
+    let started = |k: usize| Duration::from_millis(300 * k as u64);
+    let mut rings: Vec<Ring> = (0..n)
+        .map(|k| {
+            let me = member(k);
+            let identity = Identity {
+                id: me.id,
+                incarnation: 0,
+                address: me.address,
+                swim_port: me.swim_port,
+                gossip_port: me.gossip_port,
+                persistent: false,
+            };
+            let mut r = Ring::new(Config::default(), identity, k as u64, Time::ZERO);
+            r.clock_phase = shared_zero + started(k);
+            for i in (0..n).filter(|i| *i != k) {
+                // One of them suspected: still in the circle.
+                let health = if i == 3 {
+                    Health::Suspect
+                } else {
+                    Health::Alive
+                };
+                let m = Membership {
+                    member: member(i),
+                    health,
+                };
+                r.members.set(&m, Time::ZERO);
+            }
+            r
+        })
+        .collect();
+    let mut probed_by: Vec<Vec<MemberId>> = vec![Vec::new(); n];
+    for round in 3..3 + (n - 1) {
+        // Halfway through the round on the shared clock.
+        let global = Duration::from_millis(1000 * round as u64 + 500);
+        let mut targets: Vec<MemberId> = rings
+            .iter_mut()
+            .enumerate()
+            .map(|(k, r)| {
+                let now = Time::from_duration(global - started(k));
+                let t = r.next_probe_target(now).map(|m| m.id);
+                t.unwrap_or_else(|| panic!("member {k} has no target in round {round}"))
+            })
+            .collect();
+        for (k, t) in targets.iter().enumerate() {
+            assert_ne!(*t, id(k), "round {round}: member {k} probes itself");
+            probed_by[k].push(t.clone());
+        }
+        targets.sort();
+        targets.dedup();
+        assert_eq!(targets.len(), n, "round {round}: not a rotation");
+    }
+    for (k, mut seen) in probed_by.into_iter().enumerate() {
+        seen.sort();
+        seen.dedup();
+        assert_eq!(
+            seen.len(),
+            n - 1,
+            "member {k} missed someone in M − 1 rounds"
+        );
+    }
 }
