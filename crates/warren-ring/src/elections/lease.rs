@@ -11,18 +11,6 @@ use crate::election::{ElectionKind, ElectionRules, Lease, has_quorum};
 use crate::member::{Health, MemberId};
 use crate::time::Time;
 
-/// Members a leader keeps fresh beyond a quorum ([`Elections::lease_keepalive`]), so that a
-/// lost ping or two cost its lease nothing.
-const KEEPALIVE_SPARE: usize = 2;
-
-/// The smallest number of others a member must have heard from, with itself, for a quorum of
-/// a set of `population` (itself included).
-fn others_needed(population: usize) -> Option<usize> {
-    (1..=population)
-        .find(|n| has_quorum(*n, population))
-        .map(|n| n - 1)
-}
-
 impl RingView<'_> {
     /// Whether `id` reached this member directly within the follower guard
     /// ([`crate::Config::follower_guard`]; Warren's rules only).
@@ -42,7 +30,9 @@ impl RingView<'_> {
             .copied()
             .filter(|id| **id != self.me.id)
             .collect();
-        let needed = others_needed(peers.len() + 1)?;
+        let population = peers.len() + 1;
+        // The smallest number of others I must have heard from, with me, for a quorum.
+        let needed = (1..=population).find(|n| has_quorum(*n, population))? - 1;
         if needed == 0 {
             return None;
         }
@@ -122,96 +112,31 @@ impl Elections {
             .collect()
     }
 
-    /// Warren: while I lead, keeps a quorum of each set my lease counts (the population, the
-    /// last agreed result's voters), and [`KEEPALIVE_SPARE`] more, heard from within a quarter
-    /// of the lease: when fewer are, it pings as many of the others as make up the difference
-    /// ([`Output::KeepAlive`]; their Acks renew it), those pinged longest ago first. The rest of
-    /// the group it hears from anyway, as each member probes its leader every
-    /// `leader_probe_interval`. (Pinging every quiet member, until 2026-12-07, had a leader of
-    /// 50 send 90 pings a second and every member answer two a second: half of what an idle
-    /// member sent, and no stronger a lease, which counts only the quorum's freshest.)
+    /// Warren: while I lead, pings the members of my groups I have not heard from for a quarter
+    /// of the lease (their Acks renew it): [`Output::KeepAlive`].
     pub(super) fn lease_keepalive(&mut self, cx: &mut ElectionCtx<'_>, now: Time) {
         if cx.cfg.election.rules != ElectionRules::Warren || cx.left || self.groups.is_empty() {
             return;
         }
         let every = cx.cfg.leader_lease() / 4;
         let rv = cx.view();
-        let fresh = |id: &MemberId| {
-            rv.heard.get(id).is_some_and(|t| now < *t + every)
-                || self.keepalive_at.get(id).is_some_and(|t| now < *t + every)
-        };
-        let live = |id: &MemberId| {
-            cx.members
-                .get(id)
-                .is_some_and(|r| r.health <= Health::Suspect)
-        };
         let mut due: Vec<MemberId> = Vec::new();
         for (kind, sg) in self.led_groups(rv) {
-            let Some(g) = self.groups.get(&(kind, sg.clone())) else {
-                continue;
-            };
-            // Per set: its members (not me) and how many more must be fresh.
-            let mut sets: Vec<(Vec<&MemberId>, usize)> = Vec::new();
-            for set in [
-                g.view.population.iter().collect::<Vec<_>>(),
-                g.view.agreed.iter().collect(),
-            ] {
-                let others: Vec<&MemberId> =
-                    set.into_iter().filter(|id| **id != rv.me.id).collect();
-                let Some(needed) = others_needed(others.len() + 1) else {
-                    continue;
-                };
-                let want = (needed + KEEPALIVE_SPARE).min(others.len());
-                let have = others
-                    .iter()
-                    .filter(|id| fresh(id) || due.contains(id))
-                    .count();
-                if have < want {
-                    sets.push((others, want - have));
-                }
-            }
-            if sets.is_empty() {
-                continue;
-            }
-            let mut quiet: Vec<&MemberId> = self
-                .lease_peers(rv, kind, &sg)
-                .into_iter()
-                .filter(|id| !fresh(id) && !due.contains(id) && live(id))
-                .collect();
-            quiet.sort_by_key(|id| (self.keepalive_at.get(*id).copied(), *id));
-            for id in quiet {
-                let mut helps = false;
-                for (members, short) in sets.iter_mut() {
-                    if *short > 0 && members.contains(&id) {
-                        *short -= 1;
-                        helps = true;
-                    }
-                }
-                if helps {
+            for id in self.lease_peers(rv, kind, &sg) {
+                let quiet = rv.heard.get(id).is_none_or(|t| now >= *t + every);
+                let unpinged = self.keepalive_at.get(id).is_none_or(|t| now >= *t + every);
+                if quiet && unpinged && !due.contains(id) {
                     due.push(id.clone());
-                }
-                if sets.iter().all(|(_, short)| *short == 0) {
-                    break;
                 }
             }
         }
         for id in due {
+            // Marked even when unreachable (Confirmed, unknown), so the deadline moves on.
             self.keepalive_at.insert(id.clone(), now);
-            if let Some(r) = cx.members.get(&id) {
+            if let Some(r) = cx.members.get(&id).filter(|r| r.health <= Health::Suspect) {
                 cx.out.push(Output::KeepAlive(r.member.clone()));
             }
         }
-        let rv = cx.view();
-        self.keepalive_due = self
-            .led_groups(rv)
-            .into_iter()
-            .flat_map(|(kind, sg)| self.lease_peers(rv, kind, &sg))
-            .filter_map(|id| {
-                let heard = rv.heard.get(id).map(|t| *t + every);
-                let pinged = self.keepalive_at.get(id).map(|t| *t + every);
-                heard.max(pinged).filter(|t| *t > now)
-            })
-            .min();
     }
 
     /// When the lease keep-alive or a lease expiry next needs a look.
@@ -219,6 +144,7 @@ impl Elections {
         if rv.cfg.election.rules != ElectionRules::Warren || rv.left || self.groups.is_empty() {
             return None;
         }
+        let every = rv.cfg.leader_lease() / 4;
         let mut t: Option<Time> = None;
         for (kind, sg) in self.led_groups(rv) {
             // The lease counts once the result may be acted on (announced): before that, the
@@ -229,14 +155,22 @@ impl Elections {
                 .and_then(|g| g.finished.as_ref())
                 .is_some_and(|h| h.announced);
             let expiry = self.lease_expiry(rv, kind, &sg).filter(|_| acting);
-            if let Some(d) = expiry {
+            let keepalive = self
+                .lease_peers(rv, kind, &sg)
+                .iter()
+                .map(|id| {
+                    let heard = rv.heard.get(*id).map_or(Time::ZERO, |t| *t + every);
+                    let pinged = self
+                        .keepalive_at
+                        .get(*id)
+                        .map_or(Time::ZERO, |t| *t + every);
+                    heard.max(pinged)
+                })
+                .min();
+            for d in [expiry, keepalive].into_iter().flatten() {
                 t = Some(t.map_or(d, |x| x.min(d)));
             }
         }
-        // The keep-alive looks again when a member that counts as fresh stops counting.
-        match (t, self.keepalive_due) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        t
     }
 }

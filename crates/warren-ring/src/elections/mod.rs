@@ -95,8 +95,6 @@ pub(crate) struct Elections {
     stood: BTreeMap<(ElectionKind, String), u64>,
     /// When the lease keep-alive last pinged each member.
     keepalive_at: IdMap<Time>,
-    /// When the lease keep-alive next needs a look: a member counted fresh stops counting.
-    keepalive_due: Option<Time>,
     /// When each group leader was last probed by the group's members' extra leader probe.
     leader_probed_at: IdMap<Time>,
 }
@@ -865,87 +863,6 @@ mod tests {
             Some(Committed { term: 0, voters }),
             "it carries the electorate of the result"
         );
-    }
-
-    /// A leader keeps a quorum of its group and two more heard from within a quarter of its
-    /// lease: it pings only as many of the quiet members as make up the difference, those
-    /// pinged longest ago first, and wakes again when one that counted stops counting.
-    #[test]
-    fn a_leader_pings_only_the_members_its_lease_is_short_of() {
-        use crate::member::{Health, Membership};
-        let mut p = Parts::new();
-        let mut el = Elections::default();
-        let me = p.me.id.clone();
-        let others: Vec<MemberId> = (2..=9).map(ident).collect();
-        for id in &others {
-            let mut m = p.me.clone();
-            m.id = id.clone();
-            let health = Health::Alive;
-            p.members.set(&Membership { member: m, health }, Time::ZERO);
-            p.store.merge(in_group(id), Time::ZERO);
-        }
-        let mut everyone = vec![me.clone()];
-        everyone.extend(others.iter().cloned());
-        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
-        // Everyone heard from all along.
-        let mut now = Time::ZERO;
-        let mut steps = |el: &mut Elections, p: &mut Parts, secs: u64| {
-            for _ in 0..secs * 10 {
-                now = now + Duration::from_millis(100);
-                for id in &others {
-                    p.heard.insert(id.clone(), now);
-                }
-                el.handle_timer(&mut p.cx(), now);
-            }
-            now
-        };
-        // Past the settling time, my candidacy comes back with every vote.
-        let t = steps(&mut el, &mut p, 10);
-        let mut back = p.stored();
-        assert_eq!(back.member_id, me);
-        back.votes = everyone;
-        el.handle_election(&mut p.cx(), ElectionKind::Leader, back, t);
-        let mut now = steps(&mut el, &mut p, 2);
-        assert_eq!(
-            el.leader(p.view(), GROUP, ElectionKind::Leader, now),
-            Some(&me)
-        );
-        let keepalives = |p: &mut Parts| -> Vec<MemberId> {
-            std::mem::take(&mut p.out)
-                .into_iter()
-                .filter_map(|o| match o {
-                    Output::KeepAlive(m) => Some(m.id),
-                    _ => None,
-                })
-                .collect()
-        };
-        keepalives(&mut p);
-        // A second later three members were heard just now, five a second ago (the lease of
-        // 2.1 s holds on them all; a quarter of it is 0.525 s).
-        now = now + Duration::from_secs(1);
-        for (k, id) in others.iter().enumerate() {
-            let t = if k < 3 { now } else { now - Duration::from_secs(1) };
-            p.heard.insert(id.clone(), t);
-        }
-        el.handle_timer(&mut p.cx(), now);
-        let pinged = keepalives(&mut p);
-        // A quorum of nine is five: four others, and two spare, three of them fresh.
-        assert_eq!(pinged.len(), 3, "{pinged:?}");
-        assert!(pinged.iter().all(|id| others[3..].contains(id)), "{pinged:?}");
-        // Pinged, they count until they answer.
-        el.handle_timer(&mut p.cx(), now + Duration::from_millis(10));
-        assert_eq!(keepalives(&mut p), Vec::<MemberId>::new());
-        // The next look is when the first that counts stops counting, not before.
-        let next = el.deadline(p.view());
-        assert!(next.is_some_and(|d| d > now), "{next:?} at {now:?}");
-        // Past a quarter of the lease with nothing heard, nobody counts: six are asked, the five
-        // never pinged before the three pinged last time.
-        let later = now + Duration::from_millis(530);
-        el.handle_timer(&mut p.cx(), later);
-        let again = keepalives(&mut p);
-        assert_eq!(again.len(), 6, "{again:?}");
-        let before = again.iter().filter(|id| pinged.contains(id)).count();
-        assert_eq!(before, 1, "{again:?} after {pinged:?}");
     }
 
     /// The judged electorate is kept while nothing it was made from changes, but not past the
