@@ -344,16 +344,19 @@ impl MemberList {
         let by_health = &self.by_health;
         let records = &self.records;
         self.probe_circle.get_or_insert_with(|| {
-            let persistent_dead = by_health[slot(Health::Confirmed)]
-                .iter()
-                .filter(|id| records.get(*id).is_some_and(|r| r.member.persistent));
-            let mut ids: Vec<MemberId> = [Health::Alive, Health::Suspect]
-                .iter()
-                .flat_map(|h| by_health[slot(*h)].iter())
-                .chain(persistent_dead)
-                .cloned()
-                .collect();
-            ids.sort_unstable();
+            // The Alive ids come in order; the others (few, but for a partition) are merged in.
+            let mut ids: Vec<MemberId> = by_health[slot(Health::Alive)].iter().cloned().collect();
+            let alive = ids.len();
+            ids.extend(by_health[slot(Health::Suspect)].iter().cloned());
+            ids.extend(
+                by_health[slot(Health::Confirmed)]
+                    .iter()
+                    .filter(|id| records.get(*id).is_some_and(|r| r.member.persistent))
+                    .cloned(),
+            );
+            if ids.len() > alive {
+                ids.sort_unstable();
+            }
             ids
         })
     }

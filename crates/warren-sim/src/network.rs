@@ -839,7 +839,7 @@ impl Sim {
 
 /// Member `i`'s clock skew against the virtual clock, 0 to 3 ms: the members of a ring share a
 /// clock only as closely as NTP keeps their hosts' (`Boot::clock_phase`). A fixed spread, not
-/// a draw, so that the simulator's random stream (and every report) is what it was.
+/// a draw from the simulator's random stream, which stays as it was for everything else.
 fn clock_skew(i: usize) -> Duration {
     let spread = (i as u64).wrapping_mul(2_654_435_761) % 3_000;
     Duration::from_micros(spread)
