@@ -15,19 +15,24 @@ fn ring_with(healths: &[Health]) -> Ring {
     };
     let mut r = Ring::new(Config::default(), identity, 11, Time::ZERO);
     for (i, h) in healths.iter().enumerate() {
-        let member = Member {
-            id: MemberId::new(format!("m{i:03}")),
-            incarnation: 0,
-            address: IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8)),
-            swim_port: 9638,
-            gossip_port: 9638,
-            persistent: false,
-            departed: false,
-        };
+        let member = test_member(i);
         r.members
             .set(&Membership { member, health: *h }, Time::ZERO);
     }
     r
+}
+
+/// Member `i` of the test rings: id `m00i`, address 10.0.0.i.
+fn test_member(i: usize) -> Member {
+    Member {
+        id: MemberId::new(format!("m{i:03}")),
+        incarnation: 0,
+        address: IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8)),
+        swim_port: 9638,
+        gossip_port: 9638,
+        persistent: false,
+        departed: false,
+    }
 }
 
 /// An idle member sets no gossip deadline; a key that turns hot after an idle spell goes out
@@ -279,16 +284,8 @@ fn probing_the_leader_takes_no_turn_of_the_round_robin() {
 #[test]
 fn scheduled_rounds_probe_every_member_once_per_round() {
     let n = 7;
-    let id = |i: usize| MemberId::new(format!("m{i:03}"));
-    let member = |i: usize| Member {
-        id: id(i),
-        incarnation: 0,
-        address: IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8)),
-        swim_port: 9638,
-        gossip_port: 9638,
-        persistent: false,
-        departed: false,
-    };
+    let id = |i: usize| test_member(i).id;
+    let member = test_member;
     // Member k started k × 0.3 s after the others' origin: its `Time::ZERO` is later on the
     // shared clock, and its `now` smaller by as much.
     let shared_zero = Duration::from_secs(1_700_000_000);
