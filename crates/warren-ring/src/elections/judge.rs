@@ -135,9 +135,16 @@ impl Elections {
         // Expected peers without addresses (a restarted member whose saved state names the
         // ring's members): any Alive member it has heard from directly.
         let alive_peer = cx.members.with_health(Health::Alive).any(|r| {
-            peers.contains(&r.member.swim_addr())
-                || (peers.is_empty() && cx.heard.contains_key(&r.member.id))
+            let answered = cx.heard.contains_key(&r.member.id);
+            let peer = peers.contains(&r.member.swim_addr());
+            self.peer_answered |= answered && (peer || peers.is_empty());
+            peer || (peers.is_empty() && answered)
         });
+        // A peer that answered stays proof after it dies: a member restarted just before its
+        // only peer was killed heard from it, but the others' rumors reached it only after it
+        // was Confirmed, and it waited `peer_fallback` (60 s) while the group, which wanted it as
+        // leader, waited for it (`warren local bench` failovers of 59 s on 2026-12-07).
+        let alive_peer = alive_peer || self.peer_answered;
         // A member that reached the ring learns the ring's members from it, so it knows at least
         // half of the addresses it was given (whatever their health; half, so that one peer
         // address that is not a member yet does not hold up a member given two). One that

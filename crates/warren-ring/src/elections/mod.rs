@@ -80,6 +80,9 @@ pub(crate) struct Elections {
     peers_expected: bool,
     /// This member has met the ring (for good).
     met_peer: bool,
+    /// One of its peers answered it directly while Alive, in this life: proof of the ring that
+    /// outlives that peer (see `update_met_peer`).
+    peer_answered: bool,
     /// Since when it has known an Alive member (the fallback for a peer address that never
     /// turns out to be a member).
     met_ring_at: Option<Time>,
@@ -575,6 +578,47 @@ mod tests {
         assert_eq!(el.leader(p.view(), GROUP, ElectionKind::Leader, now), None);
         let gap = el.quorum_gap(p.view(), GROUP, ElectionKind::Leader, now);
         assert!(gap.is_some_and(|g| !g.met_ring));
+    }
+
+    /// A member restarted just before its only peer was killed: the peer answered it, then died
+    /// before the others' rumors reached it (their pushers were still backing off from its
+    /// downtime). Once those rumors arrive it has met the ring: it does not wait the 60 s
+    /// `peer_fallback` (found as 59 s failovers on a local ring whose members all peer with
+    /// member 0).
+    #[test]
+    fn a_peer_that_answered_and_died_still_counts_as_met() {
+        use crate::member::{Health, Membership};
+        let mut p = Parts::new();
+        let at = |port: u16| std::net::SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        p.initial_peers = vec![at(9701)];
+        let member = |n: u32, port: u16, health: Health, p: &mut Parts| {
+            let mut m = p.me.clone();
+            m.id = ident(n);
+            m.swim_port = port;
+            m.gossip_port = port;
+            p.members.set(&Membership { member: m, health }, Time::ZERO);
+        };
+        let mut el = Elections::default();
+        el.expect_peers();
+        // My peer answers; it told me of another member of the ring.
+        member(2, 9701, Health::Alive, &mut p);
+        member(3, 9702, Health::Alive, &mut p);
+        p.heard.insert(ident(2), Time::ZERO);
+        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        let now = run(&mut el, &mut p, Time::ZERO, 2);
+        let gap = el.quorum_gap(p.view(), GROUP, ElectionKind::Leader, now);
+        assert!(gap.is_some_and(|g| !g.met_ring), "no rumors yet");
+        // It dies; then the ring's rumors arrive.
+        member(2, 9701, Health::Confirmed, &mut p);
+        let now = run(&mut el, &mut p, now, 2);
+        el.rumors_arrived(now);
+        let now = run(&mut el, &mut p, now, 15);
+        assert_eq!(
+            el.leader(p.view(), GROUP, ElectionKind::Leader, now),
+            Some(&p.me.id),
+            "alone in the group, and met the ring well before the fallback: {:?}",
+            el.quorum_gap(p.view(), GROUP, ElectionKind::Leader, now)
+        );
     }
 
     /// Runs 207824 and 229697 of `election-fuzz --partition-storm --churn`: two members started
