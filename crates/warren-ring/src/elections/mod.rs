@@ -437,6 +437,7 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
+    use crate::member::{Health, Membership};
     use crate::rumor::{Committed, SysInfo};
 
     const GROUP: &str = "redis.default";
@@ -495,6 +496,16 @@ mod tests {
                 out: Vec::new(),
                 initial_peers: Vec::new(),
             }
+        }
+
+        /// Puts member `n`, listening on loopback `port`, in the member list with `health` since
+        /// `since`.
+        fn put_member(&mut self, n: u32, port: u16, health: Health, since: Time) {
+            let mut member = self.me.clone();
+            member.id = ident(n);
+            member.swim_port = port;
+            member.gossip_port = port;
+            self.members.set(&Membership { member, health }, since);
         }
 
         fn cx(&mut self) -> ElectionCtx<'_> {
@@ -587,29 +598,20 @@ mod tests {
     /// member 0).
     #[test]
     fn a_peer_that_answered_and_died_still_counts_as_met() {
-        use crate::member::{Health, Membership};
         let mut p = Parts::new();
-        let at = |port: u16| std::net::SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        p.initial_peers = vec![at(9701)];
-        let member = |n: u32, port: u16, health: Health, p: &mut Parts| {
-            let mut m = p.me.clone();
-            m.id = ident(n);
-            m.swim_port = port;
-            m.gossip_port = port;
-            p.members.set(&Membership { member: m, health }, Time::ZERO);
-        };
+        p.initial_peers = vec![loopback(9701)];
         let mut el = Elections::default();
         el.expect_peers();
         // My peer answers; it told me of another member of the ring.
-        member(2, 9701, Health::Alive, &mut p);
-        member(3, 9702, Health::Alive, &mut p);
+        p.put_member(2, 9701, Health::Alive, Time::ZERO);
+        p.put_member(3, 9702, Health::Alive, Time::ZERO);
         p.heard.insert(ident(2), Time::ZERO);
         el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
         let now = run(&mut el, &mut p, Time::ZERO, 2);
         let gap = el.quorum_gap(p.view(), GROUP, ElectionKind::Leader, now);
         assert!(gap.is_some_and(|g| !g.met_ring), "no rumors yet");
         // It dies; then the ring's rumors arrive.
-        member(2, 9701, Health::Confirmed, &mut p);
+        p.put_member(2, 9701, Health::Confirmed, Time::ZERO);
         let now = run(&mut el, &mut p, now, 2);
         el.rumors_arrived(now);
         let now = run(&mut el, &mut p, now, 15);
@@ -627,19 +629,10 @@ mod tests {
     /// it would know at least half of those addresses as members, dead or alive.
     #[test]
     fn a_newcomer_that_reached_only_another_newcomer_has_not_met_the_ring() {
-        use crate::member::{Health, Membership};
         let mut p = Parts::new();
-        let at = |port: u16| std::net::SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        p.initial_peers = vec![at(9701), at(9702), at(9703)];
-        let member = |n: u32, port: u16, health: Health, p: &mut Parts| {
-            let mut m = p.me.clone();
-            m.id = ident(n);
-            m.swim_port = port;
-            m.gossip_port = port;
-            p.members.set(&Membership { member: m, health }, Time::ZERO);
-        };
+        p.initial_peers = vec![loopback(9701), loopback(9702), loopback(9703)];
         // The other newcomer, at one of my peer addresses, not in the group.
-        member(2, 9701, Health::Alive, &mut p);
+        p.put_member(2, 9701, Health::Alive, Time::ZERO);
         let mut el = Elections::default();
         el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
         let now = run(&mut el, &mut p, Time::ZERO, 30);
@@ -647,14 +640,18 @@ mod tests {
         let gap = el.quorum_gap(p.view(), GROUP, ElectionKind::Leader, now);
         assert!(gap.as_ref().is_some_and(|g| !g.met_ring), "{gap:?}");
         // The ring's records reach me: the members at my other addresses have died since.
-        member(3, 9702, Health::Confirmed, &mut p);
-        member(4, 9703, Health::Confirmed, &mut p);
+        p.put_member(3, 9702, Health::Confirmed, Time::ZERO);
+        p.put_member(4, 9703, Health::Confirmed, Time::ZERO);
         let now = run(&mut el, &mut p, now, 30);
         assert_eq!(
             el.leader(p.view(), GROUP, ElectionKind::Leader, now),
             Some(&p.me.id),
             "alone in the group, once I know the ring"
         );
+    }
+
+    fn loopback(port: u16) -> std::net::SocketAddr {
+        std::net::SocketAddr::from((Ipv4Addr::LOCALHOST, port))
     }
 
     fn ident(n: u32) -> MemberId {
@@ -736,7 +733,6 @@ mod tests {
     /// too (spec §6.3, rule 5): the seal keeps only the electorate I finished with.
     #[test]
     fn a_dead_voter_relayed_into_my_votes_is_not_sealed() {
-        use crate::member::{Health, Membership};
         let mut p = Parts::new();
         let mut el = Elections::default();
         let group: Vec<MemberId> = (1..=4).map(ident).collect();
@@ -808,7 +804,6 @@ mod tests {
     /// dropped the result joined such a term, and two members acted as leader for 0.2 s).
     #[test]
     fn a_follower_that_votes_in_its_leaders_rerun_still_follows_the_leader() {
-        use crate::member::{Health, Membership};
         let mut p = Parts::new();
         let mut el = Elections::default();
         for n in [2, 3] {
@@ -863,7 +858,6 @@ mod tests {
     /// so that members who never held the result learn it and can vote.
     #[test]
     fn a_candidacy_from_before_the_result_held_is_not_voted_in() {
-        use crate::member::{Health, Membership};
         let mut p = Parts::new();
         let mut el = Elections::default();
         let me = p.me.id.clone();
@@ -914,7 +908,6 @@ mod tests {
     /// population with no other input, and a member coming back is counted at once.
     #[test]
     fn a_kept_electorate_follows_time_and_every_change() {
-        use crate::member::{Health, Membership};
         let mut p = Parts::new();
         let mut el = Elections::default();
         let set = |p: &mut Parts, n: u32, health: Health, at: Time| {
