@@ -657,6 +657,42 @@ pub fn population_changed(agreed: &BTreeSet<MemberId>, view: &Electorate) -> boo
         || view.electorate.iter().any(|id| !agreed.contains(id))
 }
 
+/// The voters a winner seals into its result (Warren), from the `votes` it finished with and
+/// its `view` of the group then: the committed electorate of the next term.
+///
+/// Without a committed electorate to go from (the group's first result), every Alive member it
+/// counted, each of whom voted. Otherwise the last result's voters, changed by **one member at
+/// most** (Raft's single-server change): a voter that has left the population (Confirmed past
+/// the grace, quorum permitting) goes first; else one Alive voter that is new to it comes in.
+/// Any majority of the one then meets any majority of the other, so a split right after the
+/// result cannot give each side a majority of one of them. The leader re-runs for each further
+/// change ([`population_changed`]).
+///
+/// A voter that is merely unreachable when the result finishes (Suspect, or Confirmed within the
+/// grace) stays: otherwise one result could drop it and take in a newcomer, and the two
+/// electorates' majorities need not meet (`warren-sim election-fuzz --runs 1 --seed 7251` with
+/// the verdict change of BENCHMARKS.md: [0 1 3] became [1 3 5] while member 0 was cut off, and
+/// after the split {0, 3} and {1, 5} each elected a leader).
+pub fn sealed_voters(votes: &[MemberId], view: &Electorate) -> Vec<MemberId> {
+    let mut finished_with = votes.iter().filter(|v| view.electorate.contains(*v));
+    if view.agreed.is_empty() {
+        return finished_with.cloned().collect();
+    }
+    let mut sealed = view.agreed.clone();
+    let gone = view.agreed.iter().find(|v| !view.population.contains(*v));
+    let new = finished_with.find(|v| !view.agreed.contains(*v));
+    match (gone, new) {
+        (Some(gone), _) => {
+            sealed.remove(gone);
+        }
+        (None, Some(new)) => {
+            sealed.insert(new.clone());
+        }
+        (None, None) => {}
+    }
+    sealed.into_iter().collect()
+}
+
 /// A committed electorate: the voters of a Finished result, and its term.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Agreed {
@@ -778,6 +814,113 @@ mod tests {
 
     const GRACE: Duration = Duration::from_secs(10);
     use Health::{Alive, Confirmed, Departed, Suspect};
+
+    fn set(names: &[&str]) -> BTreeSet<MemberId> {
+        names.iter().map(|n| id(n)).collect()
+    }
+
+    /// Seed 7251 of `election-fuzz` (with the verdict change): a re-run taking in member 5 while
+    /// member 0, a voter, was cut off.
+    #[test]
+    fn a_seal_keeps_an_unreachable_voter_and_changes_one_member_at_a_time() {
+        let view = Electorate {
+            population: set(&["0", "1", "3", "5"]),
+            electorate: set(&["1", "3", "5"]),
+            quorum: true,
+            agreed: set(&["0", "1", "3"]),
+        };
+        let votes = [id("1"), id("3"), id("5"), id("0")];
+        assert_eq!(
+            sealed_voters(&votes, &view),
+            vec![id("0"), id("1"), id("3"), id("5")]
+        );
+        // Two newcomers: one comes in now, the other with the leader's next re-run.
+        let view = Electorate {
+            population: set(&["1", "3", "5", "6"]),
+            electorate: set(&["1", "3", "5", "6"]),
+            quorum: true,
+            agreed: set(&["1", "3"]),
+        };
+        let votes = [id("6"), id("1"), id("3"), id("5")];
+        assert_eq!(
+            sealed_voters(&votes, &view),
+            vec![id("1"), id("3"), id("6")]
+        );
+        // A voter gone past the grace leaves before anyone comes in.
+        let view = Electorate {
+            population: set(&["1", "3", "6"]),
+            electorate: set(&["1", "3", "6"]),
+            quorum: true,
+            agreed: set(&["0", "1", "3"]),
+        };
+        let votes = [id("1"), id("3"), id("6")];
+        assert_eq!(sealed_voters(&votes, &view), vec![id("1"), id("3")]);
+        // The group's first result: the electorate it finished with.
+        let view = Electorate {
+            agreed: BTreeSet::new(),
+            ..view
+        };
+        assert_eq!(
+            sealed_voters(&votes, &view),
+            vec![id("1"), id("3"), id("6")]
+        );
+    }
+
+    /// Every way six members can stand when a result finishes (last voters, those gone past the
+    /// grace, those unreachable, newcomers): any majority of the last result's voters meets any
+    /// majority of the sealed ones, and every Alive voter of the last result stays.
+    #[test]
+    fn every_majority_of_a_seal_meets_every_majority_of_the_last_result() {
+        let names = ["a", "b", "c", "d", "e", "f"];
+        let of = |mask: u32| -> BTreeSet<MemberId> {
+            (0..6)
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| id(names[i]))
+                .collect()
+        };
+        let subsets = |mask: u32| (0..64u32).filter(move |m| m & !mask == 0);
+        let mut cases = 0;
+        for last in 1..64u32 {
+            for gone in subsets(last) {
+                for away in subsets(last & !gone) {
+                    for new in subsets(63 & !last) {
+                        let population = of((last & !gone) | new);
+                        let electorate = of(((last & !gone) | new) & !away);
+                        let votes: Vec<MemberId> = electorate.iter().cloned().collect();
+                        let agreed = of(last);
+                        let view = Electorate {
+                            population,
+                            electorate,
+                            quorum: true,
+                            agreed: agreed.clone(),
+                        };
+                        let sealed: BTreeSet<MemberId> =
+                            sealed_voters(&votes, &view).into_iter().collect();
+                        // The smallest overlap two majorities can have: each takes as few
+                        // members of the other set as it can.
+                        let both = agreed.intersection(&sealed).count();
+                        let q = |n: usize| n / 2 + 1;
+                        let a = q(agreed.len()).saturating_sub(agreed.len() - both);
+                        let b = q(sealed.len()).saturating_sub(sealed.len() - both);
+                        assert!(
+                            a + b > both,
+                            "last {agreed:?}, gone {:?}, away {:?}, new {:?}: sealed {sealed:?}",
+                            of(gone),
+                            of(away),
+                            of(new)
+                        );
+                        assert!(
+                            view.electorate
+                                .iter()
+                                .all(|v| !agreed.contains(v) || sealed.contains(v))
+                        );
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert!(cases > 10_000, "{cases}");
+    }
 
     #[test]
     fn habitat_quorum_table() {

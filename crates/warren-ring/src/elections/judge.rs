@@ -13,7 +13,7 @@ use super::{ElectionCtx, Elections, QUORUM_REPORT_AFTER, continues};
 use crate::election::{
     Agreed, Candidate, ElectionKind, ElectionRules, Electorate, GroupElection, HeldResult,
     LeaderSeen, Lease, OnReceive, RERUN_SUITABILITY, ReRun, Restart, Settled, Stored, ViewInputs,
-    ViewStamp, habitat_electorate, judge_status, on_receive, restart_needed,
+    ViewStamp, habitat_electorate, judge_status, on_receive, restart_needed, sealed_voters,
 };
 use crate::member::{Health, MemberId};
 use crate::message::Event;
@@ -774,9 +774,10 @@ impl Elections {
 /// [`judge_status`], and under Warren's rules, when it finishes my own candidacy, the seal: the
 /// result carries its voters as the committed electorate of its own term (the
 /// `warren:committed:<t>:...` tag, replacing the older electorate the candidacy carried), and
-/// [`Elections`] learns `V_t` from that seal rather than from the votes. The voters are the
-/// electorate it finished with (`view`: every Alive member I count, each of whom voted), not
-/// every id in the votes, which say less than they seem:
+/// [`Elections`] learns `V_t` from that seal rather than from the votes. The voters are
+/// [`sealed_voters`]: the last result's, changed by one member at most, or for a group's first
+/// result the electorate it finished with (`view`: every Alive member I count, each of whom
+/// voted). Not every id in the votes, which say less than they seem:
 ///
 /// - Habitat's merge keeps absorbing votes into a Finished rumor (a stale candidacy of the same
 ///   term, heard late), and differently on each side of a split: a side that absorbed more would
@@ -800,16 +801,13 @@ fn judge_and_seal(rules: ElectionRules, me: &MemberId, e: &mut Election, view: &
         || e.member_id != *me
         || before == ElectionStatus::Finished
         || e.status != ElectionStatus::Finished
-        || view.electorate.len() > crate::rumor::MAX_COMMITTED
     {
         return;
     }
-    let voters = e
-        .votes
-        .iter()
-        .filter(|v| view.electorate.contains(*v))
-        .cloned()
-        .collect();
+    let voters = sealed_voters(&e.votes, view);
+    if voters.len() > crate::rumor::MAX_COMMITTED {
+        return;
+    }
     e.committed = Some(Committed {
         term: e.term,
         voters,

@@ -556,6 +556,26 @@ mod tests {
         now
     }
 
+    /// [`run`], hearing from members `from_members` at every step (they answer the lease
+    /// keep-alive).
+    fn run_hearing(
+        el: &mut Elections,
+        p: &mut Parts,
+        from: Time,
+        secs: u64,
+        from_members: &[u32],
+    ) -> Time {
+        let mut now = from;
+        for _ in 0..secs * 10 {
+            now = now + Duration::from_millis(100);
+            for n in from_members {
+                p.heard.insert(ident(*n), now);
+            }
+            el.handle_timer(&mut p.cx(), now);
+        }
+        now
+    }
+
     #[test]
     fn a_member_with_no_peers_leads_alone_and_says_so_through_its_outputs() {
         let mut p = Parts::new();
@@ -794,6 +814,76 @@ mod tests {
             agreed[0].voters,
             group[..3].to_vec(),
             "the dead voter is not committed"
+        );
+    }
+
+    /// A voter of the last result that is unreachable when the next one finishes stays in its
+    /// seal until it leaves the population: a result never drops one voter and takes in another
+    /// at once (seed 7251 of `election-fuzz`, with verdict adoption: [0 1 3] became [1 3 5] as
+    /// member 0 was cut off, and after the split each side had a majority of one of the two).
+    #[test]
+    fn a_voter_unreachable_when_a_result_finishes_stays_committed() {
+        let mut p = Parts::new();
+        let mut el = Elections::default();
+        let group: Vec<MemberId> = (1..=5).map(ident).collect();
+        for n in 2..=5 {
+            p.put_member(n, 9700 + n as u16, Health::Alive, Time::ZERO);
+            p.store.merge(in_group(&ident(n)), Time::ZERO);
+        }
+        // The group agreed on term 0 with all five, member 4 leading.
+        p.store.merge(
+            Rumor::Election(Arc::new(election(
+                ident(4),
+                0,
+                ElectionStatus::Finished,
+                group.clone(),
+            ))),
+            Time::ZERO,
+        );
+        el.restore_agreed(
+            vec![AgreedResult {
+                kind: ElectionKind::Leader,
+                service_group: GROUP.into(),
+                term: 0,
+                voters: group.clone(),
+            }],
+            Time::ZERO,
+        );
+        el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
+        let now = run(&mut el, &mut p, Time::ZERO, 10);
+        // The leader dies, and member 3 is cut off at the same moment.
+        p.put_member(4, 9704, Health::Confirmed, now);
+        p.put_member(3, 9703, Health::Suspect, now);
+        el.membership_changed();
+        let now = run(&mut el, &mut p, now, 1);
+        let mine = p.stored();
+        assert_eq!((mine.member_id.clone(), mine.term), (p.me.id.clone(), 1));
+        // 2 and 5 vote: with me, a majority of the last result's voters, and every Alive member.
+        let mut back = mine.clone();
+        back.votes = vec![ident(1), ident(2), ident(5)];
+        el.handle_election(&mut p.cx(), ElectionKind::Leader, back, now);
+        assert_eq!(p.stored().status, ElectionStatus::Finished);
+        // 2 and 5 answer my lease keep-alive from now on.
+        let now = run_hearing(&mut el, &mut p, now, 1, &[2, 5]);
+        let agreed = el.agreed_results();
+        assert_eq!(agreed[0].term, 1);
+        assert_eq!(
+            agreed[0].voters, group,
+            "the leader (Confirmed within the grace) and member 3 (Suspect) are still voters"
+        );
+        // Past the grace the dead leader leaves the population with quorum, and my re-run
+        // commits that; member 3, only Suspect still, stays a voter.
+        let now = run_hearing(&mut el, &mut p, now, 12, &[2, 5]);
+        let mut back = p.stored();
+        assert_eq!((back.term, back.suitability), (2, RERUN_SUITABILITY));
+        back.votes = vec![ident(1), ident(2), ident(5)];
+        el.handle_election(&mut p.cx(), ElectionKind::Leader, back, now);
+        run(&mut el, &mut p, now, 1);
+        let agreed = el.agreed_results();
+        assert_eq!(agreed[0].term, 2);
+        assert_eq!(
+            agreed[0].voters,
+            vec![ident(1), ident(2), ident(3), ident(5)]
         );
     }
 
