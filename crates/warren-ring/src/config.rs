@@ -60,6 +60,11 @@ pub struct Config {
     pub fixed_suspicion_timeout: Option<Duration>,
     /// How long a ProbePing waits for its Ack before a Confirmed verdict is adopted.
     pub probe_ping_timeout: Duration,
+    /// A Confirmed verdict on a member this one already suspects at the verdict's incarnation
+    /// is checked with a ProbePing too (Habitat's way). Off: it is adopted at once, as this
+    /// member's own suspicion would soon have done; a verdict on a member this one holds Alive
+    /// is always checked.
+    pub probe_ping_when_suspected: bool,
     /// Time between two rumor push rounds.
     pub gossip_interval: Duration,
     /// Members pushed to per round.
@@ -124,6 +129,7 @@ impl Default for Config {
             suspicion_confirmations: 3,
             fixed_suspicion_timeout: None,
             probe_ping_timeout: Duration::from_millis(500),
+            probe_ping_when_suspected: false,
             gossip_interval: Duration::from_millis(200),
             gossip_fanout: 3,
             retransmit_mult: 4,
@@ -189,6 +195,7 @@ impl Config {
                 max_local_health: 0,
                 fixed_suspicion_timeout: Some(Duration::from_millis(9300)),
                 probe_ping_timeout: Duration::from_millis(1000),
+                probe_ping_when_suspected: true,
                 gossip_interval: Duration::from_millis(1000),
                 gossip_fanout: 5,
                 max_piggyback: 5,

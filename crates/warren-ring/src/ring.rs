@@ -806,9 +806,18 @@ impl Ring {
             self.stats.members_refused += 1;
             return;
         }
+        // A verdict on a member I suspect at its incarnation: my own suspicion stands for the
+        // check (`Config::probe_ping_when_suspected`), and the record is adopted below.
+        let suspected_alike = !self.cfg.probe_ping_when_suspected
+            && stored == Some((Health::Suspect, m.member.incarnation))
+            && self
+                .suspicions
+                .get(&id)
+                .is_some_and(|s| s.incarnation == m.member.incarnation);
         if let (Some((held, inc)), Health::Confirmed) = (stored, m.health)
             && held <= Health::Suspect
             && m.member.incarnation >= inc
+            && !suspected_alike
         {
             // Habitat checks a Confirmed verdict with a ProbePing before adopting it.
             if let (Some(s), Some(r)) = (self.suspicions.get_mut(&id), relayer)

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use warren_ring::{
-    Config, Departure, EstimatedSize, Event, Health, Identity, Member, MemberId, Membership, Ring,
-    Rumor, Swim, SwimKind, Time, Transmit, WireSize,
+    Config, Departure, EstimatedSize, Event, Health, Identity, Member, MemberId, Membership,
+    Profile, Ring, Rumor, Swim, SwimKind, Time, Transmit, WireSize,
 };
 
 fn addr(n: u8) -> SocketAddr {
@@ -177,6 +177,43 @@ fn a_confirmed_verdict_is_checked_with_a_probe_ping_first() {
         a.members().health(&member(3, 0).id),
         Some(Health::Confirmed)
     );
+}
+
+/// A member I already suspect at the verdict's incarnation is Confirmed at once (my own
+/// suspicion stands for the ProbePing); Habitat's profile checks it all the same.
+#[test]
+fn a_verdict_on_a_member_i_suspect_is_adopted_at_once() {
+    for profile in [Profile::Default, Profile::Habitat] {
+        let mut a = Ring::new(Config::profile(profile), identity(1), 1, Time::ZERO);
+        a.handle_datagram(addr(3), ping(3, 0, vec![]), Time::ZERO);
+        let record = |health| Membership {
+            member: member(3, 0),
+            health,
+        };
+        a.handle_datagram(
+            addr(2),
+            ping(2, 0, vec![record(Health::Suspect)]),
+            Time::ZERO,
+        );
+        assert_eq!(a.members().health(&member(3, 0).id), Some(Health::Suspect));
+        swims(&mut a);
+        let t = Time::from_millis(100);
+        a.handle_datagram(addr(4), ping(4, 0, vec![record(Health::Confirmed)]), t);
+        let checked = swims(&mut a)
+            .iter()
+            .any(|(to, m)| *to == addr(3) && m.kind == SwimKind::ProbePing);
+        let health = a.members().health(&member(3, 0).id);
+        match profile {
+            Profile::Default => {
+                assert_eq!(health, Some(Health::Confirmed));
+                assert!(!checked, "checked with a ProbePing");
+            }
+            Profile::Habitat => {
+                assert_eq!(health, Some(Health::Suspect), "adopted without a check");
+                assert!(checked, "no ProbePing");
+            }
+        }
+    }
 }
 
 #[test]
