@@ -750,7 +750,8 @@ mod tests {
     }
 
     /// A relay outside the group hands my re-run the votes of the result it held, dead voters'
-    /// too (spec §6.3, rule 5): the seal keeps only the electorate I finished with.
+    /// too (spec §6.3, rule 5): the seal is made from the last result's voters, never from the
+    /// votes, and a voter dead past the grace leaves it.
     #[test]
     fn a_dead_voter_relayed_into_my_votes_is_not_sealed() {
         let mut p = Parts::new();
