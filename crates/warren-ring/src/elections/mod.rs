@@ -508,6 +508,23 @@ mod tests {
             self.members.set(&Membership { member, health }, since);
         }
 
+        /// The group's term-0 result, led by `leader` with `voters`: stored, and held by `el` as
+        /// if restored from before a restart.
+        fn agreed_on(&mut self, el: &mut Elections, leader: MemberId, voters: &[MemberId]) {
+            let result = election(leader, 0, ElectionStatus::Finished, voters.to_vec());
+            self.store
+                .merge(Rumor::Election(Arc::new(result)), Time::ZERO);
+            el.restore_agreed(
+                vec![AgreedResult {
+                    kind: ElectionKind::Leader,
+                    service_group: GROUP.into(),
+                    term: 0,
+                    voters: voters.to_vec(),
+                }],
+                Time::ZERO,
+            );
+        }
+
         fn cx(&mut self) -> ElectionCtx<'_> {
             ElectionCtx {
                 me: &self.me,
@@ -769,24 +786,7 @@ mod tests {
             p.store.merge(in_group(id), Time::ZERO);
         }
         // The group agreed on term 0 with all four, member 4 leading; it has died since.
-        p.store.merge(
-            Rumor::Election(Arc::new(election(
-                ident(4),
-                0,
-                ElectionStatus::Finished,
-                group.clone(),
-            ))),
-            Time::ZERO,
-        );
-        el.restore_agreed(
-            vec![AgreedResult {
-                kind: ElectionKind::Leader,
-                service_group: GROUP.into(),
-                term: 0,
-                voters: group.clone(),
-            }],
-            Time::ZERO,
-        );
+        p.agreed_on(&mut el, ident(4), &group);
         el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
         // Past the settling time a member waits before it judges.
         let now = run(&mut el, &mut p, Time::ZERO, 10);
@@ -832,24 +832,7 @@ mod tests {
             p.store.merge(in_group(&ident(n)), Time::ZERO);
         }
         // The group agreed on term 0 with all five, member 4 leading.
-        p.store.merge(
-            Rumor::Election(Arc::new(election(
-                ident(4),
-                0,
-                ElectionStatus::Finished,
-                group.clone(),
-            ))),
-            Time::ZERO,
-        );
-        el.restore_agreed(
-            vec![AgreedResult {
-                kind: ElectionKind::Leader,
-                service_group: GROUP.into(),
-                term: 0,
-                voters: group.clone(),
-            }],
-            Time::ZERO,
-        );
+        p.agreed_on(&mut el, ident(4), &group);
         el.start(&mut p.cx(), GROUP, ElectionKind::Leader, 0, Time::ZERO);
         let now = run(&mut el, &mut p, Time::ZERO, 10);
         // The leader dies, and member 3 is cut off at the same moment.
