@@ -565,12 +565,7 @@ mod tests {
 
     /// Runs the component's timers from `from` for `secs` seconds, 100 ms apart.
     fn run(el: &mut Elections, p: &mut Parts, from: Time, secs: u64) -> Time {
-        let mut now = from;
-        for _ in 0..secs * 10 {
-            now = now + Duration::from_millis(100);
-            el.handle_timer(&mut p.cx(), now);
-        }
-        now
+        run_hearing(el, p, from, secs, &[])
     }
 
     /// [`run`], hearing from members `from_members` at every step (they answer the lease
